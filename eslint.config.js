@@ -1,0 +1,112 @@
+// @ts-check
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', 'examples/**/node_modules/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strict,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        fetch: 'readonly',
+        Request: 'readonly',
+        Response: 'readonly',
+        Headers: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        performance: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/ban-ts-comment': ['error', { 'ts-ignore': true, 'ts-nocheck': true }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The verifier is a leaf shipped to downstream services: jose and node: built-ins only.
+    files: ['src/verifier/**/*.ts'],
+    ignores: ['src/verifier/redis.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!jose$|node:|\\./|\\.\\./verifier/).*',
+              message: 'src/verifier may import only jose and node: built-ins.',
+            },
+            { regex: '^\\.\\./(?!verifier/)', message: 'src/verifier must not reach into the service.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/verifier/redis.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!jose$|node:|\\./).*',
+              message: 'The revocation feed takes the caller\'s ioredis client; import types only.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Dependencies point one way: nothing below the composition root imports http/.
+    files: ['src/django/**/*.ts', 'src/tokens/**/*.ts', 'src/store/**/*.ts', 'src/authn/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)http(/|$)', message: 'Only app.ts composes http/.' },
+            { regex: '(^|/)verifier(/|$)', message: 'The service does not depend on the verifier.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config.ts', 'src/errors.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.', message: 'config and errors are leaves.' }] },
+      ],
+    },
+  },
+  {
+    // Only config.ts reads the environment.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration in src/config.ts only.' },
+      ],
+    },
+  },
+)

@@ -1,0 +1,24 @@
+// Runs every *.test.ts under test/ with node's built-in runner (tsx loads TypeScript).
+// Node 20's --test takes no globs, so the file list is built here.
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['test']
+const files = []
+const walk = (dir) => {
+  if (statSync(dir).isFile()) return void files.push(dir)
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name)
+    if (name === 'node_modules' || name === 'fixtures') continue
+    if (statSync(p).isDirectory()) walk(p)
+    else if (name.endsWith('.test.ts')) files.push(p)
+  }
+}
+roots.forEach(walk)
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=4', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+)
+process.exit(r.status ?? 1)
