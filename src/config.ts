@@ -447,3 +447,24 @@ function deepFreeze<T extends object>(o: T): Readonly<T> {
   for (const v of Object.values(o)) if (v !== null && typeof v === 'object') deepFreeze(v)
   return Object.freeze(o)
 }
+
+export interface KeyConfig {
+  keysDir: string
+  signingAlg: SigningAlg
+  accessTokenTtl: number
+  refreshTokenTtl: number
+}
+
+/**
+ * The subset the key CLI needs. It validates the same variables the same way, without requiring
+ * the database and Redis settings that key management does not use.
+ */
+export function loadKeyConfig(env: Env = process.env): Readonly<KeyConfig> {
+  const r = new Reader(env)
+  return Object.freeze({
+    keysDir: r.string('KEYS_DIR', './keys'),
+    signingAlg: r.oneOf('BRIDGE_SIGNING_ALG', 'ES256', ['ES256', 'EdDSA', 'RS256'] as const),
+    accessTokenTtl: r.int('ACCESS_TOKEN_TTL', 300, 30, 3600),
+    refreshTokenTtl: r.int('REFRESH_TOKEN_TTL', 1209600, 60, 365 * 86400),
+  })
+}

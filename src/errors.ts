@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'invalid_grant'
   | 'unsupported_grant_type'
   | 'unsupported_token_type'
+  | 'invalid_scope'
+  | 'invalid_target'
   | 'invalid_token'
   | 'access_denied'
   | 'too_many_requests'

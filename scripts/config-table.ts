@@ -1,0 +1,12 @@
+// Prints the README configuration table from src/config.ts (CONFIG_VARIABLES).
+// `npx tsx scripts/config-table.ts` — a test checks that the README holds exactly this table.
+import { CONFIG_VARIABLES } from '../src/config.ts'
+
+export function configTable(): string {
+  const rows = CONFIG_VARIABLES.map(
+    (v) => `| \`${v.name}\` | ${v.default === 'required' ? '**required**' : `\`${v.default}\``} | ${v.description} |`,
+  )
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n')
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(configTable())

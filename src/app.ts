@@ -1,0 +1,55 @@
+/**
+ * createApp(deps): the Koa app. No I/O happens at import or construction; main.ts (or a test)
+ * builds the dependencies and listens.
+ */
+import { randomUUID } from 'node:crypto'
+import Koa from 'koa'
+import type { Logger } from './log.ts'
+import { cors } from './http/cors.ts'
+import { errorHandler } from './http/errors.ts'
+import type { Metrics } from './http/metrics.ts'
+import { createRouter, type RouterDeps } from './http/router.ts'
+
+export interface AppDeps extends RouterDeps {
+  logger: Logger
+  metrics: Metrics
+  trustProxy: boolean
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: deps.trustProxy, maxIpsCount: 1 })
+  // Koa would print errors itself; the error handler below already logged them.
+  app.silent = true
+  const router = createRouter(deps)
+  app.use(async (ctx, next) => {
+    const start = process.hrtime.bigint()
+    ctx.state['requestId'] = randomUUID()
+    try {
+      await next()
+    } finally {
+      const route = typeof ctx['_matchedRoute'] === 'string' ? ctx['_matchedRoute'] : 'unmatched'
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9
+      deps.metrics.requests.observe(
+        { route, method: ctx.method, outcome: outcome(ctx.status) },
+        seconds,
+      )
+    }
+  })
+  app.use(errorHandler(deps.logger, deps.metrics))
+  app.use(async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff')
+    await next()
+  })
+  app.use(cors(deps.corsOrigins))
+  app.use(router.routes())
+  app.use(router.allowedMethods())
+  return app
+}
+
+function outcome(status: number): string {
+  if (status < 400) return 'ok'
+  if (status === 429) return 'throttled'
+  if (status < 500) return 'client_error'
+  if (status === 503) return 'unavailable'
+  return 'server_error'
+}

@@ -1,0 +1,81 @@
+/**
+ * Credential: username and password (first-party login form). Throttling runs before any KDF
+ * work, so a flood of guesses costs Redis round trips, not PBKDF2 seconds. Every failure (unknown
+ * user, wrong password, inactive user, unusable password) gives the same invalid_grant after the
+ * same hashing work.
+ */
+import { createHash } from 'node:crypto'
+import type { DjangoAuth } from '../django/auth.ts'
+import { sessionAuthHash } from '../django/session-auth-hash.ts'
+import { DjangoError, OAuthError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { TokenStore } from '../store/types.ts'
+import type { Subject } from './types.ts'
+
+export interface PasswordAuthenticatorDeps {
+  auth: DjangoAuth
+  store: TokenStore
+  secretKey: string
+  throttle: { usernameMaxFailures: number; ipMaxAttempts: number; windowSeconds: number }
+  logger: Logger
+  onThrottle: (bucket: 'username' | 'ip') => void
+  now: () => number
+}
+
+export const MAX_PASSWORD_BYTES = 4096
+export const MAX_USERNAME_LENGTH = 150
+
+export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
+  const { throttle } = deps
+  return async function authenticatePassword(
+    username: string,
+    password: string,
+    clientIp: string,
+  ): Promise<Subject> {
+    // Django's column is varchar(150); a longer name cannot exist. Long passwords are refused
+    // before hashing (Django CVE-2013-1443: PBKDF2 over megabytes of input).
+    if (username.length > MAX_USERNAME_LENGTH || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+      throw new OAuthError('invalid_request', 'username or password is too long')
+    }
+    // Usernames are hashed in bucket names: Redis does not need to hold them.
+    const userBucket = `u:${createHash('sha256').update(username).digest('base64url')}`
+    const ipBucket = `ip:${clientIp}`
+
+    const ip = await deps.store.hit(ipBucket, throttle.windowSeconds)
+    if (ip.count > throttle.ipMaxAttempts) throw throttled(deps, 'ip', ip.retryAfter)
+    const failures = await deps.store.peek(userBucket)
+    if (failures.count >= throttle.usernameMaxFailures) {
+      throw throttled(deps, 'username', failures.retryAfter)
+    }
+
+    try {
+      const user = await deps.auth.authenticate(username, password)
+      await deps.store.clear(userBucket)
+      deps.logger.info({ event: 'login_ok', sub: user.id }, 'audit')
+      return {
+        user,
+        grant: 'password',
+        sessionKey: null,
+        authHash: sessionAuthHash(user.password, deps.secretKey),
+        authTime: Math.floor(deps.now() / 1000),
+        notAfter: null,
+      }
+    } catch (err) {
+      if (!(err instanceof DjangoError)) throw err
+      // The lock-out is a fixed window from the first failure: it ends on its own, so an
+      // attacker cannot lock a real user out for longer than the window without keeping up
+      // the attack, and the user's Django session exchange keeps working meanwhile.
+      await deps.store.hit(userBucket, throttle.windowSeconds)
+      deps.logger.info({ event: 'login_failed', ip: clientIp }, 'audit')
+      throw new OAuthError('invalid_grant', 'invalid username or password', 400, { cause: err })
+    }
+  }
+}
+
+function throttled(deps: PasswordAuthenticatorDeps, bucket: 'username' | 'ip', retryAfter: number) {
+  deps.onThrottle(bucket)
+  deps.logger.warn({ event: 'login_throttled', bucket }, 'audit')
+  return new OAuthError('too_many_requests', 'too many login attempts; try again later', 429, {
+    retryAfter: Math.max(1, retryAfter),
+  })
+}

@@ -1,0 +1,263 @@
+/**
+ * `django-jwt-bridge keys generate | rotate | list | prune`: edits KEYS_DIR (format in
+ * src/tokens/keystore.ts and keys/README.md). Every command validates the whole store first, so
+ * it never builds on a broken one, and holds the folder's lock while it writes.
+ *
+ * Running bridge instances pick changes up on SIGHUP (or restart).
+ */
+import { parseArgs } from 'node:util'
+import type { KeyConfig, SigningAlg } from '../config.ts'
+import {
+  KeyStoreError,
+  SIGNING_ALGS,
+  createKeyFile,
+  deleteKeyFile,
+  isSigningAlg,
+  keyFile,
+  keyStatus,
+  keyWindows,
+  readKeyStore,
+  withKeyStoreLock,
+  writeManifest,
+  type KeyRecord,
+} from '../tokens/keystore.ts'
+
+export interface CliIo {
+  out(line: string): void
+  err(line: string): void
+}
+
+export interface KeysCommandDeps {
+  config: Readonly<KeyConfig>
+  io: CliIo
+  /** Epoch milliseconds; defaults to Date.now. */
+  now?: () => number
+}
+
+/** 0 done, 1 failed (message on stderr), 2 bad usage. */
+export type ExitCode = 0 | 1 | 2
+
+export const KEYS_USAGE = `Usage: django-jwt-bridge keys <command> [options]
+
+Commands:
+  generate [--alg ES256|EdDSA|RS256]  Add a key. It signs only if no key is active; otherwise it is
+                                      published in the JWKS, ready for "rotate".
+  rotate [--alg ES256|EdDSA|RS256]    Make a new key the signer and retire the current one. Uses
+                                      the oldest pending key (of --alg, if given), else generates.
+  list [--json]                       Show keys, their status and windows.
+  prune                               Delete retired keys whose refresh tokens have all expired.
+
+--alg defaults to BRIDGE_SIGNING_ALG. The folder is KEYS_DIR (default ./keys).
+Send SIGHUP to running bridge instances after generate, rotate or prune.
+Exit codes: 0 ok, 1 error, 2 usage.`
+
+class UsageError extends Error {}
+
+const iso = (t: number | null): string => (t === null ? '-' : new Date(t).toISOString())
+
+function parseAlg(value: string | undefined, fallback: SigningAlg): SigningAlg {
+  if (value === undefined) return fallback
+  if (!isSigningAlg(value))
+    throw new UsageError(`--alg must be one of ${SIGNING_ALGS.join(', ')}, got "${value}"`)
+  return value
+}
+
+function parse(args: readonly string[], withAlg: boolean, withJson = false) {
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: {
+        ...(withAlg ? { alg: { type: 'string' as const } } : {}),
+        ...(withJson ? { json: { type: 'boolean' as const } } : {}),
+      },
+      allowPositionals: false,
+      strict: true,
+    })
+    return values as { alg?: string; json?: boolean }
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err))
+  }
+}
+
+async function loadRecords(dir: string): Promise<KeyRecord[]> {
+  return (await readKeyStore(dir)).map((k) => ({ ...k.record }))
+}
+
+function activeOf(records: readonly KeyRecord[]): KeyRecord | undefined {
+  return records.find((r) => r.activatedAt !== null && r.retiredAt === null)
+}
+
+async function generate(
+  args: readonly string[],
+  deps: KeysCommandDeps,
+  now: number,
+): Promise<ExitCode> {
+  const { config, io } = deps
+  const alg = parseAlg(parse(args, true).alg, config.signingAlg)
+  const dir = config.keysDir
+  const record = await withKeyStoreLock(dir, async () => {
+    const records = await loadRecords(dir)
+    const created = await createKeyFile(dir, alg, now)
+    if (activeOf(records) === undefined) created.activatedAt = now
+    await writeManifest(dir, [...records, created])
+    return created
+  })
+  io.out(`generated ${record.alg} key ${record.kid} (${keyFile(dir, record.kid)}, mode 0600)`)
+  if (record.activatedAt !== null) {
+    io.out('it is the active signing key.')
+  } else {
+    io.out(
+      'it is published (pending), not signing yet. Reload every bridge instance (SIGHUP), let verifiers refresh their JWKS cache (jose default: 10 min), then run: keys rotate',
+    )
+  }
+  return 0
+}
+
+async function rotate(
+  args: readonly string[],
+  deps: KeysCommandDeps,
+  now: number,
+): Promise<ExitCode> {
+  const { config, io } = deps
+  const wanted = parse(args, true).alg
+  const dir = config.keysDir
+  const { next, previous, generated } = await withKeyStoreLock(dir, async () => {
+    const records = await loadRecords(dir)
+    // Prefer a key that was published ahead of time (generate, then rotate later): verifiers
+    // already have it cached, so the switch costs them no JWKS refetch.
+    const pending = records
+      .filter((r) => r.activatedAt === null && r.retiredAt === null)
+      .filter((r) => wanted === undefined || r.alg === wanted)
+      .sort((a, b) => a.createdAt - b.createdAt)[0]
+    const next = pending ?? (await createKeyFile(dir, parseAlg(wanted, config.signingAlg), now))
+    const previous = activeOf(records)
+    if (previous !== undefined) previous.retiredAt = now
+    next.activatedAt = now
+    await writeManifest(dir, pending === undefined ? [...records, next] : records)
+    return { next, previous, generated: pending === undefined }
+  })
+  io.out(
+    `${generated ? 'generated and activated' : 'activated pending'} ${next.alg} key ${next.kid}`,
+  )
+  if (previous !== undefined) {
+    const w = keyWindows(previous, config)
+    io.out(
+      `retired ${previous.alg} key ${previous.kid}: published until ${iso(w.publishUntil)}, verifies refresh tokens until ${iso(w.verifyUntil)}`,
+    )
+  }
+  io.out('Send SIGHUP to every bridge instance now (they sign with the old key until they reload).')
+  return 0
+}
+
+async function list(
+  args: readonly string[],
+  deps: KeysCommandDeps,
+  now: number,
+): Promise<ExitCode> {
+  const { config, io } = deps
+  const json = parse(args, false, true).json === true
+  const records = await loadRecords(config.keysDir)
+  const rows = records.map((r) => {
+    const w = keyWindows(r, config)
+    return {
+      kid: r.kid,
+      alg: r.alg,
+      status: keyStatus(r, config, now),
+      createdAt: iso(r.createdAt),
+      activatedAt: iso(r.activatedAt),
+      retiredAt: iso(r.retiredAt),
+      publishedUntil: Number.isFinite(w.publishUntil) ? iso(w.publishUntil) : '-',
+      verifiesUntil: Number.isFinite(w.verifyUntil) ? iso(w.verifyUntil) : '-',
+    }
+  })
+  if (json) {
+    io.out(JSON.stringify(rows, null, 2))
+    return 0
+  }
+  if (rows.length === 0) {
+    io.out(`no keys in ${config.keysDir}; create one with: keys generate`)
+    return 0
+  }
+  const head = [
+    'KID',
+    'ALG',
+    'STATUS',
+    'CREATED',
+    'ACTIVATED',
+    'RETIRED',
+    'PUBLISHED UNTIL',
+    'VERIFIES UNTIL',
+  ]
+  const table = [head, ...rows.map((r) => Object.values(r))]
+  const widths = head.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)))
+  for (const row of table)
+    io.out(
+      row
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+  return 0
+}
+
+async function prune(
+  args: readonly string[],
+  deps: KeysCommandDeps,
+  now: number,
+): Promise<ExitCode> {
+  const { config, io } = deps
+  parse(args, false)
+  const dir = config.keysDir
+  const removed = await withKeyStoreLock(dir, async () => {
+    const records = await loadRecords(dir)
+    const gone = records.filter((r) => keyStatus(r, config, now) === 'prunable')
+    if (gone.length === 0) return []
+    // Manifest first: a crash in between leaves an unlisted .pem (harmless), never a listed key
+    // whose file is missing (which would stop the service from loading).
+    await writeManifest(
+      dir,
+      records.filter((r) => !gone.includes(r)),
+    )
+    for (const r of gone) await deleteKeyFile(dir, r.kid)
+    return gone
+  })
+  if (removed.length === 0) io.out('nothing to prune')
+  for (const r of removed) io.out(`deleted ${r.alg} key ${r.kid} (retired ${iso(r.retiredAt)})`)
+  return 0
+}
+
+const COMMANDS = { generate, rotate, list, prune } as const
+
+/** Run `keys <command> ...args`. Never throws; reports on io and returns the exit code. */
+export async function runKeysCommand(
+  args: readonly string[],
+  deps: KeysCommandDeps,
+): Promise<ExitCode> {
+  const [name, ...rest] = args
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    deps.io.out(KEYS_USAGE)
+    return name === undefined ? 2 : 0
+  }
+  const command = Object.hasOwn(COMMANDS, name)
+    ? COMMANDS[name as keyof typeof COMMANDS]
+    : undefined
+  if (command === undefined) {
+    deps.io.err(`unknown keys command "${name}"\n\n${KEYS_USAGE}`)
+    return 2
+  }
+  try {
+    return await command(rest, deps, (deps.now ?? Date.now)())
+  } catch (err) {
+    if (err instanceof UsageError) {
+      deps.io.err(`${err.message}\n\n${KEYS_USAGE}`)
+      return 2
+    }
+    if (err instanceof KeyStoreError) {
+      deps.io.err(`error: ${err.message}`)
+      return 1
+    }
+    const message = err instanceof Error ? err.message : String(err)
+    deps.io.err(`error: ${message}`)
+    return 1
+  }
+}

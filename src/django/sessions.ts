@@ -1,0 +1,126 @@
+/**
+ * Load a Django session from what the browser sends, per engine (django/contrib/sessions/backends):
+ *
+ * - db, cached_db: the cookie is the session key; the row is read with Django's own query,
+ *   `WHERE session_key = %s AND expire_date > now`, where now is Python's `timezone.now()`, so
+ *   our clock is passed as a parameter rather than using SQL `now()`. For cached_db the database
+ *   is the authority: Django's cache holds the same dict pickled, possibly stale, in a store we
+ *   do not read.
+ * - signed_cookies: the cookie is the session, signed, and at most SESSION_COOKIE_AGE old.
+ *
+ * One query per load, no other round trip.
+ */
+import type postgres from 'postgres'
+import type { DjangoConfig, SessionEngine } from '../config.ts'
+import { DjangoError } from '../errors.ts'
+import { decodeSession, decodeSignedCookieSession, type SessionData } from './session-codec.ts'
+import { isPlausibleSignedCookie, isValidSessionKey } from './session-key.ts'
+import { b62Decode } from './signing.ts'
+import { postgresFailure } from './users.ts'
+
+export interface LoadedSession {
+  engine: SessionEngine
+  /** The django_session key; null for signed_cookies, which have no row. */
+  sessionKey: string | null
+  data: SessionData
+  /** Unix seconds: the row's expire_date, or the signed cookie's timestamp + max age. */
+  expiresAt: number
+}
+
+export interface SessionReader {
+  /** Throws DjangoError: SESSION_KEY_INVALID, SESSION_NOT_FOUND, or the codec's decode error. */
+  load(cookieValue: string): Promise<LoadedSession>
+  /** Whether an unexpired row exists (always false for signed_cookies, as Django's exists()). */
+  exists(sessionKey: string): Promise<boolean>
+}
+
+export interface SessionReaderDeps {
+  sql: postgres.Sql
+  config: DjangoConfig
+  /** Milliseconds since the epoch; default Date.now. */
+  now?: () => number
+}
+
+interface SessionRow {
+  session_data: string
+  expire_date: Date
+}
+
+export function createSessionReader(deps: SessionReaderDeps): SessionReader {
+  const { sql, config } = deps
+  const now = deps.now ?? Date.now
+  const secrets = [config.secretKey, ...config.secretKeyFallbacks]
+
+  const notFound = () => new DjangoError('SESSION_NOT_FOUND', 'no unexpired session with this key')
+  // Django validates (truthy, >= 8 characters) and otherwise starts a new, empty session. We
+  // also refuse what could never be a key, so a junk cookie never costs a query.
+  const invalidKey = () =>
+    new DjangoError('SESSION_KEY_INVALID', 'the cookie cannot be a Django session key')
+
+  async function loadRow(key: string): Promise<LoadedSession> {
+    const at = now()
+    let rows: SessionRow[]
+    try {
+      rows = await sql<SessionRow[]>`
+        SELECT session_data, expire_date FROM django_session
+        WHERE session_key = ${key} AND expire_date > ${new Date(at)}`
+    } catch (err) {
+      throw postgresFailure(err, 'read django_session')
+    }
+    const row = rows[0]
+    if (row === undefined) throw notFound()
+    const data = decodeSession(row.session_data, {
+      secrets,
+      salt: config.sessionKeySalt,
+      legacyFormat: config.legacySessionFormat,
+      legacySha1: config.legacySha1,
+      now: at / 1000,
+    })
+    return {
+      engine: config.sessionEngine,
+      sessionKey: key,
+      data,
+      expiresAt: Math.floor(row.expire_date.getTime() / 1000),
+    }
+  }
+
+  function loadSignedCookie(cookie: string): LoadedSession {
+    if (!isPlausibleSignedCookie(cookie)) throw invalidKey()
+    const at = now() / 1000
+    const data = decodeSignedCookieSession(cookie, {
+      secrets,
+      maxAge: config.sessionCookieAge,
+      now: at,
+      legacySha1: config.legacySha1,
+    })
+    // Verified above, so the layout is `payload:b62 timestamp:signature`.
+    const parts = cookie.split(':')
+    const signedAt = b62Decode(parts[parts.length - 2] ?? '')
+    return {
+      engine: 'signed_cookies',
+      sessionKey: null,
+      data,
+      expiresAt: signedAt + config.sessionCookieAge,
+    }
+  }
+
+  return {
+    async load(cookieValue) {
+      if (config.sessionEngine === 'signed_cookies') return loadSignedCookie(cookieValue)
+      if (!isValidSessionKey(cookieValue)) throw invalidKey()
+      return loadRow(cookieValue)
+    },
+
+    async exists(sessionKey) {
+      if (config.sessionEngine === 'signed_cookies' || !isValidSessionKey(sessionKey)) return false
+      try {
+        const rows = await sql`
+          SELECT 1 FROM django_session
+          WHERE session_key = ${sessionKey} AND expire_date > ${new Date(now())}`
+        return rows.length > 0
+      } catch (err) {
+        throw postgresFailure(err, 'read django_session')
+      }
+    },
+  }
+}

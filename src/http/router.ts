@@ -1,0 +1,47 @@
+/** The route table. One thin handler per endpoint; everything else lives behind TokenService. */
+import Router from '@koa/router'
+import type { Metrics } from './metrics.ts'
+import type { PublishedKeys, Readiness, TokenService } from './service.ts'
+import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
+import { logoutRoute } from './routes/logout.ts'
+import { revokeRoute } from './routes/revoke.ts'
+import { tokenRoute } from './routes/token.ts'
+import { jwksRoute, metadataRoute } from './routes/wellknown.ts'
+
+export interface RouterDeps {
+  tokens: TokenService
+  metrics: Metrics
+  readiness: Readiness
+  keys: () => PublishedKeys & { algs: readonly string[] }
+  issuer: string
+  audience: readonly string[]
+  cookieName: string
+  corsOrigins: readonly string[]
+  bodyLimit: number
+}
+
+export function createRouter(deps: RouterDeps): Router {
+  const router = new Router()
+  const { tokens, bodyLimit } = deps
+  router.post(
+    '/token',
+    tokenRoute({
+      tokens,
+      metrics: deps.metrics,
+      bodyLimit,
+      cookieName: deps.cookieName,
+      issuerOrigin: new URL(deps.issuer).origin,
+      corsOrigins: deps.corsOrigins,
+      audience: deps.audience,
+    }),
+  )
+  router.post('/revoke', revokeRoute({ tokens, bodyLimit }))
+  router.post('/logout', logoutRoute({ tokens, bodyLimit }))
+  router.get('/.well-known/jwks.json', jwksRoute(deps.keys))
+  router.get('/.well-known/openid-configuration', metadataRoute(deps.issuer, () => deps.keys().algs))
+  router.get('/.well-known/oauth-authorization-server', metadataRoute(deps.issuer, () => deps.keys().algs))
+  router.get('/healthz', healthzRoute)
+  router.get('/readyz', readyzRoute(deps.readiness))
+  router.get('/metrics', metricsRoute(deps.metrics))
+  return router
+}

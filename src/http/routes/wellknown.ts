@@ -1,0 +1,41 @@
+/** JWKS and RFC 8414 metadata. Both are precomputed bytes; JWKS carries an ETag for revalidation. */
+import type { Context } from 'koa'
+import type { PublishedKeys } from '../service.ts'
+import { TOKEN_EXCHANGE } from './token.ts'
+
+/** Verifiers may cache keys this long; rotation keeps old keys published far longer (keys.ts). */
+const JWKS_MAX_AGE = 300
+
+export function jwksRoute(keys: () => PublishedKeys) {
+  return function jwks(ctx: Context): void {
+    const k = keys()
+    ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE}, stale-if-error=86400`)
+    ctx.set('ETag', k.etag)
+    if (ctx.get('If-None-Match') === k.etag) {
+      ctx.status = 304
+      return
+    }
+    ctx.type = 'application/json'
+    ctx.body = k.jwksJson
+  }
+}
+
+export function metadataRoute(issuer: string, algs: () => readonly string[]) {
+  const base = issuer.replace(/\/$/, '')
+  return function metadata(ctx: Context): void {
+    ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE}`)
+    ctx.body = {
+      issuer,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      token_endpoint: `${base}/token`,
+      revocation_endpoint: `${base}/revoke`,
+      end_session_endpoint: `${base}/logout`,
+      grant_types_supported: ['password', 'refresh_token', TOKEN_EXCHANGE],
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: ['none'],
+      revocation_endpoint_auth_methods_supported: ['none'],
+      access_token_signing_alg_values_supported: algs(),
+      subject_token_types_supported: ['urn:django:session'],
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Compact JWS signing (the hot path) and verification of our own refresh tokens.
+ *
+ * Signing is built by hand on node:crypto `sign`: jose's SignJWT goes through WebCrypto and the
+ * threadpool and measured ~4x slower than crypto.sign for ES256 on Node 20 here (see
+ * bench/sign.ts). The JOSE header is fixed per key and typ, so it is base64url-encoded once.
+ * Interop is proven by the tests, which verify every produced token with plain jose against the
+ * published JWKS.
+ *
+ * Verification is rare (once per refresh) and security-sensitive, so it uses jose.
+ */
+import { sign as cryptoSign, type KeyObject, type SignKeyObjectInput } from 'node:crypto'
+import { jwtVerify, type CompactJWSHeaderParameters } from 'jose'
+import type { SigningAlg } from '../config.ts'
+import { OAuthError } from '../errors.ts'
+import { refreshAudience, type RefreshClaims } from './claims.ts'
+import type { KeyRing, SigningKey } from './keys.ts'
+import { SIGNING_ALGS, algOfKey, assertKeyFitsAlg } from './keystore.ts'
+
+/** `typ` header values (RFC 9068 §2.1 for access tokens; rt+jwt is our refresh token type). */
+export type TokenTyp = 'at+jwt' | 'rt+jwt'
+
+export interface JwtSigner {
+  readonly kid: string
+  readonly alg: SigningAlg
+  /** Sign `payload` (JSON-serialisable claims) as a compact JWS with header {alg, kid, typ}. */
+  sign(typ: TokenTyp, payload: object): string
+}
+
+/** Larger refresh tokens are refused before any parsing: ours are well under 1 KiB. */
+export const MAX_REFRESH_TOKEN_LENGTH = 4096
+
+const b64url = (s: string): string => Buffer.from(s, 'utf8').toString('base64url')
+
+export function createJwtSigner(key: Pick<SigningKey, 'kid' | 'alg' | 'privateKey'>): JwtSigner {
+  const { kid, alg, privateKey } = key
+  // Fail at start, not on the first request, if the key cannot produce this alg.
+  assertKeyFitsAlg(privateKey, alg, `signing key ${kid}`)
+  const atHead = `${b64url(JSON.stringify({ alg, kid, typ: 'at+jwt' }))}.`
+  const rtHead = `${b64url(JSON.stringify({ alg, kid, typ: 'rt+jwt' }))}.`
+  // RFC 7518 §3.4: ES256 signatures are R‖S (64 bytes), not OpenSSL's DER. EdDSA takes no
+  // digest (null); RS256 is PKCS#1 v1.5 over SHA-256 (Node's default padding for RSA keys).
+  const digest = alg === 'EdDSA' ? null : 'sha256'
+  const signKey: KeyObject | SignKeyObjectInput =
+    alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey
+  return Object.freeze({
+    kid,
+    alg,
+    sign(typ: TokenTyp, payload: object): string {
+      // Compared, not looked up: a stray typ can never reach Object.prototype.
+      const head = typ === 'at+jwt' ? atHead : typ === 'rt+jwt' ? rtHead : undefined
+      if (head === undefined) throw new TypeError(`unknown token typ ${String(typ)}`)
+      const input = head + b64url(JSON.stringify(payload))
+      // The signing input is base64url and '.', pure ASCII, so latin1 encodes it byte for byte.
+      const signature = cryptoSign(digest, Buffer.from(input, 'latin1'), signKey)
+      return `${input}.${signature.toString('base64url')}`
+    },
+  })
+}
+
+export interface VerifyRefreshOptions {
+  ring: Pick<KeyRing, 'publicKeyFor'>
+  issuer: string
+  /** Defaults to refreshAudience(issuer). */
+  audience?: string
+  /** Epoch seconds; defaults to the current time. */
+  now?: number
+}
+
+const REQUIRED_REFRESH_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'fid']
+
+function invalidGrant(cause?: unknown): OAuthError {
+  // One message for every failure (RFC 6749 §5.2; checklist D1): the cause is for logs only.
+  return new OAuthError(
+    'invalid_grant',
+    'refresh token is invalid',
+    400,
+    cause === undefined ? {} : { cause },
+  )
+}
+
+/**
+ * The key resolver sees only the unverified header. It returns a key only for a kid in the ring
+ * (inside its refresh-verification window) and only when the header's alg is the one that key
+ * is bound to: an HS256 token "signed" with our public key, or an ES256 key relabelled RS256,
+ * finds no key. Nothing in the header (jwk, jku, x5c, x5u) is ever used to find a key.
+ */
+function keyResolver(ring: Pick<KeyRing, 'publicKeyFor'>) {
+  return (header: CompactJWSHeaderParameters): KeyObject => {
+    const kid: unknown = header.kid
+    if (typeof kid !== 'string') throw new Error('refresh token has no kid')
+    const key = ring.publicKeyFor(kid)
+    if (key === undefined) throw new Error('refresh token kid is unknown or past its window')
+    if (algOfKey(key) !== header.alg) throw new Error('refresh token alg does not match its key')
+    return key
+  }
+}
+
+function isNonEmptyString(v: unknown): v is string {
+  return typeof v === 'string' && v !== ''
+}
+
+/**
+ * Verify a refresh token we issued: signature by a ring key with that key's alg, `typ` rt+jwt,
+ * `iss`, `aud` (the refresh audience), `exp`, and every claim present and well-typed. Every
+ * failure, including anything jose throws, becomes OAuthError('invalid_grant') with the original
+ * as `cause`. Whether the token is still the live one of its family is the store's business.
+ */
+export async function verifyRefreshToken(
+  token: string,
+  options: VerifyRefreshOptions,
+): Promise<RefreshClaims> {
+  // A cap before parsing: base64url decoding and JSON.parse of attacker-sized input is work
+  // we refuse to do for a token that cannot be ours.
+  if (typeof token !== 'string' || token.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidGrant()
+  const audience = options.audience ?? refreshAudience(options.issuer)
+  let payload: Record<string, unknown>
+  try {
+    const result = await jwtVerify(token, keyResolver(options.ring), {
+      algorithms: [...SIGNING_ALGS],
+      typ: 'rt+jwt',
+      issuer: options.issuer,
+      audience,
+      requiredClaims: REQUIRED_REFRESH_CLAIMS,
+      ...(options.now === undefined ? {} : { currentDate: new Date(options.now * 1000) }),
+    })
+    payload = result.payload
+  } catch (err) {
+    throw invalidGrant(err)
+  }
+  const { iss, aud, sub, iat, exp, jti, fid } = payload
+  // jose checked iss/aud/exp/iat semantics; these checks pin the exact shapes we issue, so a
+  // mistyped claim is never treated as absent or coerced (checklist C3).
+  if (
+    !isNonEmptyString(iss) ||
+    aud !== audience ||
+    !isNonEmptyString(sub) ||
+    typeof iat !== 'number' ||
+    typeof exp !== 'number' ||
+    !isNonEmptyString(jti) ||
+    !isNonEmptyString(fid)
+  ) {
+    throw invalidGrant(new Error('refresh token claims have unexpected types'))
+  }
+  return { iss, aud, sub, iat, exp, jti, fid }
+}

@@ -1,0 +1,110 @@
+/**
+ * The refresh grant: verify our refresh JWT, rotate its family atomically in Redis, re-check
+ * Django, then answer. Modelled on node-oidc-provider's refresh_token grant, with the consume
+ * step made atomic (one Lua script) and a grace window for concurrent tabs:
+ *
+ * - current token     → rotated: a new successor, the presented one becomes the predecessor;
+ * - predecessor, within REFRESH_GRACE_SECONDS → the same successor the winner got (sealed);
+ * - anything older, or the predecessor after the window → reuse: the family is revoked
+ *   (RFC 9700 §4.14.2) and every token of it dies.
+ *
+ * Django stays the source of truth: each refresh re-checks the user, the session and the
+ * password; any "no" revokes the family.
+ */
+import { OAuthError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { FamilyRecord, TokenStore } from '../store/types.ts'
+import type { Subject } from '../authn/types.ts'
+import { refreshClaims } from './claims.ts'
+import { accessFor } from './issue.ts'
+import { openSuccessor, sealSuccessor } from './seal.ts'
+import type { ClaimsSettings, TokenResponse, TokenSigning } from './types.ts'
+
+export interface RefreshClaimsLike {
+  sub: string
+  fid: string
+  jti: string
+}
+
+export interface RefresherDeps {
+  settings: ClaimsSettings
+  signing: TokenSigning
+  store: TokenStore
+  /** Verifies our own refresh JWT (signature, typ, iss, aud, exp) or throws invalid_grant. */
+  verify: (token: string, now: number) => Promise<RefreshClaimsLike>
+  /** Django's answer for this family today; throws when the user may no longer hold tokens. */
+  recheck: (family: FamilyRecord) => Promise<Subject['user']>
+  onReuse: () => void
+  logger: Logger
+  now: () => number
+}
+
+const invalid = () => new OAuthError('invalid_grant', 'the refresh token is invalid or expired')
+
+export function createRefresher(deps: RefresherDeps) {
+  const { settings } = deps
+  return async function refresh(token: string, clientIp: string): Promise<TokenResponse> {
+    const nowMs = deps.now()
+    const now = Math.floor(nowMs / 1000)
+    const claims = await deps.verify(token, now)
+    const signer = deps.signing.signer()
+    const next = refreshClaims({
+      issuer: settings.issuer,
+      user: { id: claims.sub },
+      familyId: claims.fid,
+      ttl: settings.refreshTokenTtl,
+      now,
+    })
+    const successor = signer.sign('rt+jwt', next)
+    const result = await deps.store.rotate({
+      familyId: claims.fid,
+      presentedJti: claims.jti,
+      nextJti: next.jti,
+      successorSealed: sealSuccessor(token, successor),
+      refreshTtl: settings.refreshTokenTtl,
+      graceMs: settings.refreshGraceSeconds * 1000,
+      now: nowMs,
+    })
+    let refreshToken: string
+    switch (result.outcome) {
+      case 'missing':
+        throw invalid()
+      case 'reuse':
+        deps.onReuse()
+        deps.logger.warn(
+          { event: 'refresh_reuse_detected', fid: claims.fid, sub: claims.sub, ip: clientIp },
+          'audit',
+        )
+        await deps.store.revokeFamily(claims.fid, 'reuse', nowMs)
+        throw invalid()
+      case 'grace': {
+        const opened = openSuccessor(token, result.successorSealed)
+        if (opened === null) throw invalid()
+        refreshToken = opened
+        break
+      }
+      case 'rotated':
+        refreshToken = successor
+        break
+    }
+    let user: Subject['user']
+    try {
+      user = await deps.recheck(result.family)
+    } catch (err) {
+      if (!(err instanceof OAuthError) || err.code !== 'invalid_grant') throw err
+      deps.logger.info({ event: 'family_revoked', fid: claims.fid, reason: 'django' }, 'audit')
+      await deps.store.revokeFamily(claims.fid, 'django', nowMs)
+      throw err
+    }
+    const access = signer.sign(
+      'at+jwt',
+      accessFor(deps, user, claims.fid, result.family, now),
+    )
+    return {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: settings.accessTokenTtl,
+      refresh_token: refreshToken,
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/** Shapes shared by issuing and refreshing. */
+import type { ExtraClaim } from '../config.ts'
+
+export interface ClaimsSettings {
+  issuer: string
+  audience: readonly string[]
+  extraClaims: readonly ExtraClaim[]
+  accessTokenTtl: number
+  refreshTokenTtl: number
+  refreshFamilyMaxAge: number
+  refreshGraceSeconds: number
+}
+
+/** RFC 6749 §5.1 (+ RFC 8693 issued_token_type for the exchange). */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+  issued_token_type?: string
+}
+
+export interface Signer {
+  sign(typ: 'at+jwt' | 'rt+jwt', payload: object): string
+}
+
+/** The current signer; a getter so a key reload (SIGHUP) takes effect without a restart. */
+export interface TokenSigning {
+  signer(): Signer
+}

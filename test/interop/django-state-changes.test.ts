@@ -1,0 +1,151 @@
+/**
+ * Django changes its state (logout, password change, deactivation, deletion); the bridge's
+ * userFromSession and refresh re-check notice, each with its own code.
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import type { SessionEngine } from '../../src/config.ts'
+import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
+import {
+  DJANGO_SECRET_KEY,
+  bridgeFor,
+  djangoDatabase,
+  runDjango,
+  runDjangoBatch,
+} from '../helpers/django.ts'
+import type { DjangoDatabase } from '../helpers/django.ts'
+
+interface Created {
+  id: string
+  password: string
+}
+interface LoggedIn {
+  ok: boolean
+  cookie: string
+}
+
+/** A Django user logged in by Django, with both kinds of re-check input checked to pass. */
+async function loggedIn(db: DjangoDatabase) {
+  const [made, login] = await runDjangoBatch<[Created, LoggedIn]>(
+    [
+      { cmd: 'create_user', username: 'ivy', password: 'pw' },
+      { cmd: 'login', username: 'ivy', password: 'pw' },
+    ],
+    db.env,
+  )
+  const bridge = bridgeFor(db)
+  const { user, session } = await bridge.auth.userFromSession(login.cookie)
+  const sessionBorn = { userId: made.id, sessionKey: session.sessionKey, authHash: null }
+  // What the password grant stores: the hash of the password field at issue.
+  const passwordBorn = {
+    userId: made.id,
+    sessionKey: null,
+    authHash: sessionAuthHash(user.password, DJANGO_SECRET_KEY),
+  }
+  if (session.sessionKey !== null)
+    assert.equal((await bridge.auth.recheck(sessionBorn)).id, made.id)
+  assert.equal((await bridge.auth.recheck(passwordBorn)).id, made.id)
+  return { bridge, made, cookie: login.cookie, sessionBorn, passwordBorn }
+}
+
+for (const engine of ['db', 'cached_db', 'signed_cookies'] as const satisfies SessionEngine[]) {
+  describe(`${engine}: Django changes state, the bridge notices`, () => {
+    test('logout ends the session; a password-born family is unaffected', async () => {
+      const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
+      try {
+        const { bridge, cookie, sessionBorn, passwordBorn } = await loggedIn(db)
+        const out = await runDjango<{ ok: boolean; cookie: string | null }>(
+          'logout',
+          { cookie },
+          db.env,
+        )
+        assert.equal(out.ok, true)
+        assert.equal(out.cookie, null, 'Django deleted the cookie')
+        if (engine === 'signed_cookies') {
+          // The browser drops the cookie, but a copy of it stays valid: Django has no server-side
+          // state for it. Known property of the engine; families bind to the password instead.
+          assert.ok((await bridge.auth.userFromSession(cookie)).user)
+        } else {
+          await assert.rejects(bridge.auth.userFromSession(cookie), { code: 'SESSION_NOT_FOUND' })
+          await assert.rejects(bridge.auth.recheck(sessionBorn), { code: 'SESSION_NOT_FOUND' })
+          assert.equal(await bridge.sessions.exists(cookie), false)
+        }
+        assert.ok(await bridge.auth.recheck(passwordBorn))
+      } finally {
+        await db.cleanup()
+      }
+    })
+
+    test('a password change ends every session and family', async () => {
+      const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
+      try {
+        const { bridge, cookie, sessionBorn, passwordBorn } = await loggedIn(db)
+        await runDjango('change_password', { username: 'ivy', password: 'new' }, db.env)
+        await assert.rejects(bridge.auth.userFromSession(cookie), { code: 'SESSION_HASH_MISMATCH' })
+        if (engine !== 'signed_cookies') {
+          await assert.rejects(bridge.auth.recheck(sessionBorn), { code: 'SESSION_HASH_MISMATCH' })
+        }
+        await assert.rejects(bridge.auth.recheck(passwordBorn), { code: 'SESSION_HASH_MISMATCH' })
+        // Django agrees: the session is flushed.
+        const seen = await runDjango<{ user_id: string | null; state: string }>(
+          'load_session',
+          { cookie },
+          db.env,
+        )
+        assert.deepEqual([seen.user_id, seen.state], [null, 'flushed'])
+      } finally {
+        await db.cleanup()
+      }
+    })
+
+    test('deactivation: USER_INACTIVE everywhere', async () => {
+      const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
+      try {
+        const { bridge, cookie, sessionBorn, passwordBorn } = await loggedIn(db)
+        await runDjango('deactivate', { username: 'ivy' }, db.env)
+        await assert.rejects(bridge.auth.userFromSession(cookie), { code: 'USER_INACTIVE' })
+        if (engine !== 'signed_cookies') {
+          await assert.rejects(bridge.auth.recheck(sessionBorn), { code: 'USER_INACTIVE' })
+        }
+        await assert.rejects(bridge.auth.recheck(passwordBorn), { code: 'USER_INACTIVE' })
+        await assert.rejects(bridge.auth.authenticate('ivy', 'pw'), { code: 'USER_NOT_FOUND' })
+      } finally {
+        await db.cleanup()
+      }
+    })
+
+    test('a deleted user: USER_NOT_FOUND everywhere', async () => {
+      const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
+      try {
+        const { bridge, cookie, sessionBorn, passwordBorn } = await loggedIn(db)
+        await runDjango('delete_user', { username: 'ivy' }, db.env)
+        // django_session has no foreign key to the user: the row outlives the user.
+        await assert.rejects(bridge.auth.userFromSession(cookie), { code: 'USER_NOT_FOUND' })
+        if (engine !== 'signed_cookies') {
+          await assert.rejects(bridge.auth.recheck(sessionBorn), { code: 'USER_NOT_FOUND' })
+        }
+        await assert.rejects(bridge.auth.recheck(passwordBorn), { code: 'USER_NOT_FOUND' })
+      } finally {
+        await db.cleanup()
+      }
+    })
+  })
+}
+
+test('recheck: a session that now belongs to someone else, or nothing to check', async () => {
+  const db = await djangoDatabase()
+  try {
+    const { bridge, made, sessionBorn } = await loggedIn(db)
+    await assert.rejects(bridge.auth.recheck({ ...sessionBorn, userId: `${made.id}0` }), {
+      code: 'SESSION_NOT_FOUND',
+    })
+    await assert.rejects(
+      bridge.auth.recheck({ userId: made.id, sessionKey: null, authHash: null }),
+      {
+        code: 'SESSION_ANONYMOUS',
+      },
+    )
+  } finally {
+    await db.cleanup()
+  }
+})

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""
+JSON-in/JSON-out driver for real Django, used by test/helpers/django.ts.
+
+One invocation runs one command, given as a JSON object in argv[1] (or on stdin):
+    {"cmd": "login", "username": "alice", "password": "pw"}
+and prints exactly one JSON object on stdout. Failures print {"error": ..., "type": ...} and exit 2.
+{"cmd": "batch", "commands": [...]} runs several in one process (Django's start-up is most of
+the cost of a call). The settings come from the environment (test/interop/django/settings.py).
+"""
+import json
+import os
+import sys
+import traceback
+from importlib import import_module
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "django"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib import auth  # noqa: E402
+from django.contrib.auth.hashers import check_password, make_password  # noqa: E402
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.http import HttpRequest  # noqa: E402
+from django.test import Client  # noqa: E402
+
+
+def _user(args):
+    return User.objects.get(username=args["username"])
+
+
+def _client(cookie=None):
+    client = Client()
+    if cookie is not None:
+        client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    return client
+
+
+def _cookie_after(client, response):
+    """The session cookie the browser would hold after `response` (None when deleted)."""
+    morsel = response.cookies.get(settings.SESSION_COOKIE_NAME)
+    if morsel is None:
+        current = client.cookies.get(settings.SESSION_COOKIE_NAME)
+        return current.value if current is not None else None
+    if morsel["max-age"] == 0 or morsel.value == "":
+        return None
+    return morsel.value
+
+
+def cmd_version(_args):
+    return {"version": list(django.VERSION), "hashers": settings.PASSWORD_HASHERS}
+
+
+def cmd_migrate(_args):
+    call_command("migrate", verbosity=0, interactive=False)
+    return {"ok": True}
+
+
+def cmd_create_user(args):
+    user = User.objects.create_user(username=args["username"], email=args.get("email") or "")
+    password = args.get("password")
+    hasher = args.get("hasher") or "default"
+    user.password = make_password(password, hasher=hasher) if password is not None else make_password(None)
+    user.is_active = args.get("is_active", True)
+    user.is_staff = args.get("is_staff", False)
+    user.is_superuser = args.get("is_superuser", False)
+    user.save()
+    for name in args.get("groups", []):
+        group, _ = Group.objects.get_or_create(name=name)
+        user.groups.add(group)
+    return {"id": str(user.pk), "password": user.password}
+
+
+def cmd_login(args):
+    """Through the test client and the login view: authenticate() + login(), as a browser would."""
+    client = _client(args.get("cookie"))
+    response = client.post(
+        "/login/", {"username": args["username"], "password": args["password"]}
+    )
+    body = json.loads(response.content)
+    return {
+        "ok": response.status_code == 200,
+        "id": body.get("id"),
+        "cookie": _cookie_after(client, response),
+    }
+
+
+def cmd_logout(args):
+    client = _client(args["cookie"])
+    response = client.post("/logout/")
+    return {"ok": response.status_code == 200, "cookie": _cookie_after(client, response)}
+
+
+def cmd_whoami(args):
+    """The full middleware stack: SessionMiddleware + AuthenticationMiddleware + request.user."""
+    client = _client(args["cookie"])
+    response = client.get("/whoami/")
+    return {"id": json.loads(response.content)["id"], "cookie": _cookie_after(client, response)}
+
+
+def cmd_load_session(args):
+    """SessionStore.load + auth.get_user, then what SessionMiddleware would save.
+
+    state: "empty" (no such session, or it did not decode: Django starts a new one),
+    "unchanged", "cycled" (new key or re-signed cookie, same data) or "flushed" (deleted).
+    """
+    engine = import_module(settings.SESSION_ENGINE)
+    before = args["cookie"]
+    store = engine.SessionStore(session_key=before)
+    loaded = dict(store.items())
+    request = HttpRequest()
+    request.session = store
+    user = auth.get_user(request)
+    data = dict(store.items())
+    if store.modified and not store.is_empty():
+        store.save()
+    after = store.session_key
+    if not loaded:
+        state = "empty"
+    elif after is None:
+        state = "flushed"
+    elif settings.SESSION_ENGINE.endswith("signed_cookies"):
+        state = "cycled" if store.modified else "unchanged"
+    else:
+        state = "unchanged" if after == before else "cycled"
+    return {
+        "user_id": str(user.pk) if user.is_authenticated else None,
+        "state": state,
+        "session_key": after,
+        "data": data,
+    }
+
+
+def cmd_session_row(args):
+    from django.contrib.sessions.models import Session
+
+    try:
+        row = Session.objects.get(session_key=args["session_key"])
+    except Session.DoesNotExist:
+        return {"exists": False}
+    return {
+        "exists": True,
+        "expire_date": row.expire_date.isoformat(),
+        "decoded": row.get_decoded(),
+    }
+
+
+def cmd_check_password(args):
+    return {"ok": check_password(args["raw"], args["encoded"])}
+
+
+def cmd_make_password(args):
+    return {"encoded": make_password(args["raw"], hasher=args.get("hasher") or "default")}
+
+
+def cmd_authenticate(args):
+    """auth.authenticate(): may re-hash the password on success, as Django does."""
+    user = auth.authenticate(None, username=args["username"], password=args["password"])
+    return {"id": str(user.pk) if user is not None else None}
+
+
+def cmd_session_auth_hash(args):
+    return {"hash": _user(args).get_session_auth_hash()}
+
+
+def cmd_user_info(args):
+    try:
+        user = _user(args)
+    except User.DoesNotExist:
+        return {"exists": False}
+    return {
+        "exists": True,
+        "id": str(user.pk),
+        "password": user.password,
+        "is_active": user.is_active,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "date_joined": user.date_joined.isoformat(),
+        "last_login": user.last_login.isoformat() if user.last_login else None,
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+    }
+
+
+def cmd_change_password(args):
+    user = _user(args)
+    user.set_password(args["password"])
+    user.save()
+    return {"password": user.password}
+
+
+def cmd_deactivate(args):
+    user = _user(args)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return {"ok": True}
+
+
+def cmd_delete_user(args):
+    _user(args).delete()
+    return {"ok": True}
+
+
+COMMANDS = {name[4:]: fn for name, fn in globals().items() if name.startswith("cmd_")}
+
+
+def run(command):
+    name = command.get("cmd")
+    fn = COMMANDS.get(name)
+    if fn is None:
+        raise ValueError(f"unknown command {name!r}; known: {sorted(COMMANDS)}")
+    return fn(command)
+
+
+def main():
+    raw = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read()
+    command = json.loads(raw)
+    try:
+        if command.get("cmd") == "batch":
+            result = {"results": [run(c) for c in command["commands"]]}
+        else:
+            result = run(command)
+    except Exception as exc:  # reported to the TS side as JSON
+        print(json.dumps({"error": str(exc), "type": type(exc).__name__, "trace": traceback.format_exc()}))
+        sys.exit(2)
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main()

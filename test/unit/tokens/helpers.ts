@@ -1,0 +1,102 @@
+/** Shared fixtures for the tokens tests: temp key folders, a capturing logger, a movable clock. */
+import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto'
+import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { SigningAlg } from '../../../src/config.ts'
+import { createLogger, type Logger } from '../../../src/log.ts'
+import { loadKeyRing, type KeyRing } from '../../../src/tokens/keys.ts'
+import {
+  keyFile,
+  thumbprintOf,
+  writeManifest,
+  type KeyRecord,
+} from '../../../src/tokens/keystore.ts'
+
+export const ALGS: readonly SigningAlg[] = ['ES256', 'EdDSA', 'RS256']
+export const ACCESS_TTL = 300
+export const REFRESH_TTL = 86_400
+export const T0 = Date.parse('2026-03-01T00:00:00.000Z')
+
+export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'djb-keys-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export interface LogLine {
+  level: number
+  msg: string
+  [k: string]: unknown
+}
+
+export function captureLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = []
+  const logger = createLogger('info', {
+    write(s: string) {
+      lines.push(JSON.parse(s) as LogLine)
+    },
+  })
+  return { logger, lines }
+}
+
+/** A clock the test moves by hand (epoch ms). */
+export function clock(start = T0): {
+  now: () => number
+  set(t: number): void
+  advance(ms: number): void
+} {
+  let t = start
+  return {
+    now: () => t,
+    set: (v) => {
+      t = v
+    },
+    advance: (ms) => {
+      t += ms
+    },
+  }
+}
+
+export async function devRing(
+  dir: string,
+  alg: SigningAlg,
+  now: () => number = () => T0,
+): Promise<KeyRing> {
+  return loadKeyRing({
+    keysDir: dir,
+    signingAlg: alg,
+    accessTokenTtl: ACCESS_TTL,
+    refreshTokenTtl: REFRESH_TTL,
+    generateIfEmpty: true,
+    logger: captureLogger().logger,
+    now,
+  })
+}
+
+export function keyPairFor(
+  alg: SigningAlg,
+  rsaBits = 2048,
+): { privateKey: KeyObject; publicKey: KeyObject } {
+  if (alg === 'ES256') return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  if (alg === 'EdDSA') return generateKeyPairSync('ed25519')
+  return generateKeyPairSync('rsa', { modulusLength: rsaBits })
+}
+
+/** Write a key and its manifest entry by hand, bypassing the generator's checks. */
+export async function writeKeyByHand(
+  dir: string,
+  privateKey: KeyObject,
+  record: Omit<KeyRecord, 'kid'> & { kid?: string },
+  mode = 0o600,
+): Promise<KeyRecord> {
+  const kid = record.kid ?? (await thumbprintOf(createPublicKey(privateKey)))
+  const file = keyFile(dir, kid)
+  await writeFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode })
+  await chmod(file, mode)
+  return { ...record, kid }
+}
+
+export async function writeStore(dir: string, records: readonly KeyRecord[]): Promise<void> {
+  await writeManifest(dir, records)
+}

@@ -1,0 +1,460 @@
+import { strict as assert } from 'node:assert'
+import { createHmac, sign as cryptoSign } from 'node:crypto'
+import { describe, test } from 'node:test'
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+} from 'jose'
+import { OAuthError } from '../../../src/errors.ts'
+import { accessClaims, refreshAudience, refreshClaims } from '../../../src/tokens/claims.ts'
+import {
+  MAX_REFRESH_TOKEN_LENGTH,
+  createJwtSigner,
+  verifyRefreshToken,
+} from '../../../src/tokens/jwt.ts'
+import type { KeyRing } from '../../../src/tokens/keys.ts'
+import { runKeysCommand } from '../../../src/cli/keys.ts'
+import {
+  ACCESS_TTL,
+  ALGS,
+  REFRESH_TTL,
+  T0,
+  clock,
+  devRing,
+  keyPairFor,
+  tempDir,
+} from './helpers.ts'
+
+const ISSUER = 'https://auth.example.test'
+const NOW = Math.floor(T0 / 1000)
+const user = {
+  id: 42,
+  username: 'alice',
+  email: 'a@example.test',
+  isStaff: true,
+  isSuperuser: false,
+  groups: ['ops'],
+}
+
+const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
+const parts = (token: string): [string, string, string] => {
+  const [h, p, s, ...rest] = token.split('.')
+  assert.equal(rest.length, 0)
+  assert.ok(h !== undefined && p !== undefined && s !== undefined)
+  return [h, p, s]
+}
+
+function access(now = NOW) {
+  return accessClaims({
+    issuer: ISSUER,
+    audience: ['orders', 'billing'],
+    user,
+    extraClaims: ['email', 'is_staff', 'groups'],
+    authTime: now - 5,
+    familyId: 'fam-1',
+    sessionKey: 'abcdefghijklmnopqrstuvwxyz012345',
+    ttl: ACCESS_TTL,
+    now,
+  })
+}
+
+function refresh(now = NOW) {
+  return refreshClaims({ issuer: ISSUER, user, familyId: 'fam-1', ttl: REFRESH_TTL, now })
+}
+
+async function setup(t: Parameters<typeof tempDir>[0], alg: (typeof ALGS)[number]) {
+  const ring = await devRing(await tempDir(t), alg)
+  return { ring, signer: createJwtSigner(ring.active) }
+}
+
+function jwksOf(ring: KeyRing): ReturnType<typeof createLocalJWKSet> {
+  // Build the verifier from the published bytes, as a downstream service would see them.
+  return createLocalJWKSet(JSON.parse(ring.jwksJson) as JSONWebKeySet)
+}
+
+async function rejectsGrant(p: Promise<unknown>, cause?: (c: unknown) => boolean): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof OAuthError, `expected OAuthError, got ${String(err)}`)
+    assert.equal(err.code, 'invalid_grant')
+    assert.equal(err.status, 400)
+    assert.equal(err.message, 'refresh token is invalid')
+    if (cause) assert.ok(cause(err.cause), `unexpected cause: ${String(err.cause)}`)
+    return true
+  })
+}
+
+/** Re-sign a token body with the ring's active key, with any header and payload we like. */
+function forge(ring: KeyRing, header: object, payload: object): string {
+  const input = `${b64(header)}.${b64(payload)}`
+  const alg = ring.active.alg
+  const key =
+    alg === 'ES256'
+      ? { key: ring.active.privateKey, dsaEncoding: 'ieee-p1363' as const }
+      : ring.active.privateKey
+  const sig = cryptoSign(alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), key)
+  return `${input}.${sig.toString('base64url')}`
+}
+
+describe('createJwtSigner: interop with plain jose', () => {
+  for (const alg of ALGS) {
+    test(`${alg}: access and refresh tokens verify with jose against the published JWKS`, async (t) => {
+      const { ring, signer } = await setup(t, alg)
+      const jwks = jwksOf(ring)
+      const claims = access()
+      const at = signer.sign('at+jwt', claims)
+      const currentDate = new Date((NOW + 1) * 1000)
+      const a = await jwtVerify(at, jwks, {
+        algorithms: [alg],
+        typ: 'at+jwt',
+        issuer: ISSUER,
+        audience: 'orders',
+        currentDate,
+      })
+      assert.deepEqual(a.payload, claims)
+      assert.deepEqual(a.protectedHeader, { alg, kid: ring.active.kid, typ: 'at+jwt' })
+
+      const rclaims = refresh()
+      const rt = signer.sign('rt+jwt', rclaims)
+      const r = await jwtVerify(rt, jwks, {
+        algorithms: [alg],
+        typ: 'rt+jwt',
+        issuer: ISSUER,
+        audience: refreshAudience(ISSUER),
+        currentDate,
+      })
+      assert.deepEqual(r.payload, rclaims)
+      assert.deepEqual(
+        await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW + 1 }),
+        rclaims,
+      )
+    })
+
+    test(`${alg}: the header is exactly {"alg","kid","typ"}`, async (t) => {
+      const { ring, signer } = await setup(t, alg)
+      for (const typ of ['at+jwt', 'rt+jwt'] as const) {
+        const [h, p] = parts(signer.sign(typ, { a: 1 }))
+        assert.equal(
+          Buffer.from(h, 'base64url').toString(),
+          `{"alg":"${alg}","kid":"${ring.active.kid}","typ":"${typ}"}`,
+        )
+        assert.equal(Buffer.from(p, 'base64url').toString(), '{"a":1}')
+        assert.doesNotMatch(h + p, /[=+/]/, 'unpadded base64url')
+      }
+    })
+  }
+
+  test('ES256 signatures are 64-byte R‖S, not DER (RFC 7518 §3.4)', async (t) => {
+    const { signer } = await setup(t, 'ES256')
+    for (let i = 0; i < 20; i++) {
+      const [, , s] = parts(signer.sign('at+jwt', { i }))
+      assert.equal(Buffer.from(s, 'base64url').length, 64)
+    }
+  })
+
+  test('non-ASCII claims survive the round trip', async (t) => {
+    const { ring, signer } = await setup(t, 'EdDSA')
+    const payload = { username: 'Zoë 🚀 日本', iss: ISSUER }
+    const { payload: got } = await jwtVerify(signer.sign('at+jwt', payload), jwksOf(ring))
+    assert.deepEqual(got, payload)
+  })
+
+  test('refresh tokens fail jose verification as access tokens', async (t) => {
+    for (const alg of ALGS) {
+      const { ring, signer } = await setup(t, alg)
+      const rt = signer.sign('rt+jwt', refresh())
+      const currentDate = new Date(NOW * 1000)
+      await assert.rejects(
+        jwtVerify(rt, jwksOf(ring), { algorithms: [alg], typ: 'at+jwt', currentDate }),
+        (e: unknown) => e instanceof errors.JWTClaimValidationFailed && e.claim === 'typ',
+      )
+      // Even a verifier that forgot typ is saved by the audience.
+      await assert.rejects(
+        jwtVerify(rt, jwksOf(ring), { algorithms: [alg], audience: 'orders', currentDate }),
+        (e: unknown) => e instanceof errors.JWTClaimValidationFailed && e.claim === 'aud',
+      )
+    }
+  })
+
+  test('refuses a key that does not fit the alg, and an unknown typ', async () => {
+    const { privateKey } = keyPairFor('EdDSA')
+    assert.throws(
+      () => createJwtSigner({ kid: 'k', alg: 'ES256', privateKey }),
+      /ES256 needs a P-256 EC key/,
+    )
+    const rsa = keyPairFor('RS256', 1024).privateKey
+    assert.throws(() => createJwtSigner({ kid: 'k', alg: 'RS256', privateKey: rsa }), /2048/)
+    const ok = createJwtSigner({ kid: 'k', alg: 'EdDSA', privateKey })
+    assert.throws(() => ok.sign('id+jwt' as 'at+jwt', {}), /unknown token typ/)
+  })
+})
+
+describe('verifyRefreshToken rejects with invalid_grant', () => {
+  test('tampered payload or signature', async (t) => {
+    const { ring, signer } = await setup(t, 'ES256')
+    const [h, p, s] = parts(signer.sign('rt+jwt', refresh()))
+    const evil = b64({ ...refresh(), sub: '1' })
+    await rejectsGrant(
+      verifyRefreshToken(`${h}.${evil}.${s}`, { ring, issuer: ISSUER, now: NOW }),
+      (c) => c instanceof errors.JWSSignatureVerificationFailed,
+    )
+    const flipped = (s[0] === 'A' ? 'B' : 'A') + s.slice(1)
+    await rejectsGrant(
+      verifyRefreshToken(`${h}.${p}.${flipped}`, { ring, issuer: ISSUER, now: NOW }),
+    )
+    await rejectsGrant(verifyRefreshToken(`${h}.${p}.`, { ring, issuer: ISSUER, now: NOW }))
+    await rejectsGrant(verifyRefreshToken(`${h}.${p}`, { ring, issuer: ISSUER, now: NOW }))
+    await rejectsGrant(verifyRefreshToken('', { ring, issuer: ISSUER, now: NOW }))
+    await rejectsGrant(verifyRefreshToken('not a token', { ring, issuer: ISSUER, now: NOW }))
+  })
+
+  test('expired (fake clock, no sleeping)', async (t) => {
+    const { ring, signer } = await setup(t, 'EdDSA')
+    const rt = signer.sign('rt+jwt', refresh())
+    assert.ok(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW + REFRESH_TTL - 1 }))
+    await rejectsGrant(
+      verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW + REFRESH_TTL }),
+      (c) => c instanceof errors.JWTExpired,
+    )
+  })
+
+  test('wrong typ: an access token, or a refresh body typed at+jwt, JWT or none', async (t) => {
+    const { ring, signer } = await setup(t, 'ES256')
+    await rejectsGrant(
+      verifyRefreshToken(signer.sign('at+jwt', access()), { ring, issuer: ISSUER, now: NOW }),
+    )
+    await rejectsGrant(
+      verifyRefreshToken(signer.sign('at+jwt', refresh()), { ring, issuer: ISSUER, now: NOW }),
+    )
+    const kid = ring.active.kid
+    for (const typ of ['JWT', 'refresh+jwt', undefined]) {
+      const token = forge(
+        ring,
+        { alg: 'ES256', kid, ...(typ === undefined ? {} : { typ }) },
+        refresh(),
+      )
+      await rejectsGrant(verifyRefreshToken(token, { ring, issuer: ISSUER, now: NOW }))
+    }
+  })
+
+  test('wrong aud or iss', async (t) => {
+    const { ring, signer } = await setup(t, 'RS256')
+    await rejectsGrant(
+      verifyRefreshToken(signer.sign('rt+jwt', { ...refresh(), aud: 'orders' }), {
+        ring,
+        issuer: ISSUER,
+        now: NOW,
+      }),
+    )
+    await rejectsGrant(
+      verifyRefreshToken(
+        signer.sign('rt+jwt', { ...refresh(), aud: [refreshAudience(ISSUER), 'x'] }),
+        { ring, issuer: ISSUER, now: NOW },
+      ),
+    )
+    await rejectsGrant(
+      verifyRefreshToken(signer.sign('rt+jwt', refresh()), {
+        ring,
+        issuer: 'https://other.test',
+        now: NOW,
+      }),
+    )
+    await rejectsGrant(
+      verifyRefreshToken(signer.sign('rt+jwt', refresh()), {
+        ring,
+        issuer: `${ISSUER}/`,
+        now: NOW,
+      }),
+    )
+  })
+
+  test('missing or mistyped claims', async (t) => {
+    const { ring, signer } = await setup(t, 'ES256')
+    for (const drop of ['sub', 'jti', 'fid', 'iat', 'exp', 'iss', 'aud']) {
+      const claims = Object.fromEntries(Object.entries(refresh()).filter(([k]) => k !== drop))
+      await rejectsGrant(
+        verifyRefreshToken(signer.sign('rt+jwt', claims), { ring, issuer: ISSUER, now: NOW }),
+      )
+    }
+    for (const [k, v] of [
+      ['sub', 42],
+      ['fid', ''],
+      ['jti', null],
+      ['exp', String(NOW + 99)],
+      ['iat', {}],
+    ] as const) {
+      await rejectsGrant(
+        verifyRefreshToken(signer.sign('rt+jwt', { ...refresh(), [k]: v }), {
+          ring,
+          issuer: ISSUER,
+          now: NOW,
+        }),
+      )
+    }
+  })
+
+  test('unknown kid, missing kid, non-string kid', async (t) => {
+    const { ring } = await setup(t, 'ES256')
+    const other = await setup(t, 'ES256')
+    await rejectsGrant(
+      verifyRefreshToken(other.signer.sign('rt+jwt', refresh()), {
+        ring,
+        issuer: ISSUER,
+        now: NOW,
+      }),
+    )
+    for (const kid of [undefined, 42, { a: 1 }, null, '../../etc/passwd', 'x'.repeat(2000)]) {
+      const header = { alg: 'ES256', typ: 'rt+jwt', ...(kid === undefined ? {} : { kid }) }
+      await rejectsGrant(
+        verifyRefreshToken(forge(ring, header, refresh()), { ring, issuer: ISSUER, now: NOW }),
+      )
+    }
+  })
+
+  test('oversized tokens are refused before parsing', async (t) => {
+    const { ring, signer } = await setup(t, 'EdDSA')
+    const big = signer.sign('rt+jwt', { ...refresh(), pad: 'x'.repeat(4000) })
+    assert.ok(big.length > MAX_REFRESH_TOKEN_LENGTH)
+    await rejectsGrant(
+      verifyRefreshToken(big, { ring, issuer: ISSUER, now: NOW }),
+      (c) => c === undefined,
+    )
+    await rejectsGrant(
+      verifyRefreshToken('a'.repeat(10_000_000), { ring, issuer: ISSUER, now: NOW }),
+      (c) => c === undefined,
+    )
+    // Just under the cap is still verified normally.
+    const fits = signer.sign('rt+jwt', { ...refresh(), pad: 'x'.repeat(2000) })
+    assert.ok(fits.length <= MAX_REFRESH_TOKEN_LENGTH)
+    assert.ok(await verifyRefreshToken(fits, { ring, issuer: ISSUER, now: NOW }))
+  })
+
+  test('alg swap: HS256 "signed" with our public key in every encoding, and relabelled algs', async (t) => {
+    for (const alg of ALGS) {
+      const { ring, signer } = await setup(t, alg)
+      const kid = ring.active.kid
+      const spki = ring.active.publicKey.export({ type: 'spki', format: 'pem' }).toString()
+      const secrets: (string | Buffer)[] = [
+        spki,
+        `\n${spki}`,
+        ring.active.publicKey.export({ type: 'spki', format: 'der' }),
+        JSON.stringify(ring.active.jwk),
+      ]
+      if (alg === 'RS256')
+        secrets.push(ring.active.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString())
+      for (const secret of secrets) {
+        for (const hs of ['HS256', 'HS384', 'HS512']) {
+          const input = `${b64({ alg: hs, kid, typ: 'rt+jwt' })}.${b64(refresh())}`
+          const mac = createHmac(`sha${hs.slice(2)}`, secret)
+            .update(input)
+            .digest('base64url')
+          await rejectsGrant(
+            verifyRefreshToken(`${input}.${mac}`, { ring, issuer: ISSUER, now: NOW }),
+            (c) => c instanceof errors.JOSEAlgNotAllowed,
+          )
+        }
+      }
+      // A genuine signature relabelled with another asymmetric alg.
+      const [, p, s] = parts(signer.sign('rt+jwt', refresh()))
+      for (const other of ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256', 'none'].filter(
+        (a) => a !== alg,
+      )) {
+        const h = b64({ alg: other, kid, typ: 'rt+jwt' })
+        await rejectsGrant(verifyRefreshToken(`${h}.${p}.${s}`, { ring, issuer: ISSUER, now: NOW }))
+        await rejectsGrant(verifyRefreshToken(`${h}.${p}.`, { ring, issuer: ISSUER, now: NOW }))
+      }
+    }
+  })
+
+  test('header key material (jwk, jku, x5c) is ignored', async (t) => {
+    const { ring } = await setup(t, 'ES256')
+    const attacker = keyPairFor('ES256')
+    const jwk = attacker.publicKey.export({ format: 'jwk' })
+    const input = `${b64({ alg: 'ES256', typ: 'rt+jwt', jwk, jku: 'http://127.0.0.1:9/jwks' })}.${b64(refresh())}`
+    const sig = cryptoSign('sha256', Buffer.from(input), {
+      key: attacker.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    })
+    await rejectsGrant(
+      verifyRefreshToken(`${input}.${sig.toString('base64url')}`, {
+        ring,
+        issuer: ISSUER,
+        now: NOW,
+      }),
+    )
+  })
+
+  test('crit headers are refused', async (t) => {
+    const { ring } = await setup(t, 'ES256')
+    const token = forge(
+      ring,
+      { alg: 'ES256', kid: ring.active.kid, typ: 'rt+jwt', crit: ['x-unknown'], 'x-unknown': 1 },
+      refresh(),
+    )
+    await rejectsGrant(verifyRefreshToken(token, { ring, issuer: ISSUER, now: NOW }))
+  })
+
+  test('a retired key verifies refresh tokens until its window ends, then not', async (t) => {
+    const dir = await tempDir(t)
+    const c = clock()
+    const old = await devRing(dir, 'ES256', c.now)
+    const rt = createJwtSigner(old.active).sign('rt+jwt', refresh(Math.floor(c.now() / 1000)))
+    const cli = {
+      config: {
+        keysDir: dir,
+        signingAlg: 'EdDSA' as const,
+        accessTokenTtl: ACCESS_TTL,
+        refreshTokenTtl: REFRESH_TTL,
+      },
+      io: { out: () => undefined, err: () => undefined },
+      now: c.now,
+    }
+    assert.equal(await runKeysCommand(['rotate'], cli), 0)
+    const ring = await devRing(dir, 'EdDSA', c.now)
+    assert.equal(decodeProtectedHeader(rt).kid, old.active.kid)
+    const now = Math.floor(c.now() / 1000)
+    assert.ok(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: now + REFRESH_TTL - 1 }))
+    c.advance(REFRESH_TTL * 1000 + 60_000)
+    // jose's clock (now + 10) says the token is fresh; the ring's clock says the key's window is over.
+    await rejectsGrant(verifyRefreshToken(rt, { ring, issuer: ISSUER, now: now + 10 }))
+  })
+
+  test('jose errors never escape: every failure is an OAuthError with the cause kept', async (t) => {
+    const { ring, signer } = await setup(t, 'ES256')
+    const rt = signer.sign('rt+jwt', refresh())
+    const inputs = [
+      rt.slice(0, -2),
+      `${rt}.x`,
+      'a.b.c',
+      '..',
+      rt.replace(/^[^.]+/, b64([1])),
+      rt.replace(/\.[^.]+\./, `.${b64('x')}.`),
+    ]
+    for (const bad of inputs) {
+      await assert.rejects(
+        verifyRefreshToken(bad, { ring, issuer: ISSUER, now: NOW }),
+        (e: unknown) => {
+          assert.ok(e instanceof OAuthError)
+          assert.ok(!(e instanceof errors.JOSEError))
+          assert.notEqual(e.cause, undefined)
+          return true
+        },
+      )
+    }
+    await rejectsGrant(
+      verifyRefreshToken(42 as unknown as string, { ring, issuer: ISSUER, now: NOW }),
+    )
+  })
+
+  test('an explicit audience option overrides the default', async (t) => {
+    const { ring, signer } = await setup(t, 'ES256')
+    const rt = signer.sign('rt+jwt', { ...refresh(), aud: 'custom' })
+    assert.equal(
+      (await verifyRefreshToken(rt, { ring, issuer: ISSUER, audience: 'custom', now: NOW })).aud,
+      'custom',
+    )
+    await rejectsGrant(verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW }))
+  })
+})
