@@ -1,0 +1,150 @@
+/**
+ * The store's Lua scripts. ioredis runs them with EVALSHA and falls back to EVAL on NOSCRIPT
+ * (after a restart or SCRIPT FLUSH). Each script touches the keys of ONE hash slot only, so
+ * they are valid on Redis Cluster. Times are epoch ms and every expiry is PEXPIRE (ms); numbers
+ * are written with string.format('%d') because Lua 5.1 numbers are doubles and the default
+ * conversion could print 13-digit timestamps in exponent form.
+ */
+
+/** Field names of the family hash, shared by the scripts and the TypeScript parser. */
+export const FAMILY_FIELDS = [
+  'uid', // user id
+  'sk', // Django session key (absent when null)
+  'ah', // session auth hash (absent when null)
+  'at', // auth_time as given
+  'gen', // generation: 0 at creation, +1 per rotation
+  'ca', // created at, ms
+  'exp', // absolute expiry, ms
+  'iexp', // idle expiry, ms
+] as const
+
+/**
+ * KEYS[1] family hash. ARGV[1] TTL ms, ARGV[2..] field/value pairs.
+ * Returns 0 (and writes nothing) if the family exists: ids are random, a collision is a bug.
+ */
+export const CREATE_FAMILY = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`
+
+/**
+ * KEYS[1] user's family index (set), KEYS[2] user's not-before. Both are {userId}-tagged.
+ * ARGV[1] family id, ARGV[2] family absolute lifetime ms.
+ * Keeps the index, and a not-before if one exists, alive at least as long as the new family:
+ * the not-before must outlive any family that may have raced a logout-everywhere.
+ */
+export const INDEX_FAMILY = `
+local ttl = tonumber(ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local n = redis.call('PTTL', KEYS[2])
+if n > 0 and n < ttl then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 1
+`
+
+/**
+ * The rotation decision, atomically. KEYS[1] family hash.
+ * ARGV[1] presented jti, ARGV[2] next jti, ARGV[3] sealed successor (bytes),
+ * ARGV[4] refresh TTL ms, ARGV[5] grace ms, ARGV[6] now ms.
+ * Reply: {outcome, uid, sk, ah, at, gen, ca, exp, iexp[, successor]}; sk/ah are nil when null.
+ *
+ * Ordering is by jti pointers ('cur' = the one live token, 'prev' = its immediate predecessor)
+ * and the rotation time in ms, never by iat seconds: two rotations inside one second must still
+ * make the older token a reuse (Keycloak #50999).
+ */
+export const ROTATE = `
+local function int(n) return string.format('%d', n) end
+local f = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'rat', 'uid', 'sk', 'ah', 'at', 'gen', 'ca', 'exp', 'iexp')
+if not f[1] then return {'missing'} end
+local now = tonumber(ARGV[6])
+local exp = tonumber(f[10])
+-- Past its idle or absolute expiry by the caller's clock: as good as gone. Redis drops the key
+-- on its own clock; not deleting here keeps one node's skewed clock from destroying state.
+if now >= exp or now >= tonumber(f[11]) then return {'missing'} end
+
+if f[1] == ARGV[1] then
+  local gen = tonumber(f[8]) + 1
+  -- Idle expiry restarts, but never beyond the absolute expiry fixed at creation.
+  local iexp = math.min(now + tonumber(ARGV[4]), exp)
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', ARGV[1], 'rat', ARGV[6], 'gen', int(gen), 'iexp', int(iexp), 'succ', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], int(iexp - now))
+  return {'rotated', f[4], f[5], f[6], f[7], int(gen), f[9], f[10], int(iexp)}
+end
+
+local grace = tonumber(ARGV[5])
+-- Only the immediate predecessor, only inside the window (Auth0: "only the previous token can
+-- be reused"). A grandparent falls through to reuse even inside the window (E4).
+if f[2] and f[2] == ARGV[1] and grace > 0 and now - tonumber(f[3]) <= grace then
+  local succ = redis.call('HGET', KEYS[1], 'succ')
+  if succ then
+    return {'grace', f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], succ}
+  end
+end
+
+-- Anything else is replay of a consumed token: destroy the family (RFC 9700 §4.14.2).
+redis.call('DEL', KEYS[1])
+return {'reuse', f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]}
+`
+
+/** KEYS[1] family hash. Deletes it; returns the owner's id, or nil when it did not exist. */
+export const DELETE_FAMILY = `
+local uid = redis.call('HGET', KEYS[1], 'uid')
+if uid then redis.call('DEL', KEYS[1]) end
+return uid
+`
+
+/**
+ * Logout everywhere, the user-slot half. KEYS[1] not-before, KEYS[2] family index.
+ * ARGV[1] now ms, ARGV[2] minimum not-before TTL ms (access-token lifetime + leeway).
+ * Sets not-before = max(old, now) and a TTL that covers both the access tokens and every
+ * indexed family's remaining lifetime. Returns {notBefore, familyIds...}. The index is NOT
+ * deleted here: the caller removes ids only after their families are gone, so a failure in
+ * between can be retried.
+ */
+export const REVOKE_USER = `
+local function int(n) return string.format('%d', n) end
+local now = tonumber(ARGV[1])
+local old = tonumber(redis.call('GET', KEYS[1]) or '0')
+local nbf = math.max(old, now)
+local ttl = math.max(tonumber(ARGV[2]), redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2]))
+redis.call('SET', KEYS[1], int(nbf), 'PX', int(ttl))
+local out = redis.call('SMEMBERS', KEYS[2])
+table.insert(out, 1, int(nbf))
+return out
+`
+
+/**
+ * Publish a revocation and keep it in the snapshot. KEYS[1] the snapshot sorted set
+ * (`<prefix>revocations`). ARGV[1] channel (same name), ARGV[2] JSON message, ARGV[3] its exp
+ * (unix s), ARGV[4] now (unix s), ARGV[5] now ms.
+ * Prunes entries already past exp, so the snapshot stays bounded, and lets the key itself
+ * expire with its latest entry. PUBLISH is not a key access, so this stays one-slot.
+ */
+export const PUBLISH_REVOCATION = `
+local function int(n) return string.format('%d', n) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local ttl = tonumber(top[2]) * 1000 - tonumber(ARGV[5])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], int(ttl)) end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+`
+
+/**
+ * Fixed-window counter. KEYS[1] counter. ARGV[1] window ms.
+ * PEXPIRE NX: only the first hit starts the window (and a counter that somehow lost its TTL
+ * gets one again). Returns {count, pttl ms}.
+ */
+export const THROTTLE_HIT = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return {n, redis.call('PTTL', KEYS[1])}
+`
+
+/** KEYS[1] counter. Returns {count or nil, pttl ms}. */
+export const THROTTLE_PEEK = `
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+`

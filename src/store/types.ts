@@ -1,0 +1,209 @@
+/**
+ * The storage contract for refresh families, revocation and throttling. It is implemented once,
+ * for Redis (./redis.ts), and the contract tests in test/store/ run against a real Redis.
+ *
+ * Conventions for every method:
+ * - Times: `now` and every `*At` field are epoch **milliseconds** (`Date.now()`); `authTime` is
+ *   whatever the caller passes (the `auth_time` claim, unix seconds). Durations named `*Ttl`,
+ *   `maxAge` and `windowSeconds` are **seconds**; `graceMs` is milliseconds. Internally every
+ *   Redis expiry is set in milliseconds (PEXPIRE / PX / PTTL), never mixed with EX (checklist F7).
+ * - `now` is optional everywhere and defaults to the store's clock, so tests fake time instead
+ *   of sleeping. Expiry is enforced twice: Redis TTLs (real time) drop the keys, and the recorded
+ *   deadlines are checked against `now` (so an injected clock sees the same behaviour).
+ * - Every Redis failure (connection refused, timeout, OOM under `noeviction`, …) rejects with
+ *   `DependencyError('redis')`, which the HTTP layer turns into 503 + Retry-After. Never a 400:
+ *   `invalid_grant` would tell clients to drop a refresh token that is still good.
+ * - The store is an allow-list of live state, not a deny-list: a family is valid only while its
+ *   record exists, so a wiped or restarted Redis logs users out instead of reviving revoked
+ *   tokens (checklist F1).
+ * - Cluster-safe: every script touches keys of one hash slot only. Family keys are tagged
+ *   `{familyId}`, user keys `{userId}`; operations spanning several slots are separate commands,
+ *   ordered so that a failure half-way leaves the safe (revoked) state or can be retried.
+ */
+
+/** A live refresh family as the store records it. */
+export interface FamilyRecord {
+  familyId: string
+  userId: string
+  /** The Django session the family came from; null for password logins. */
+  sessionKey: string | null
+  /** Django's session auth hash at issue time; null when not bound to one. */
+  authHash: string | null
+  /** As passed to createFamily (the `auth_time` claim, unix seconds). */
+  authTime: number
+  /** 0 at creation, +1 on every rotation. */
+  generation: number
+  /** Epoch ms at creation. Compare with `userNotBefore()`: a family with createdAt ≤ it is dead. */
+  createdAt: number
+  /** Absolute expiry, epoch ms (createdAt + maxAge). Rotation never moves it. */
+  expiresAt: number
+  /** Idle expiry, epoch ms: last rotation (or creation) + refreshTtl, capped at expiresAt. */
+  idleExpiresAt: number
+}
+
+export interface CreateFamilyInput {
+  familyId: string
+  userId: string
+  sessionKey: string | null
+  authHash: string | null
+  authTime: number
+  /** The jti of the first refresh token; the only one that can rotate. */
+  currentJti: string
+  /** Idle lifetime, seconds. */
+  refreshTtl: number
+  /** Absolute lifetime, seconds. */
+  maxAge: number
+  now?: number
+}
+
+export interface RotateInput {
+  familyId: string
+  /** The jti of the refresh token the client presented. */
+  presentedJti: string
+  /** The jti of the successor, chosen by the caller (must differ from presentedJti). */
+  nextJti: string
+  /**
+   * The successor refresh token, sealed by the caller with a key derived from the presented
+   * token. Stored as opaque bytes and handed back on `grace`, so racing tabs receive the same
+   * successor; a Redis dump alone cannot open it.
+   */
+  successorSealed: Buffer
+  /** Idle lifetime after this rotation, seconds (capped at the family's absolute expiry). */
+  refreshTtl: number
+  /** How long the immediate predecessor still gets the same successor, ms. 0 disables grace. */
+  graceMs: number
+  now?: number
+}
+
+/**
+ * - `rotated`: presentedJti was current; nextJti is now current and successorSealed stored.
+ * - `grace`: presentedJti is the immediate predecessor and the rotation happened ≤ graceMs ago;
+ *   nothing changed, and the already-issued successor is returned.
+ * - `reuse`: any other jti (a grandparent, or the predecessor after the grace window). The
+ *   family has been deleted and its revocation published (RFC 9700 §4.14.2). `family` is the
+ *   state it had, for the security log.
+ * - `missing`: no such family, or it is past its idle or absolute expiry. Nothing changed.
+ */
+export type RotateResult =
+  | { outcome: 'rotated'; family: FamilyRecord }
+  | { outcome: 'grace'; family: FamilyRecord; successorSealed: Buffer }
+  | { outcome: 'reuse'; family: FamilyRecord }
+  | { outcome: 'missing' }
+
+/** Why a family was revoked; returned for the caller's audit log (the wire format is fixed). */
+export type RevocationReason =
+  'logout' | 'revoke' | 'reuse' | 'user' | 'admin' | 'session' | 'django'
+
+export interface RevokeFamilyResult {
+  existed: boolean
+  /** The owner, when the family still existed. */
+  userId: string | null
+  reason: RevocationReason
+}
+
+export interface RevokeUserResult {
+  /** The user's not-before now in force, epoch ms (never moves backwards). */
+  notBefore: number
+  /** Families that were live and have been deleted. */
+  familiesRevoked: number
+}
+
+export interface ThrottleState {
+  /** Hits in the current window (0 when there is none). */
+  count: number
+  /** Seconds until the window ends (0 when there is none). Suitable for Retry-After. */
+  retryAfter: number
+}
+
+export interface EvictionPolicy {
+  /** Redis `maxmemory_policy`, as reported by `INFO memory`. */
+  policy: string
+  /** Only `noeviction` is safe: volatile-* evicts exactly our TTL'd keys, allkeys-* anything. */
+  safe: boolean
+}
+
+/**
+ * Messages published on `<prefix>revocations` and kept in the sorted set of the same name
+ * (score = exp). Consumed by the verifier library; the JSON is byte-for-byte
+ * `{"v":1,"type":…,"id":…[,"nbf":…],"exp":…}` in that key order. Times are unix seconds; after
+ * `exp` no access token the message concerns can still be valid.
+ */
+export type RevocationMessage =
+  | { v: 1; type: 'family'; id: string; exp: number }
+  | { v: 1; type: 'jti'; id: string; exp: number }
+  | { v: 1; type: 'user'; id: string; nbf: number; exp: number }
+
+export interface TokenStore {
+  /**
+   * Records a new family: adds it to the user's family index (a set used by `revokeUser`), then
+   * writes the family record. The record's TTL is min(refreshTtl, maxAge); the index lives as
+   * long as the longest family in it. Not atomic across the two keys (different slots): the
+   * index is written first, so a family is never live without being reachable from its user,
+   * and a racing `revokeUser` is caught by `userNotBefore` (createdAt ≤ notBefore).
+   * Rejects with a 500 BridgeError if the family id already exists (ids must be random).
+   */
+  createFamily(f: CreateFamilyInput): Promise<void>
+
+  /**
+   * The rotation decision, in ONE atomic script on the family key (see RotateResult). Uses jti
+   * pointers and a generation counter, never timestamps in seconds, so two rotations within
+   * the same second are ordered. On `rotated` the TTL is reset to min(refreshTtl, absolute
+   * remaining) — never beyond the absolute expiry. Only the immediate predecessor gets grace.
+   * Does NOT check the user's not-before (another slot): callers must compare
+   * `family.createdAt` with `userNotBefore(family.userId)`.
+   */
+  rotate(r: RotateInput): Promise<RotateResult>
+
+  /** The live family, or null when missing or past its idle/absolute expiry at `now`. */
+  getFamily(familyId: string, now?: number): Promise<FamilyRecord | null>
+
+  /**
+   * Deletes the family, removes it from the user's index and publishes a `family` revocation.
+   * Idempotent: revoking again is harmless and publishes again (so a retry after a failure
+   * half-way completes the publication).
+   */
+  revokeFamily(
+    familyId: string,
+    reason: RevocationReason,
+    now?: number,
+  ): Promise<RevokeFamilyResult>
+
+  /**
+   * Logout everywhere. In this order: records the user's not-before (= max(previous, now)),
+   * publishes a `user` revocation, deletes every family in the user's index (one command per
+   * family: each lives in its own slot), then prunes the index. Retry-safe: a failure after the
+   * first step leaves the not-before in force and the index intact for the retry.
+   * The not-before lives at least accessTokenTtl + leeway, and as long as any family indexed
+   * for the user could (createFamily extends it), so a family that raced the revocation is
+   * still caught by the createdAt check.
+   */
+  revokeUser(userId: string, now?: number, accessTokenTtl?: number): Promise<RevokeUserResult>
+
+  /** The user's not-before, epoch ms, or null when none is recorded. */
+  userNotBefore(userId: string): Promise<number | null>
+
+  /**
+   * Publishes a `jti` revocation for an access token whose `exp` (unix seconds) is given. The
+   * message expires at exp + leeway. A token already past that is not published (returns false).
+   */
+  revokeJti(jti: string, exp: number, now?: number): Promise<boolean>
+
+  /**
+   * Counts a hit on a fixed-window counter: INCR plus PEXPIRE NX in one script, so the window
+   * starts at the first hit and later hits never extend it. The bucket string is hashed before
+   * it becomes a key (it may be a username or an IP).
+   */
+  hit(bucket: string, windowSeconds: number): Promise<ThrottleState>
+
+  /** The counter without counting. */
+  peek(bucket: string): Promise<ThrottleState>
+
+  /** Drops the counter (e.g. the username bucket after a successful login). */
+  clear(bucket: string): Promise<void>
+
+  /** Round trip to Redis; rejects with DependencyError when it is unreachable. */
+  ping(): Promise<void>
+
+  /** Reads `maxmemory_policy` from `INFO memory` (CONFIG GET is blocked on managed Redis). */
+  checkEvictionPolicy(): Promise<EvictionPolicy>
+}
