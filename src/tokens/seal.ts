@@ -1,35 +1,64 @@
 /**
- * Seals a refresh token's successor for the concurrent-refresh grace window.
+ * AES-256-GCM sealing for the two values the bridge must keep in Redis that would be credentials
+ * if read from a dump:
  *
- * Several tabs may refresh with the same token at once; all of them must get the *same*
- * successor (RFC 9700 §4.14.2 rotation without logging the user out). So the successor has to be
- * kept for a few seconds. Storing it in Redis in the clear would let a Redis dump replay it, so
- * it is encrypted (AES-256-GCM) under a key derived from the presented token, which Redis never
- * holds: only a caller who has the predecessor can open it.
+ * 1. A refresh token's successor, kept for the concurrent-refresh grace window. Several tabs may
+ *    refresh with the same token at once; all must get the *same* successor (RFC 9700 §4.14.2
+ *    rotation without logging the user out). It is sealed under a key derived from the presented
+ *    token, which Redis never holds: only a caller who has the predecessor can open it.
+ * 2. The Django session key of a session-born family, which *is* the user's Django session
+ *    cookie. It is sealed under a key derived from DJANGO_SECRET_KEY; fallback keys open values
+ *    sealed before a SECRET_KEY rotation.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 
-const TAG = 'django-jwt-bridge/grace-successor/v1\0'
+const IV = 12
+const TAG = 16
 
-function keyFor(presentedToken: string): Buffer {
-  return createHash('sha256').update(TAG).update(presentedToken).digest()
-}
-
-export function sealSuccessor(presentedToken: string, successor: string): Buffer {
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', keyFor(presentedToken), iv)
-  const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()])
+function seal(key: Buffer, plaintext: string): Buffer {
+  const iv = randomBytes(IV)
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
   return Buffer.concat([iv, cipher.getAuthTag(), body])
 }
 
-/** The successor, or null when the seal does not open with this token (never throws). */
-export function openSuccessor(presentedToken: string, sealed: Buffer): string | null {
-  if (sealed.length < 29) return null
+/** The plaintext, or null when the seal does not open with this key (never throws). */
+function open(key: Buffer, sealed: Buffer): string | null {
+  if (sealed.length <= IV + TAG) return null
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyFor(presentedToken), sealed.subarray(0, 12))
-    decipher.setAuthTag(sealed.subarray(12, 28))
-    return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString('utf8')
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV))
+    decipher.setAuthTag(sealed.subarray(IV, IV + TAG))
+    return Buffer.concat([decipher.update(sealed.subarray(IV + TAG)), decipher.final()]).toString('utf8')
   } catch {
     return null
   }
+}
+
+function successorKey(presentedToken: string): Buffer {
+  return createHash('sha256').update('django-jwt-bridge/grace-successor/v1\0').update(presentedToken).digest()
+}
+
+function atRestKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'django-jwt-bridge', 'redis-at-rest/v1', 32))
+}
+
+export function sealSuccessor(presentedToken: string, successor: string): Buffer {
+  return seal(successorKey(presentedToken), successor)
+}
+
+export function openSuccessor(presentedToken: string, sealed: Buffer): string | null {
+  return open(successorKey(presentedToken), sealed)
+}
+
+export function sealAtRest(secret: string, value: string): string {
+  return seal(atRestKey(secret), value).toString('base64url')
+}
+
+export function openAtRest(secrets: readonly string[], sealed: string): string | null {
+  const raw = Buffer.from(sealed, 'base64url')
+  for (const secret of secrets) {
+    const opened = open(atRestKey(secret), raw)
+    if (opened !== null) return opened
+  }
+  return null
 }
