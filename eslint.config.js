@@ -90,11 +90,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'src/errors.ts'],
+    files: ['src/errors.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^\\.', message: 'config and errors are leaves.' }] },
+        { patterns: [{ regex: '^\\.', message: 'errors is a leaf.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/config.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.(?!/errors\\.ts$)', message: 'config imports only errors.' }] },
       ],
     },
   },

@@ -331,7 +331,7 @@ function parseOrigins(r: Reader): string[] {
       throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin like https://app.example.com.`)
     }
     // Exact origins only: a wildcard or path would make the allow-list a pattern.
-    if (u.origin !== o) {
+    if (u.origin !== o || o.includes('*')) {
       throw new ConfigError('CORS_ORIGINS', `"${o}" must be an exact origin (scheme://host[:port]), no path or wildcard.`)
     }
     return o
@@ -400,8 +400,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   } catch {
     throw new ConfigError('BRIDGE_ISSUER', `"${issuer}" is not a URL.`)
   }
-  const accessTokenTtl = r.int('ACCESS_TOKEN_TTL', 300, 30, 3600)
-  const refreshTokenTtl = r.int('REFRESH_TOKEN_TTL', 1209600, 60, 365 * 86400)
+  const { keysDir, signingAlg, accessTokenTtl, refreshTokenTtl } = loadKeyConfig(env)
   const refreshFamilyMaxAge = r.int('REFRESH_FAMILY_MAX_AGE', 2592000, 60, 5 * 365 * 86400)
   if (refreshFamilyMaxAge < refreshTokenTtl) {
     throw new ConfigError('REFRESH_FAMILY_MAX_AGE', 'must be at least REFRESH_TOKEN_TTL.')
@@ -414,8 +413,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisRequireNoEviction: r.bool('REDIS_REQUIRE_NOEVICTION', true),
     issuer,
     audience: r.list('BRIDGE_AUDIENCE'),
-    keysDir: r.string('KEYS_DIR', './keys'),
-    signingAlg: r.oneOf('BRIDGE_SIGNING_ALG', 'ES256', ['ES256', 'EdDSA', 'RS256'] as const),
+    keysDir,
+    signingAlg,
     accessTokenTtl,
     refreshTokenTtl,
     refreshFamilyMaxAge,
