@@ -150,7 +150,7 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
   { name: 'THROTTLE_USERNAME_FAILURES', default: '10', description: 'Failed password logins per username per window before 429.' },
   { name: 'THROTTLE_IP_ATTEMPTS', default: '50', description: 'Password logins per client IP per window before 429.' },
   { name: 'THROTTLE_WINDOW_SECONDS', default: '900', description: 'Throttle window; a lock-out ends when it does.' },
-  { name: 'PASSWORD_HASH_CONCURRENCY', default: 'cores − 1 (min 1)', description: 'Password hashes in flight at once; the rest queue.' },
+  { name: 'PASSWORD_HASH_CONCURRENCY', default: 'cores − 1, between 1 and 3', description: 'Password hashes in flight at once; the rest queue.' },
   { name: 'LOGOUT_DELETES_DJANGO_SESSIONS', default: 'false', description: '`/logout` with `everywhere=true` also deletes the user\'s Django sessions (needs DELETE on `django_session`).' },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino level.' },
 ]
@@ -432,7 +432,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     passwordHashConcurrency: r.int(
       'PASSWORD_HASH_CONCURRENCY',
-      Math.max(1, availableParallelism() - 1),
+      // Hashes run on libuv's threadpool (4 threads by default): leave a core for the event
+      // loop and a pool thread for file-system and DNS work.
+      Math.max(1, Math.min(availableParallelism() - 1, 3)),
       1,
       256,
     ),
