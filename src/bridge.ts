@@ -24,7 +24,7 @@ import type { FamilyRecord, TokenStore } from './store/types.ts'
 import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
 import { createJwtSigner } from './tokens/jwt.ts'
-import { verifyRefreshToken } from './tokens/jwt.ts'
+import { REFRESH_INVALID, verifyRefreshToken } from './tokens/jwt.ts'
 import type { KeyRing } from './tokens/keys.ts'
 import { createRefresher } from './tokens/refresh.ts'
 import { openAtRest, sealAtRest } from './tokens/seal.ts'
@@ -117,17 +117,17 @@ export function createBridge(deps: BridgeDeps): Bridge {
     // A family created before the user's "log out everywhere" (for instance one whose login
     // raced it) must not survive it.
     if (notBefore !== null && family.createdAt <= notBefore) {
-      throw new OAuthError('invalid_grant', 'the refresh token is invalid or expired')
+      throw new OAuthError('invalid_grant', REFRESH_INVALID)
     }
     const sessionKey = family.sessionKey === null ? null : openAtRest(secrets, family.sessionKey)
     if (family.sessionKey !== null && sessionKey === null) {
-      throw new OAuthError('invalid_grant', 'the refresh token is invalid or expired')
+      throw new OAuthError('invalid_grant', REFRESH_INVALID)
     }
     try {
       return await auth.recheck({ userId: family.userId, sessionKey, authHash: family.authHash })
     } catch (err) {
       if (err instanceof DjangoError) {
-        throw new OAuthError('invalid_grant', 'the refresh token is invalid or expired', 400, {
+        throw new OAuthError('invalid_grant', REFRESH_INVALID, 400, {
           cause: err,
         })
       }
@@ -175,6 +175,14 @@ export function createBridge(deps: BridgeDeps): Bridge {
         'accessToken' in credential
           ? await verifyAccess(credential.accessToken)
           : await verifyRefreshToken(credential.refreshToken, { ring, issuer: config.issuer, now: seconds() })
+      if (!('accessToken' in credential)) {
+        // A refresh token of a family that is already gone (revoked, reused, expired) must not
+        // be able to log the user out everywhere: a leaked old token would be a logout weapon.
+        const family = await store.getFamily(claims.fid)
+        if (family === null || family.userId !== claims.sub) {
+          throw new OAuthError('invalid_grant', REFRESH_INVALID)
+        }
+      }
       if (everywhere) {
         const result = await store.revokeUser(claims.sub, now(), config.accessTokenTtl)
         if (config.logoutDeletesDjangoSessions) await writer.deleteUserSessions(claims.sub)

@@ -3,15 +3,11 @@
  * JWT bound to it, and an access JWT. The family is written before any token leaves, so no token
  * is ever handed out whose state is not persisted (a Redis failure is a 503, not a dead token).
  */
-import { randomBytes } from 'node:crypto'
 import type { Subject } from '../authn/types.ts'
+import { OAuthError } from '../errors.ts'
 import type { TokenStore } from '../store/types.ts'
-import { accessClaims, refreshClaims } from './claims.ts'
+import { accessClaims, newTokenId, refreshClaims } from './claims.ts'
 import type { ClaimsSettings, TokenResponse, TokenSigning } from './types.ts'
-
-export function newId(): string {
-  return randomBytes(16).toString('base64url')
-}
 
 export interface IssuerDeps {
   settings: ClaimsSettings
@@ -25,14 +21,13 @@ export function createIssuer(deps: IssuerDeps) {
   return async function issue(subject: Subject): Promise<TokenResponse> {
     const nowMs = deps.now()
     const now = Math.floor(nowMs / 1000)
-    const familyId = newId()
+    const familyId = newTokenId()
     const maxAge =
       subject.notAfter === null
         ? settings.refreshFamilyMaxAge
         : Math.max(0, Math.min(settings.refreshFamilyMaxAge, subject.notAfter - now))
-    if (maxAge <= 0) {
-      throw new Error('subject expired before issue')
-    }
+    // A signed-cookie session at the very end of its life: nothing left to issue for.
+    if (maxAge <= 0) throw new OAuthError('invalid_grant', 'the Django session has expired')
     const refresh = refreshClaims({
       issuer: settings.issuer,
       user: subject.user,

@@ -69,11 +69,14 @@ export interface VerifyRefreshOptions {
 
 const REQUIRED_REFRESH_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'fid']
 
+/** The one description every refresh failure carries (RFC 6749 §5.2; checklist D1). */
+export const REFRESH_INVALID = 'the refresh token is invalid or expired'
+
 function invalidGrant(cause?: unknown): OAuthError {
   // One message for every failure (RFC 6749 §5.2; checklist D1): the cause is for logs only.
   return new OAuthError(
     'invalid_grant',
-    'refresh token is invalid',
+    REFRESH_INVALID,
     400,
     cause === undefined ? {} : { cause },
   )
@@ -85,7 +88,7 @@ function invalidGrant(cause?: unknown): OAuthError {
  * is bound to: an HS256 token "signed" with our public key, or an ES256 key relabelled RS256,
  * finds no key. Nothing in the header (jwk, jku, x5c, x5u) is ever used to find a key.
  */
-function keyResolver(ring: Pick<KeyRing, 'publicKeyFor'>) {
+export function keyResolver(ring: Pick<KeyRing, 'publicKeyFor'>) {
   return (header: CompactJWSHeaderParameters): KeyObject => {
     const kid: unknown = header.kid
     if (typeof kid !== 'string') throw new Error('refresh token has no kid')

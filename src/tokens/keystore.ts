@@ -17,7 +17,16 @@ import {
   type KeyObject,
   type JsonWebKey,
 } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises'
 import { join } from 'node:path'
 import { calculateJwkThumbprint } from 'jose'
 import type { SigningAlg } from '../config.ts'
@@ -311,7 +320,7 @@ export async function listPemFiles(dir: string): Promise<string[]> {
 export async function loadStoredKey(dir: string, record: KeyRecord): Promise<StoredKey> {
   const file = keyFile(dir, record.kid)
   let text: string
-  let fh
+  let fh: FileHandle
   try {
     fh = await open(file, 'r')
   } catch (err) {

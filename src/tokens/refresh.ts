@@ -1,6 +1,6 @@
 /**
- * The refresh grant: verify our refresh JWT, rotate its family atomically in Redis, re-check
- * Django, then answer. Modelled on node-oidc-provider's refresh_token grant, with the consume
+ * The refresh grant: verify our refresh JWT, re-check Django, rotate the family atomically in
+ * Redis, then answer. Modelled on node-oidc-provider's refresh_token grant, with the consume
  * step made atomic (one Lua script) and a grace window for concurrent tabs:
  *
  * - current token     → rotated: a new successor, the presented one becomes the predecessor;
@@ -9,7 +9,9 @@
  *   (RFC 9700 §4.14.2) and every token of it dies.
  *
  * Django stays the source of truth: each refresh re-checks the user, the session and the
- * password; any "no" revokes the family.
+ * password; any "no" revokes the family. The re-check runs *before* the token is consumed: if
+ * Postgres is down the client gets a 503 and still holds a usable refresh token, instead of a
+ * consumed one whose retry would later look like reuse.
  */
 import { OAuthError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -17,6 +19,7 @@ import type { FamilyRecord, TokenStore } from '../store/types.ts'
 import type { Subject } from '../authn/types.ts'
 import { refreshClaims } from './claims.ts'
 import { accessFor } from './issue.ts'
+import { REFRESH_INVALID } from './jwt.ts'
 import { openSuccessor, sealSuccessor } from './seal.ts'
 import type { ClaimsSettings, TokenResponse, TokenSigning } from './types.ts'
 
@@ -32,31 +35,45 @@ export interface RefresherDeps {
   store: TokenStore
   /** Verifies our own refresh JWT (signature, typ, iss, aud, exp) or throws invalid_grant. */
   verify: (token: string, now: number) => Promise<RefreshClaimsLike>
-  /** Django's answer for this family today; throws when the user may no longer hold tokens. */
+  /** Django's answer for this family today; throws invalid_grant when the user may no longer hold tokens. */
   recheck: (family: FamilyRecord) => Promise<Subject['user']>
   onReuse: () => void
   logger: Logger
   now: () => number
 }
 
-const invalid = () => new OAuthError('invalid_grant', 'the refresh token is invalid or expired')
+const invalid = () => new OAuthError('invalid_grant', REFRESH_INVALID)
 
 export function createRefresher(deps: RefresherDeps) {
-  const { settings } = deps
+  const { settings, store } = deps
   return async function refresh(token: string, clientIp: string): Promise<TokenResponse> {
     const nowMs = deps.now()
     const now = Math.floor(nowMs / 1000)
     const claims = await deps.verify(token, now)
+    const family = await store.getFamily(claims.fid, nowMs)
+    if (family === null || family.userId !== claims.sub) throw invalid()
+
+    let user: Subject['user']
+    try {
+      user = await deps.recheck(family)
+    } catch (err) {
+      if (!(err instanceof OAuthError) || err.code !== 'invalid_grant') throw err
+      deps.logger.info({ event: 'family_revoked', fid: claims.fid, reason: 'django' }, 'audit')
+      await store.revokeFamily(claims.fid, 'django', nowMs)
+      throw invalid()
+    }
+
     const signer = deps.signing.signer()
     const next = refreshClaims({
       issuer: settings.issuer,
       user: { id: claims.sub },
       familyId: claims.fid,
-      ttl: settings.refreshTokenTtl,
+      // Never claim more life than the family has left (rotation does not extend it).
+      ttl: Math.max(1, Math.min(settings.refreshTokenTtl, Math.floor((family.expiresAt - nowMs) / 1000))),
       now,
     })
     const successor = signer.sign('rt+jwt', next)
-    const result = await deps.store.rotate({
+    const result = await store.rotate({
       familyId: claims.fid,
       presentedJti: claims.jti,
       nextJti: next.jti,
@@ -70,12 +87,12 @@ export function createRefresher(deps: RefresherDeps) {
       case 'missing':
         throw invalid()
       case 'reuse':
+        // rotate() already deleted the family and published the revocation.
         deps.onReuse()
         deps.logger.warn(
           { event: 'refresh_reuse_detected', fid: claims.fid, sub: claims.sub, ip: clientIp },
           'audit',
         )
-        await deps.store.revokeFamily(claims.fid, 'reuse', nowMs)
         throw invalid()
       case 'grace': {
         const opened = openSuccessor(token, result.successorSealed)
@@ -87,21 +104,8 @@ export function createRefresher(deps: RefresherDeps) {
         refreshToken = successor
         break
     }
-    let user: Subject['user']
-    try {
-      user = await deps.recheck(result.family)
-    } catch (err) {
-      if (!(err instanceof OAuthError) || err.code !== 'invalid_grant') throw err
-      deps.logger.info({ event: 'family_revoked', fid: claims.fid, reason: 'django' }, 'audit')
-      await deps.store.revokeFamily(claims.fid, 'django', nowMs)
-      throw err
-    }
-    const access = signer.sign(
-      'at+jwt',
-      accessFor(deps, user, claims.fid, result.family, now),
-    )
     return {
-      access_token: access,
+      access_token: signer.sign('at+jwt', accessFor(deps, user, claims.fid, family, now)),
       token_type: 'Bearer',
       expires_in: settings.accessTokenTtl,
       refresh_token: refreshToken,

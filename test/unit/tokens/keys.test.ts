@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto'
 import { chmod, mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { calculateJwkThumbprint, exportJWK } from 'jose'
+import { calculateJwkThumbprint, createLocalJWKSet, exportJWK } from 'jose'
 import { loadKeyRing, reloadKeyRing } from '../../../src/tokens/keys.ts'
 import {
   KeyStoreError,
@@ -359,6 +359,15 @@ describe('key ring contents', () => {
       assert.ok(d !== undefined && !ring.jwksJson.includes(d))
       assert.match(ring.etag, /^"[A-Za-z0-9_-]{43}"$/)
     }
+  })
+
+  test('the JWKS snapshot is frozen and plain jose accepts it as is', async (t) => {
+    const ring = await devRing(await tempDir(t), 'ES256')
+    assert.ok(Object.isFrozen(ring.jwks) && Object.isFrozen(ring.jwks.keys))
+    assert.ok(ring.jwks.keys.every((k) => Object.isFrozen(k)))
+    assert.throws(() => ring.jwks.keys.push(ring.active.jwk), TypeError)
+    const getKey = createLocalJWKSet(ring.jwks)
+    assert.ok(await getKey({ alg: 'ES256', kid: ring.active.kid }, { payload: '', signature: '' }))
   })
 
   test('the manifest round-trips through write and read', async (t) => {
