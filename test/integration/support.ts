@@ -1,0 +1,180 @@
+/**
+ * Small shared pieces for the HTTP integration tests: the three grants as requests, Django users
+ * made and logged in by real Django in one process, Redis inspection by prefix, and a bridge
+ * built by hand (createBridge) when a test needs a client startBridge does not make (a Postgres
+ * that is not there, a private redis-server, a second config over the same database).
+ */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type postgres from 'postgres'
+import type { Redis } from 'ioredis'
+import supertest from 'supertest'
+import { createBridge, type Bridge } from '../../src/bridge.ts'
+import { loadConfig, type Config } from '../../src/config.ts'
+import { createLogger } from '../../src/log.ts'
+import type { KeyRing } from '../../src/tokens/keys.ts'
+import { EXCHANGE, SESSION_TYPE } from '../helpers/bridge.ts'
+import { runDjangoBatch, type DjangoEnv } from '../helpers/django.ts'
+
+export type Agent = supertest.Agent
+
+export const PASSWORD = 'correct horse battery staple'
+
+export function exchange(agent: Agent, cookie: string) {
+  return agent
+    .post('/token')
+    .type('form')
+    .send({ grant_type: EXCHANGE, subject_token_type: SESSION_TYPE, subject_token: cookie })
+}
+
+export function refresh(agent: Agent, refreshToken: string) {
+  return agent
+    .post('/token')
+    .type('form')
+    .send({ grant_type: 'refresh_token', refresh_token: refreshToken })
+}
+
+export function passwordGrant(agent: Agent, username: string, password: string) {
+  return agent.post('/token').type('form').send({ grant_type: 'password', username, password })
+}
+
+export interface DjangoUserSpec {
+  username: string
+  password?: string
+  extra?: Record<string, unknown>
+}
+
+export interface LoggedIn {
+  id: string
+  username: string
+  cookie: string
+}
+
+/**
+ * Creates each user with Django and logs it in through Django's login view, all in one Python
+ * process (Django's start-up is most of the cost of a djangoctl call).
+ */
+export async function djangoUsers(
+  env: DjangoEnv,
+  specs: readonly DjangoUserSpec[],
+): Promise<LoggedIn[]> {
+  const commands = specs.flatMap((s) => [
+    { cmd: 'create_user', username: s.username, password: s.password ?? PASSWORD, ...s.extra },
+    { cmd: 'login', username: s.username, password: s.password ?? PASSWORD },
+  ])
+  const results = await runDjangoBatch<Record<string, unknown>[]>(commands, env)
+  return specs.map((s, i) => {
+    const created = results[2 * i]
+    const login = results[2 * i + 1]
+    const id = created?.['id']
+    const cookie = login?.['cookie']
+    if (typeof id !== 'string' || typeof cookie !== 'string' || login?.['ok'] !== true) {
+      throw new Error(`Django login failed for ${s.username}`)
+    }
+    return { id, username: s.username, cookie }
+  })
+}
+
+export interface RedisEntry {
+  key: string
+  type: string
+  /** Every value the key holds (hash fields and values, set and zset members), as bytes. */
+  values: Buffer[]
+}
+
+/** Every key under the prefix with its contents, read as raw bytes. */
+export async function dumpPrefix(redis: Redis, prefix: string): Promise<RedisEntry[]> {
+  const out: RedisEntry[] = []
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+    cursor = next
+    for (const key of keys) {
+      const type = await redis.type(key)
+      let values: Buffer[] = []
+      if (type === 'string') {
+        const v = await redis.getBuffer(key)
+        values = v === null ? [] : [v]
+      } else if (type === 'hash') {
+        const h = await redis.hgetallBuffer(key)
+        values = Object.entries(h).flatMap(([k, v]) => [Buffer.from(k), v])
+      } else if (type === 'set') {
+        values = await redis.smembersBuffer(key)
+      } else if (type === 'zset') {
+        values = await redis.zrangeBuffer(key, '0', '-1')
+      } else if (type === 'list') {
+        values = await redis.lrangeBuffer(key, 0, -1)
+      }
+      out.push({ key, type, values })
+    }
+  } while (cursor !== '0')
+  return out
+}
+
+/** The family hash of a family id, as the store names it (src/store/keys.ts). */
+export function familyKey(prefix: string, familyId: string): string {
+  return `${prefix}fam:{${familyId.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`
+}
+
+/** The claims of a JWT, without verifying it (for ids the test needs: fid, jti, sub, exp). */
+export function claimsOf(jwt: string): Record<string, unknown> {
+  const payload = jwt.split('.')[1] ?? ''
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
+}
+
+export function fidOf(jwt: string): string {
+  const fid = claimsOf(jwt)['fid']
+  if (typeof fid !== 'string') throw new Error('token has no fid')
+  return fid
+}
+
+export interface ManualBridge {
+  bridge: Bridge
+  config: Readonly<Config>
+  request: Agent
+  url: string
+  close(): Promise<void>
+}
+
+export interface ManualBridgeOptions {
+  /** Environment for loadConfig (DATABASE_URL, REDIS_URL and so on must be in it). */
+  env: Record<string, string>
+  sql: postgres.Sql
+  redis: Redis
+  ring: KeyRing
+  now?: () => number
+}
+
+/**
+ * A bridge over clients the caller made, on a loopback port. close() stops the server only:
+ * the clients belong to the caller.
+ */
+export async function manualBridge(options: ManualBridgeOptions): Promise<ManualBridge> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env })
+  const bridge = createBridge({
+    config,
+    sql: options.sql,
+    redis: options.redis,
+    ring: options.ring,
+    logger: createLogger('silent'),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  })
+  const server: Server = bridge.app.listen(0, '127.0.0.1')
+  await new Promise<void>((resolve) => server.once('listening', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    bridge,
+    config,
+    request: supertest.agent(server),
+    url,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  const hi = sorted[mid] ?? NaN
+  const lo = sorted[mid - 1] ?? hi
+  return sorted.length % 2 === 0 ? (lo + hi) / 2 : hi
+}
