@@ -38,8 +38,15 @@ function successorKey(presentedToken: string): Buffer {
   return createHash('sha256').update('django-jwt-bridge/grace-successor/v1\0').update(presentedToken).digest()
 }
 
+// Derived once per secret: HKDF on every session exchange would be wasted work on the hot path.
+const atRestKeys = new Map<string, Buffer>()
 function atRestKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'django-jwt-bridge', 'redis-at-rest/v1', 32))
+  let key = atRestKeys.get(secret)
+  if (key === undefined) {
+    key = Buffer.from(hkdfSync('sha256', secret, 'django-jwt-bridge', 'redis-at-rest/v1', 32))
+    atRestKeys.set(secret, key)
+  }
+  return key
 }
 
 export function sealSuccessor(presentedToken: string, successor: string): Buffer {
