@@ -7,7 +7,12 @@ import { once } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { DependencyError } from '../../src/errors.ts'
-import { createRedisClient, createRedisStore, type TokenStore } from '../../src/store/index.ts'
+import {
+  createRedisClient,
+  createRedisStore,
+  type RotateResult,
+  type TokenStore,
+} from '../../src/store/index.ts'
 import { family, id, sealed, T0 } from './fixture.ts'
 import { privateRedis, type PrivateRedis } from './private-redis.ts'
 
@@ -19,6 +24,22 @@ function isDependencyError(err: unknown): boolean {
   assert.equal(err.dependency, 'redis')
   assert.ok((err.retryAfter ?? 0) > 0)
   return true
+}
+
+/** Rotate a family's current jti one millisecond after it was made. */
+function rotateCurrent(
+  store: TokenStore,
+  f: { familyId: string; jti: string },
+): Promise<RotateResult> {
+  return store.rotate({
+    familyId: f.familyId,
+    presentedJti: f.jti,
+    nextJti: id('jti'),
+    successorSealed: sealed(),
+    refreshTtl: 60,
+    graceMs: 1000,
+    now: T0 + 1,
+  })
 }
 
 /** Every public method, each once, with valid arguments. */
@@ -83,17 +104,9 @@ describe('store: health and Redis failures (private redis-server)', () => {
   })
 
   it('survives SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
-    const { familyId, jti } = await family(store)
+    const f = await family(store)
     await admin.script('FLUSH')
-    const r = await store.rotate({
-      familyId,
-      presentedJti: jti,
-      nextJti: id('jti'),
-      successorSealed: sealed(),
-      refreshTtl: 60,
-      graceMs: 1000,
-      now: T0 + 1,
-    })
+    const r = await rotateCurrent(store, f)
     assert.equal(r.outcome, 'rotated')
   })
 
@@ -116,15 +129,7 @@ describe('store: health and Redis failures (private redis-server)', () => {
     await admin.flushall()
     for (const f of [live, revoked]) {
       assert.equal(await store.getFamily(f.familyId, T0), null)
-      const r = await store.rotate({
-        familyId: f.familyId,
-        presentedJti: f.jti,
-        nextJti: id('jti'),
-        successorSealed: sealed(),
-        refreshTtl: 60,
-        graceMs: 1000,
-        now: T0 + 1,
-      })
+      const r = await rotateCurrent(store, f)
       assert.equal(r.outcome, 'missing')
     }
   })
@@ -151,7 +156,7 @@ describe('store: health and Redis failures (private redis-server)', () => {
   })
 
   it('Redis down: every method rejects with DependencyError in < 1 s; recovers on restart (F2)', async () => {
-    const { familyId, jti } = await family(store)
+    const old = await family(store)
     await server.kill()
     for (const [name, run] of Object.entries(everyMethod(store))) {
       const started = performance.now()
@@ -164,15 +169,7 @@ describe('store: health and Redis failures (private redis-server)', () => {
     if (client.status !== 'ready') await once(client, 'ready')
     await store.ping()
     // The new server is empty (no persistence): the old family is gone, which fails closed.
-    const r = await store.rotate({
-      familyId,
-      presentedJti: jti,
-      nextJti: id('jti'),
-      successorSealed: sealed(),
-      refreshTtl: 60,
-      graceMs: 1000,
-      now: T0 + 1,
-    })
+    const r = await rotateCurrent(store, old)
     assert.equal(r.outcome, 'missing')
     const fresh = await family(store)
     assert.notEqual(await store.getFamily(fresh.familyId, T0), null)

@@ -13,8 +13,6 @@
  * signed cookie it wrote, and `db_expiry` (a row past expire_date is not found).
  */
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { loadConfig, type DjangoConfig } from '../../../src/config.ts'
 import { createDjangoAuth, type DjangoAuth } from '../../../src/django/auth.ts'
@@ -25,6 +23,7 @@ import { createSessionReader } from '../../../src/django/sessions.ts'
 import { createUserRepository } from '../../../src/django/users.ts'
 import { DjangoError, type ErrorCode } from '../../../src/errors.ts'
 import { testDatabase, type TestDatabase } from '../../helpers/pg.ts'
+import { vectorFiles } from '../../helpers/vectors.ts'
 
 interface VectorUser {
   id: number
@@ -66,19 +65,6 @@ interface VectorFile {
   schema: Record<string, string[]>
 }
 
-const LOCAL = join(import.meta.dirname, '..', '..', 'fixtures', 'django-vectors')
-const SHARED = '/work/shared/django-vectors'
-
-function vectorDir(): string {
-  const hasJson = (d: string) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json'))
-  return hasJson(LOCAL) ? LOCAL : SHARED
-}
-
-const dir = vectorDir()
-const files = readdirSync(dir)
-  .filter((f) => /^django-[\d.]+\.json$/.test(f))
-  .sort()
-
 /** Codes for "anonymous, session left alone" (get_user steps 1–3). */
 const NOT_FLUSHED: readonly ErrorCode[] = [
   'SESSION_ANONYMOUS',
@@ -116,8 +102,8 @@ function outcomeOf(err: unknown): ErrorCode {
   return err.code
 }
 
-for (const file of files) {
-  const v = JSON.parse(readFileSync(join(dir, file), 'utf8')) as VectorFile
+for (const { name: file, data } of vectorFiles()) {
+  const v = data as VectorFile
   const is32 = v.django_version.startsWith('3.')
 
   describe(`get_user vectors: ${file}`, () => {

@@ -6,12 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { describe, it, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import type { HasherName } from '../../../src/config.ts'
 import { BridgeError } from '../../../src/errors.ts'
 import { argon2Hasher, encodeArgon2 } from '../../../src/django/hashers/argon2.ts'
@@ -30,48 +27,12 @@ import { encodePbkdf2 } from '../../../src/django/hashers/pbkdf2.ts'
 import { encodeScrypt, scryptHasher } from '../../../src/django/hashers/scrypt.ts'
 import { Semaphore } from '../../../src/django/hashers/semaphore.ts'
 import type { KdfRunner } from '../../../src/django/hashers/types.ts'
+import { field, has, list, num, str, vectorFiles } from '../../helpers/vectors.ts'
 
-// ---- vector access: prefer the repo's fixtures, fall back to the shared copy while it lands ----
-const FIXTURES = fileURLToPath(new URL('../../fixtures/django-vectors/', import.meta.url))
-const SHARED = '/work/shared/django-vectors/'
-const VECTOR_FILE = /^django-\d+\.\d+\.json$/
-
-function vectorFiles(): { name: string; data: unknown }[] {
-  const names = new Set<string>()
-  for (const dir of [FIXTURES, SHARED]) {
-    if (existsSync(dir)) for (const n of readdirSync(dir)) if (VECTOR_FILE.test(n)) names.add(n)
-  }
-  return [...names].sort().map((name) => {
-    const path = existsSync(join(FIXTURES, name)) ? join(FIXTURES, name) : join(SHARED, name)
-    return { name, data: JSON.parse(readFileSync(path, 'utf8')) as unknown }
-  })
-}
-
-type Rec = Record<string, unknown>
-const isRec = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x)
-function field(o: unknown, k: string): unknown {
-  if (!isRec(o) || !Object.hasOwn(o, k)) throw new Error(`vector: missing field "${k}"`)
-  return o[k]
-}
-function str(o: unknown, k: string): string {
-  const v = field(o, k)
-  if (typeof v !== 'string') throw new Error(`vector: "${k}" is not a string`)
-  return v
-}
-function num(o: unknown, k: string): number {
-  const v = field(o, k)
-  if (typeof v !== 'number') throw new Error(`vector: "${k}" is not a number`)
-  return v
-}
-function list(o: unknown, k: string): unknown[] {
-  const v = field(o, k)
-  if (!Array.isArray(v)) throw new Error(`vector: "${k}" is not a list`)
-  return v
-}
 /** An optional boolean, or null where Django stored None. */
 function flag(o: unknown, k: string): boolean | null | undefined {
-  if (!isRec(o) || !Object.hasOwn(o, k)) return undefined
-  const v = o[k]
+  if (!has(o, k)) return undefined
+  const v = field(o, k)
   if (v !== null && typeof v !== 'boolean') throw new Error(`vector: "${k}" is not a boolean`)
   return v
 }
@@ -228,8 +189,7 @@ for (const { name, data } of ALL_FILES) {
       const encoded = str(c, 'encoded')
       it(`#${i} ${algorithm} ${str(c, 'password_name')}`, async () => {
         // make_password cases carry no identify_hasher; their algorithm is what it must say.
-        const identified =
-          isRec(c) && Object.hasOwn(c, 'identify_hasher') ? str(c, 'identify_hasher') : algorithm
+        const identified = has(c, 'identify_hasher') ? str(c, 'identify_hasher') : algorithm
         assert.equal(identifyAlgorithm(encoded), identified)
         if (algorithm === 'crypt') {
           // Not implementable here (no crypt(3) in Node) and not a HasherName: it must fail

@@ -5,37 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { inflateSync } from 'node:zlib'
 import fc from 'fast-check'
 import { DjangoError } from '../../../src/errors.ts'
 import { pyJsonDumps, pyJsonLoads, pyJsonStringify } from '../../../src/django/json.ts'
+import { allVersionFiles, field, isRec, list, opt, str, type Rec } from '../../helpers/vectors.ts'
 
-// ---- vector access (each vector test file carries this small copy; a wrong shape throws) ----
-type Rec = Record<string, unknown>
-const isRec = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x)
-function field(o: unknown, k: string): unknown {
-  if (!isRec(o) || !Object.hasOwn(o, k)) throw new Error(`vector: missing field "${k}"`)
-  return o[k]
-}
-function typed<T>(guard: (v: unknown) => v is T, what: string) {
-  return (o: unknown, k: string): T => {
-    const v = field(o, k)
-    if (!guard(v)) throw new Error(`vector: field "${k}" is not ${what}`)
-    return v
-  }
-}
-const str = typed((v): v is string => typeof v === 'string', 'a string')
-const list = typed((v): v is unknown[] => Array.isArray(v), 'an array')
-const opt = (o: unknown, k: string): unknown => (isRec(o) && Object.hasOwn(o, k) ? o[k] : undefined)
-const DIR = fileURLToPath(new URL('../../fixtures/django-vectors/', import.meta.url))
-const FILES = readdirSync(DIR)
-  .filter((f) => /^django-\d+\.\d+\.json$/.test(f))
-  .sort()
-assert.equal(FILES.length, 7, 'expected the 7 Django version files')
-// ---------------------------------------------------------------------------------------------
+const FILES = allVersionFiles()
 
 /** The serialized bytes inside a Django-encoded value (signed, or legacy base64(hash:json)). */
 function serializedBytes(encoded: string): Buffer {
@@ -48,9 +25,8 @@ function serializedBytes(encoded: string): Buffer {
   return inflateSync(Buffer.from(payload.slice(1), 'base64url'))
 }
 
-for (const f of FILES) {
-  describe(`Django ${f} serialized JSON`, () => {
-    const file: unknown = JSON.parse(readFileSync(DIR + f, 'utf8'))
+for (const { name, data: file } of FILES) {
+  describe(`Django ${name} serialized JSON`, () => {
     it('signing[].serialized_json', () => {
       let n = 0
       for (const c of list(file, 'signing')) {

@@ -3,66 +3,16 @@
  * `legacy_sha1_session_auth_hash`, for every version file.
  */
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import {
   SESSION_AUTH_HASH_SALT,
   sessionAuthHash,
   verifySessionAuthHash,
 } from '../../../src/django/session-auth-hash.ts'
+import { field, has, knownKeys, list, loadVersions, num, rec, str } from '../../helpers/vectors.ts'
 
-// ---- vector access (each vector test file carries this small copy; a wrong shape throws) ----
-type Rec = Record<string, unknown>
-const isRec = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x)
-function field(o: unknown, k: string): unknown {
-  if (!isRec(o) || !Object.hasOwn(o, k)) throw new Error(`vector: missing field "${k}"`)
-  return o[k]
-}
-function typed<T>(guard: (v: unknown) => v is T, what: string) {
-  return (o: unknown, k: string): T => {
-    const v = field(o, k)
-    if (!guard(v)) throw new Error(`vector: field "${k}" is not ${what}`)
-    return v
-  }
-}
-const str = typed((v): v is string => typeof v === 'string', 'a string')
-const num = typed((v): v is number => typeof v === 'number', 'a number')
-const rec = typed(isRec, 'an object')
-const list = typed((v): v is unknown[] => Array.isArray(v), 'an array')
-const has = (o: unknown, k: string): boolean => isRec(o) && Object.hasOwn(o, k)
-function knownKeys(o: unknown, keys: readonly string[]): void {
-  const extra = Object.keys(rec({ o }, 'o')).filter((k) => !keys.includes(k))
-  assert.deepEqual(
-    extra,
-    [],
-    `vector case has fields this test does not interpret: ${extra.join(', ')}`,
-  )
-}
-const DIR = fileURLToPath(new URL('../../fixtures/django-vectors/', import.meta.url))
-const VERSIONS = readdirSync(DIR)
-  .filter((f) => /^django-\d+\.\d+\.json$/.test(f))
-  .sort()
-  .map((f) => {
-    const file: unknown = JSON.parse(readFileSync(DIR + f, 'utf8'))
-    const settings = rec(file, 'settings')
-    const major = list(file, 'django_version_tuple')[0]
-    if (typeof major !== 'number') throw new Error(`${f}: django_version_tuple`)
-    const fb = field(settings, 'SECRET_KEY_FALLBACKS')
-    const fallbacks = fb === null ? [] : list(settings, 'SECRET_KEY_FALLBACKS').map(String)
-    const secret = str(settings, 'SECRET_KEY')
-    return {
-      label: str(file, 'label'),
-      file,
-      secret,
-      fallbacks,
-      secrets: [secret, ...fallbacks],
-      /** 3.x accepts sha1 (signatures and session auth hashes); 4.0+ does not. */
-      legacy: major < 4,
-    }
-  })
-assert.equal(VERSIONS.length, 7, 'expected the 7 Django version files')
-// ---------------------------------------------------------------------------------------------
+const VERSIONS = loadVersions()
+
 for (const v of VERSIONS) {
   describe(`Django ${v.label} session auth hash vectors`, () => {
     const opts = { secrets: v.secrets, legacySha1: v.legacy }

@@ -6,11 +6,8 @@
  * interpret fails.
  */
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
-import { DjangoError } from '../../../src/errors.ts'
 import {
   DEFAULT_SESSION_SALT,
   SIGNED_COOKIES_SALT,
@@ -26,67 +23,21 @@ import {
   newSessionKey,
 } from '../../../src/django/session-key.ts'
 import { verifySessionAuthHash } from '../../../src/django/session-auth-hash.ts'
+import {
+  bool,
+  field,
+  knownKeys,
+  list,
+  loadVersions,
+  num,
+  opt,
+  rec,
+  str,
+  throwsLikeDjango,
+  type Version,
+} from '../../helpers/vectors.ts'
 
-// ---- vector access (each vector test file carries this small copy; a wrong shape throws) ----
-type Rec = Record<string, unknown>
-const isRec = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x)
-function field(o: unknown, k: string): unknown {
-  if (!isRec(o) || !Object.hasOwn(o, k)) throw new Error(`vector: missing field "${k}"`)
-  return o[k]
-}
-function typed<T>(guard: (v: unknown) => v is T, what: string) {
-  return (o: unknown, k: string): T => {
-    const v = field(o, k)
-    if (!guard(v)) throw new Error(`vector: field "${k}" is not ${what}`)
-    return v
-  }
-}
-const str = typed((v): v is string => typeof v === 'string', 'a string')
-const num = typed((v): v is number => typeof v === 'number', 'a number')
-const bool = typed((v): v is boolean => typeof v === 'boolean', 'a boolean')
-const rec = typed(isRec, 'an object')
-const list = typed((v): v is unknown[] => Array.isArray(v), 'an array')
-const opt = (o: unknown, k: string): unknown => (isRec(o) && Object.hasOwn(o, k) ? o[k] : undefined)
-function knownKeys(o: unknown, keys: readonly string[]): void {
-  const extra = Object.keys(rec({ o }, 'o')).filter((k) => !keys.includes(k))
-  assert.deepEqual(
-    extra,
-    [],
-    `vector case has fields this test does not interpret: ${extra.join(', ')}`,
-  )
-}
-const DIR = fileURLToPath(new URL('../../fixtures/django-vectors/', import.meta.url))
-const VERSIONS = readdirSync(DIR)
-  .filter((f) => /^django-\d+\.\d+\.json$/.test(f))
-  .sort()
-  .map((f) => {
-    const file: unknown = JSON.parse(readFileSync(DIR + f, 'utf8'))
-    const settings = rec(file, 'settings')
-    const clock = rec(file, 'clock')
-    const major = list(file, 'django_version_tuple')[0]
-    if (typeof major !== 'number') throw new Error(`${f}: django_version_tuple`)
-    const fb = field(settings, 'SECRET_KEY_FALLBACKS')
-    const fallbacks = fb === null ? [] : list(settings, 'SECRET_KEY_FALLBACKS').map(String)
-    const secret = str(settings, 'SECRET_KEY')
-    return {
-      label: str(file, 'label'),
-      file,
-      secret,
-      secrets: [secret, ...fallbacks],
-      /** 3.x accepts sha1 signatures and the pre-3.1 session format; 4.0+ rejects both. */
-      legacy: major < 4,
-      signedAt: num(clock, 'signed_at'),
-      verifyAt: num(clock, 'verify_at'),
-      cookieAge: num(settings, 'SESSION_COOKIE_AGE'),
-    }
-  })
-assert.equal(VERSIONS.length, 7, 'expected the 7 Django version files')
-type Version = (typeof VERSIONS)[number]
-const REASONS: Readonly<Record<string, string>> = {
-  BadSignature: 'BAD_SIGNATURE',
-  SignatureExpired: 'SIGNATURE_EXPIRED',
-}
-// ---------------------------------------------------------------------------------------------
+const VERSIONS = loadVersions()
 
 const SESSION_FIELDS = [
   'name',
@@ -144,12 +95,6 @@ function decoder(v: Version, c: unknown): (secrets: readonly string[]) => Sessio
   throw new Error(`unknown session backend ${backend}`)
 }
 
-function expectReject(fn: () => unknown, reason: string): void {
-  const code = REASONS[reason]
-  if (code === undefined) throw new Error(`unknown reject_reason ${reason}`)
-  assert.throws(fn, (e: unknown) => e instanceof DjangoError && e.code === code)
-}
-
 function sessionCase(v: Version, c: unknown): void {
   knownKeys(c, SESSION_FIELDS)
   const decode = decoder(v, c)
@@ -169,7 +114,7 @@ function sessionCase(v: Version, c: unknown): void {
     const reason = str(c, 'reject_reason')
     const loads = rec(c, isCookie ? 'signing_loads_max_age' : 'signing_loads')
     assert.equal(field(loads, 'error'), reason, 'signing.loads failed the same way')
-    expectReject(() => decode(v.secrets), reason)
+    throwsLikeDjango(() => decode(v.secrets), reason)
   } else {
     throw new Error(`unknown expect ${expect}`)
   }
@@ -181,7 +126,7 @@ function sessionCase(v: Version, c: unknown): void {
   if (withoutFallbacks !== undefined) {
     // Django turns a bad signature into {}; we throw.
     assert.deepEqual(withoutFallbacks, {})
-    expectReject(() => decode([v.secret]), 'BadSignature')
+    throwsLikeDjango(() => decode([v.secret]), 'BadSignature')
   }
 
   const legacySalt = opt(c, 'legacy_key_salt')

@@ -4,9 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { DjangoError } from '../../../src/errors.ts'
 import { pyJsonStringify } from '../../../src/django/json.ts'
 import {
@@ -22,60 +20,20 @@ import {
   timestampUnsign,
   type HmacAlgorithm,
 } from '../../../src/django/signing.ts'
+import {
+  field,
+  knownKeys,
+  list,
+  loadVersions,
+  num,
+  opt,
+  rec,
+  str,
+  throwsLikeDjango,
+  type Version,
+} from '../../helpers/vectors.ts'
 
-// ---- vector access (each vector test file carries this small copy; a wrong shape throws) ----
-type Rec = Record<string, unknown>
-const isRec = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x)
-function field(o: unknown, k: string): unknown {
-  if (!isRec(o) || !Object.hasOwn(o, k)) throw new Error(`vector: missing field "${k}"`)
-  return o[k]
-}
-function typed<T>(guard: (v: unknown) => v is T, what: string) {
-  return (o: unknown, k: string): T => {
-    const v = field(o, k)
-    if (!guard(v)) throw new Error(`vector: field "${k}" is not ${what}`)
-    return v
-  }
-}
-const str = typed((v): v is string => typeof v === 'string', 'a string')
-const num = typed((v): v is number => typeof v === 'number', 'a number')
-const rec = typed(isRec, 'an object')
-const list = typed((v): v is unknown[] => Array.isArray(v), 'an array')
-const opt = (o: unknown, k: string): unknown => (isRec(o) && Object.hasOwn(o, k) ? o[k] : undefined)
-function knownKeys(o: unknown, keys: readonly string[]): void {
-  const extra = Object.keys(rec({ o }, 'o')).filter((k) => !keys.includes(k))
-  assert.deepEqual(
-    extra,
-    [],
-    `vector case has fields this test does not interpret: ${extra.join(', ')}`,
-  )
-}
-const DIR = fileURLToPath(new URL('../../fixtures/django-vectors/', import.meta.url))
-const VERSIONS = readdirSync(DIR)
-  .filter((f) => /^django-\d+\.\d+\.json$/.test(f))
-  .sort()
-  .map((f) => {
-    const file: unknown = JSON.parse(readFileSync(DIR + f, 'utf8'))
-    const settings = rec(file, 'settings')
-    const clock = rec(file, 'clock')
-    const major = list(file, 'django_version_tuple')[0]
-    if (typeof major !== 'number') throw new Error(`${f}: django_version_tuple`)
-    const fb = field(settings, 'SECRET_KEY_FALLBACKS')
-    const fallbacks = fb === null ? [] : list(settings, 'SECRET_KEY_FALLBACKS').map(String)
-    const secret = str(settings, 'SECRET_KEY')
-    return {
-      label: str(file, 'label'),
-      file,
-      secret,
-      secrets: [secret, ...fallbacks],
-      /** 3.x accepts sha1 signatures and the pre-3.1 session format; 4.0+ rejects both. */
-      legacy: major < 4,
-      signedAt: num(clock, 'signed_at'),
-      verifyAt: num(clock, 'verify_at'),
-    }
-  })
-assert.equal(VERSIONS.length, 7, 'expected the 7 Django version files')
-type Version = (typeof VERSIONS)[number]
+const VERSIONS = loadVersions()
 
 /** Run `fn` and compare with a Django outcome `{ok, value}` / `{ok: false, error}`. */
 function expectOutcome(outcome: unknown, fn: () => unknown): void {
@@ -84,13 +42,8 @@ function expectOutcome(outcome: unknown, fn: () => unknown): void {
     return
   }
   assert.equal(field(outcome, 'ok'), false, 'outcome.ok must be a boolean')
-  const code = { BadSignature: 'BAD_SIGNATURE', SignatureExpired: 'SIGNATURE_EXPIRED' }[
-    str(outcome, 'error')
-  ]
-  if (code === undefined) throw new Error(`unknown Django error ${str(outcome, 'error')}`)
-  assert.throws(fn, (e: unknown) => e instanceof DjangoError && e.code === code)
+  throwsLikeDjango(fn, str(outcome, 'error'))
 }
-// ---------------------------------------------------------------------------------------------
 
 const flipLast = (s: string): string => s.slice(0, -1) + (s.endsWith('A') ? 'B' : 'A')
 const flipFirst = (s: string): string => (s.startsWith('A') ? 'B' : 'A') + s.slice(1)

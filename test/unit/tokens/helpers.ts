@@ -100,3 +100,19 @@ export async function writeKeyByHand(
 export async function writeStore(dir: string, records: readonly KeyRecord[]): Promise<void> {
   await writeManifest(dir, records)
 }
+
+/** A manifest entry made at T0: active from T0 unless `activatedAt` says otherwise, not retired. */
+export function madeAtT0(alg: SigningAlg, activatedAt: number | null = T0): Omit<KeyRecord, 'kid'> {
+  return { alg, createdAt: T0, activatedAt, retiredAt: null }
+}
+
+/** Write `privateKey` by hand as the one key of a new manifest, labelled `alg`, active since T0. */
+export async function writeSoleKey(
+  dir: string,
+  privateKey: KeyObject,
+  alg: SigningAlg,
+): Promise<KeyRecord> {
+  const record = await writeKeyByHand(dir, privateKey, madeAtT0(alg))
+  await writeStore(dir, [record])
+  return record
+}

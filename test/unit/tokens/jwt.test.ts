@@ -12,6 +12,7 @@ import { OAuthError } from '../../../src/errors.ts'
 import { accessClaims, refreshAudience, refreshClaims } from '../../../src/tokens/claims.ts'
 import {
   MAX_REFRESH_TOKEN_LENGTH,
+  REFRESH_INVALID,
   createJwtSigner,
   verifyRefreshToken,
 } from '../../../src/tokens/jwt.ts'
@@ -80,7 +81,7 @@ async function rejectsGrant(p: Promise<unknown>, cause?: (c: unknown) => boolean
     assert.ok(err instanceof OAuthError, `expected OAuthError, got ${String(err)}`)
     assert.equal(err.code, 'invalid_grant')
     assert.equal(err.status, 400)
-    assert.equal(err.message, 'refresh token is invalid')
+    assert.equal(err.message, REFRESH_INVALID)
     if (cause) assert.ok(cause(err.cause), `unexpected cause: ${String(err.cause)}`)
     return true
   })

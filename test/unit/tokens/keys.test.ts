@@ -24,8 +24,10 @@ import {
   clock,
   devRing,
   keyPairFor,
+  madeAtT0,
   tempDir,
   writeKeyByHand,
+  writeSoleKey,
   writeStore,
 } from './helpers.ts'
 
@@ -145,27 +147,13 @@ describe('loadKeyRing: refusals', () => {
 
   test('refuses RSA keys under 2048 bits (RFC 7518 §3.3)', async (t) => {
     const dir = await tempDir(t)
-    const { privateKey } = keyPairFor('RS256', 1024)
-    const rec = await writeKeyByHand(dir, privateKey, {
-      alg: 'RS256',
-      createdAt: T0,
-      activatedAt: T0,
-      retiredAt: null,
-    })
-    await writeStore(dir, [rec])
+    await writeSoleKey(dir, keyPairFor('RS256', 1024).privateKey, 'RS256')
     await rejectsKeys(devRing(dir, 'RS256'), /1024 bits; RFC 7518 §3\.3 requires 2048/)
   })
 
   test('refuses a key whose type does not match its alg', async (t) => {
     const dir = await tempDir(t)
-    const { privateKey } = keyPairFor('EdDSA')
-    const rec = await writeKeyByHand(dir, privateKey, {
-      alg: 'ES256',
-      createdAt: T0,
-      activatedAt: T0,
-      retiredAt: null,
-    })
-    await writeStore(dir, [rec])
+    await writeSoleKey(dir, keyPairFor('EdDSA').privateKey, 'ES256')
     await rejectsKeys(devRing(dir, 'ES256'), /ES256 needs a P-256 EC key/)
   })
 
@@ -215,23 +203,12 @@ describe('loadKeyRing: refusals', () => {
   test('refuses a file whose key does not match its kid', async (t) => {
     const dir = await tempDir(t)
     const a = await devRing(dir, 'ES256')
-    const other = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
-      alg: 'ES256',
-      createdAt: T0,
-      activatedAt: null,
-      retiredAt: null,
-    })
-    await writeStore(dir, [
-      { kid: a.active.kid, alg: 'ES256', createdAt: T0, activatedAt: T0, retiredAt: null },
-      other,
-    ])
+    const other = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, madeAtT0('ES256', null))
+    await writeStore(dir, [{ kid: a.active.kid, ...madeAtT0('ES256') }, other])
     await rename(keyFile(dir, other.kid), keyFile(dir, a.active.kid))
     await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
       kid: other.kid,
-      alg: 'ES256',
-      createdAt: T0,
-      activatedAt: null,
-      retiredAt: null,
+      ...madeAtT0('ES256', null),
     })
     await rejectsKeys(devRing(dir, 'ES256'), /thumbprint is .*, not /)
   })
@@ -239,13 +216,7 @@ describe('loadKeyRing: refusals', () => {
   test('refuses non-PKCS#8 and encrypted PEMs, without echoing key bytes', async (t) => {
     const dir = await tempDir(t)
     const { privateKey } = keyPairFor('ES256')
-    const rec = await writeKeyByHand(dir, privateKey, {
-      alg: 'ES256',
-      createdAt: T0,
-      activatedAt: T0,
-      retiredAt: null,
-    })
-    await writeStore(dir, [rec])
+    const rec = await writeSoleKey(dir, privateKey, 'ES256')
     const sec1 = privateKey.export({ type: 'sec1', format: 'pem' })
     await writeFile(keyFile(dir, rec.kid), sec1, { mode: 0o600 })
     await assert.rejects(devRing(dir, 'ES256'), (err: unknown) => {
@@ -285,18 +256,8 @@ describe('loadKeyRing: refusals', () => {
 
   test('requires exactly one active key', async (t) => {
     const dir = await tempDir(t)
-    const a = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
-      alg: 'ES256',
-      createdAt: T0,
-      activatedAt: T0,
-      retiredAt: null,
-    })
-    const b = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
-      alg: 'ES256',
-      createdAt: T0,
-      activatedAt: T0,
-      retiredAt: null,
-    })
+    const a = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, madeAtT0('ES256'))
+    const b = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, madeAtT0('ES256'))
     await writeStore(dir, [a, b])
     await rejectsKeys(devRing(dir, 'ES256'), /2 keys are active/)
     await writeStore(dir, [
@@ -582,12 +543,7 @@ describe('rotation windows', () => {
   test('warns about .pem files the manifest does not list, and ignores them', async (t) => {
     const dir = await tempDir(t)
     const ring = await devRing(dir, 'ES256')
-    const stray = await writeKeyByHand(dir, keyPairFor('EdDSA').privateKey, {
-      alg: 'EdDSA',
-      createdAt: T0,
-      activatedAt: null,
-      retiredAt: null,
-    })
+    const stray = await writeKeyByHand(dir, keyPairFor('EdDSA').privateKey, madeAtT0('EdDSA', null))
     const { logger, lines } = captureLogger()
     const again = await loadKeyRing({
       keysDir: dir,
