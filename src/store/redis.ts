@@ -217,9 +217,13 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       if (f.sessionKey !== null) fields.push('sk', f.sessionKey)
       if (f.authHash !== null) fields.push('ah', f.authHash)
 
-      // Index first: a family is never live without being reachable for logout-everywhere.
-      await call(() => redis.djbIndexFamily(indexKey, nbfKey, f.familyId, String(maxAgeMs)))
-      const created = await call(() => redis.djbCreateFamily(familyKey, String(ttlMs), ...fields))
+      // Both writes go out together (different slots, so not one script). A family is never
+      // *used* without being reachable for logout-everywhere: no token for it is handed out
+      // unless both succeeded, and a family nobody holds a token for is inert until its TTL.
+      const [, created] = await Promise.all([
+        call(() => redis.djbIndexFamily(indexKey, nbfKey, f.familyId, String(maxAgeMs))),
+        call(() => redis.djbCreateFamily(familyKey, String(ttlMs), ...fields)),
+      ])
       if (created !== 1) {
         throw new BridgeError('server_error', 'refresh family id already exists', 500)
       }
