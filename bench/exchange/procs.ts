@@ -6,6 +6,7 @@
  * (gunicorn's workers), and only the processes this harness started are ever signalled.
  */
 import { spawn } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -48,6 +49,13 @@ export function freePort(): Promise<number> {
   })
 }
 
+let pidFile: string | undefined
+
+/** Record every server's pid (= its process group) in `path`, for guard.sh. */
+export function recordServerPidsIn(path: string): void {
+  pidFile = path
+}
+
 export function startServer(name: string, cmd: string, args: string[], opts: RunOptions): Server {
   const [c, a] = pinned(opts.cpus, cmd, args)
   const child = spawn(c, a, {
@@ -56,6 +64,7 @@ export function startServer(name: string, cmd: string, args: string[], opts: Run
     detached: true, // own process group: see stopServer
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  if (pidFile !== undefined && child.pid !== undefined) appendFileSync(pidFile, `${child.pid}\n`)
   let tail = ''
   const keep = (chunk: Buffer): void => {
     tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES)
@@ -130,11 +139,20 @@ export interface CommandResult {
   stderr: string
 }
 
+/** Commands running now, so that an interrupted harness can stop them (e.g. wrk). */
+const running = new Set<ChildProcess>()
+
+export function killRunningCommands(): void {
+  for (const child of running) child.kill('SIGTERM')
+}
+
 /** Run a command to completion and capture its output. */
 export function runCommand(cmd: string, args: string[], opts: RunOptions): Promise<CommandResult> {
   const [c, a] = pinned(opts.cpus, cmd, args)
   return new Promise((resolve) => {
     const child = spawn(c, a, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(child)
+    child.once('exit', () => running.delete(child))
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')))

@@ -12,6 +12,7 @@
  * BENCH_PIN (1; 0 = no taskset), BENCH_BRIDGE_PATH (/token), BENCH_BRIDGE_HEADERS (extra
  * "Name: value" lines for the bridge, newline-separated).
  */
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -21,7 +22,7 @@ import type { ExchangeCheck } from './check.ts'
 import { checkExchange } from './check.ts'
 import type { Started } from './servers.ts'
 import { startBridge, startPeer } from './servers.ts'
-import { stopServer } from './procs.ts'
+import { killRunningCommands, recordServerPidsIn, stopServer } from './procs.ts'
 import type { Summary } from './report.ts'
 import {
   TARGET_P99_MS,
@@ -32,6 +33,8 @@ import {
   verdict,
 } from './report.ts'
 import {
+  PG_ADMIN_URL,
+  REDIS_URL,
   backgroundBusyPercent,
   createDatabase,
   deleteRedisPrefix,
@@ -47,6 +50,7 @@ const CONNECTIONS = 16
 const THREADS = 2
 /** Background CPU use (servers idle) above which the run is flagged as noisy. */
 const BUSY_WARN_PERCENT = 10
+const GUARD = fileURLToPath(new URL('./guard.sh', import.meta.url))
 const RESULTS = fileURLToPath(new URL('../results/exchange.json', import.meta.url))
 
 function intEnv(name: string, fallback: number): number {
@@ -79,7 +83,8 @@ const wrkCpus = pin ? String(cores - 1) : undefined
 
 // Cleanup runs in reverse order of registration, once, on success, failure or Ctrl-C.
 const cleanups: (() => Promise<unknown>)[] = []
-async function cleanup(): Promise<void> {
+let cleaning: Promise<void> | undefined
+async function runCleanups(): Promise<void> {
   for (let f = cleanups.pop(); f !== undefined; f = cleanups.pop()) {
     try {
       await f()
@@ -88,11 +93,26 @@ async function cleanup(): Promise<void> {
     }
   }
 }
+function cleanup(): Promise<void> {
+  cleaning ??= runCleanups()
+  return cleaning
+}
+let aborted = false
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
+  // `on`, not `once`: a second signal (tsx relays Ctrl-C too) must not kill us mid-cleanup.
+  process.on(sig, () => {
+    if (aborted) return
+    aborted = true
     console.error(`\n${sig}: cleaning up`)
+    killRunningCommands()
     void cleanup().finally(() => process.exit(130))
   })
+}
+
+/** If this process is killed outright, guard.sh cleans up after it (see the script). */
+function startGuard(tmp: string, dbName: string, redisPrefix: string): void {
+  const args = [GUARD, String(process.pid), tmp, PG_ADMIN_URL, dbName, REDIS_URL, redisPrefix]
+  spawn('sh', args, { detached: true, stdio: 'ignore' }).unref()
 }
 
 interface Side {
@@ -106,6 +126,7 @@ interface Side {
 }
 
 async function load(side: Side, cookie: string, secs: number): Promise<WrkResult> {
+  if (aborted) throw new Error('interrupted')
   return runWrk({
     url: side.started.baseUrl,
     path: side.path,
@@ -138,6 +159,9 @@ async function main(): Promise<number> {
   console.log('setting up: database, Django migrate, user + login')
   const db = await createDatabase()
   cleanups.push(() => db.drop())
+  const redisPrefix = `djbbench:${randomBytes(6).toString('hex')}:`
+  recordServerPidsIn(join(tmp, 'server-pids'))
+  startGuard(tmp, db.name, redisPrefix)
   const secretKey = randomBytes(48).toString('base64url')
   const penv = peerEnv(db.url, secretKey, peerKeys)
   await writePeerKeys(peerKeys)
@@ -156,16 +180,18 @@ async function main(): Promise<number> {
   const peerStart = await startPeer(penv, serverCpus)
   if (!peerStart.ok) throw new Error(`the peer could not be started: ${peerStart.reason}`)
   cleanups.push(() => stopServer(peerStart.started.server))
-  const redisPrefix = `djbbench:${randomBytes(6).toString('hex')}:`
   cleanups.push(async () => {
     const n = await deleteRedisPrefix(redisPrefix)
     if (n > 0) console.log(`  deleted ${n} Redis keys under ${redisPrefix}`)
   })
   const bridgeStart = await startBridge(
     { databaseUrl: db.url, secretKey, redisPrefix, keysDir: bridgeKeys },
+    tmp,
     serverCpus,
   )
   if (bridgeStart.ok) cleanups.push(() => stopServer(bridgeStart.started.server))
+  console.log(`  peer: ${peerStart.started.how}`)
+  if (bridgeStart.ok) console.log(`  bridge: ${bridgeStart.started.how}`)
 
   console.log('checking one exchange on each (must be 200 with ES256 JWTs for the bench user)')
   const sides: Side[] = []
@@ -300,7 +326,8 @@ let code = 1
 try {
   code = await main()
 } catch (err) {
-  console.error(`\nexchange benchmark failed: ${err instanceof Error ? err.message : String(err)}`)
+  const why = aborted ? 'interrupted' : err instanceof Error ? err.message : String(err)
+  console.error(`\nexchange benchmark failed: ${why}`)
 } finally {
   console.log('cleaning up')
   await cleanup()

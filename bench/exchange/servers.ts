@@ -74,7 +74,7 @@ async function bridgeCommand(): Promise<{ args: string[]; how: string } | { reas
   })
   if (build.code === 0 && existsSync(`${REPO}dist/src/main.js`)) {
     return {
-      args: ['dist/src/main.js'],
+      args: [`${REPO}dist/src/main.js`],
       how: 'node dist/src/main.js (built with tsc -p tsconfig.build.json)',
     }
   }
@@ -84,13 +84,19 @@ async function bridgeCommand(): Promise<{ args: string[]; how: string } | { reas
   )
   for (const e of errors.slice(0, 5)) console.warn(`    ${e}`)
   return {
-    args: ['--import', 'tsx', 'src/main.ts'],
+    // Resolved here: the bridge runs in another directory, where `tsx` would not resolve.
+    args: ['--import', import.meta.resolve('tsx'), `${REPO}src/main.ts`],
     how: `node --import tsx src/main.ts (tsc build failed with ${errors.length} type errors)`,
   }
 }
 
+/**
+ * `cwd` is the bench's temp dir, not the repository: main.ts loads a `.env` from its working
+ * directory, and a developer's .env must not change what is measured.
+ */
 export async function startBridge(
   s: BridgeSettings,
+  cwd: string,
   cpus: string | undefined,
 ): Promise<StartResult> {
   const cmd = await bridgeCommand()
@@ -112,7 +118,13 @@ export async function startBridge(
     LOG_LEVEL: 'warn',
     DJANGO_UPDATE_LAST_LOGIN: 'false',
   }
-  const server = startServer('bridge', process.execPath, cmd.args, { env, cwd: REPO, cpus })
+  // BENCH_BRIDGE_NODE_ARGS: extra node flags for profiling the bridge under this load, e.g.
+  // "--cpu-prof --cpu-prof-dir=/tmp/prof" (an absolute dir: the temp cwd is deleted).
+  const nodeArgs = (process.env['BENCH_BRIDGE_NODE_ARGS'] ?? '')
+    .split(/\s+/)
+    .filter((a) => a !== '')
+  const args = [...nodeArgs, ...cmd.args]
+  const server = startServer('bridge', process.execPath, args, { env, cwd, cpus })
   const baseUrl = `http://127.0.0.1:${port}`
   const { ready, last } = await waitForHttp(`${baseUrl}/readyz`, server, READY_TIMEOUT_MS, [200])
   if (!ready) {
@@ -126,7 +138,7 @@ export async function startBridge(
       last === undefined ? 'no answer' : `${last.status} ${last.body.slice(0, 500)}`
     return {
       ok: false,
-      reason: `${why}\n  command: node ${cmd.args.join(' ')}\n  last /readyz: ${lastAnswer}\n  output:\n${server.output()}`,
+      reason: `${why}\n  command: node ${args.join(' ')}\n  last /readyz: ${lastAnswer}\n  output:\n${server.output()}`,
     }
   }
   return { ok: true, started: { server, baseUrl, how: cmd.how } }
