@@ -92,7 +92,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const issue = (subject: Subject) =>
     issueTokens({
       ...subject,
-      sessionKey: subject.sessionKey === null ? null : sealAtRest(django.secretKey, subject.sessionKey),
+      sessionKey:
+        subject.sessionKey === null ? null : sealAtRest(django.secretKey, subject.sessionKey),
     })
 
   const authenticateSession = createSessionAuthenticator({
@@ -148,16 +149,24 @@ export function createBridge(deps: BridgeDeps): Bridge {
 
   const seconds = () => Math.floor(now() / 1000)
   const verifyAccess = (token: string) =>
-    verifyOwnAccessToken(token, { ring, issuer: config.issuer, audience: config.audience, now: seconds() })
+    verifyOwnAccessToken(token, {
+      ring,
+      issuer: config.issuer,
+      audience: config.audience,
+      now: seconds(),
+    })
 
   const tokens: TokenService = {
-    password: async (username, password, ip) => issue(await authenticatePassword(username, password, ip)),
+    password: async (username, password, ip) =>
+      issue(await authenticatePassword(username, password, ip)),
     exchange: async (cookie) => issue(await authenticateSession(cookie)),
     refresh,
     async revoke(token) {
-      const asRefresh = await verifyRefreshToken(token, { ring, issuer: config.issuer, now: seconds() }).catch(
-        () => null,
-      )
+      const asRefresh = await verifyRefreshToken(token, {
+        ring,
+        issuer: config.issuer,
+        now: seconds(),
+      }).catch(() => null)
       if (asRefresh !== null) {
         await store.revokeFamily(asRefresh.fid, 'revoke')
         logger.info({ event: 'revoked', fid: asRefresh.fid, sub: asRefresh.sub }, 'audit')
@@ -174,7 +183,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
       const claims =
         'accessToken' in credential
           ? await verifyAccess(credential.accessToken)
-          : await verifyRefreshToken(credential.refreshToken, { ring, issuer: config.issuer, now: seconds() })
+          : await verifyRefreshToken(credential.refreshToken, {
+              ring,
+              issuer: config.issuer,
+              now: seconds(),
+            })
       if (!('accessToken' in credential)) {
         // A refresh token of a family that is already gone (revoked, reused, expired) must not
         // be able to log the user out everywhere: a leaked old token would be a logout weapon.
@@ -186,7 +199,10 @@ export function createBridge(deps: BridgeDeps): Bridge {
       if (everywhere) {
         const result = await store.revokeUser(claims.sub, now(), config.accessTokenTtl)
         if (config.logoutDeletesDjangoSessions) await writer.deleteUserSessions(claims.sub)
-        logger.info({ event: 'logout_everywhere', sub: claims.sub, families: result.familiesRevoked }, 'audit')
+        logger.info(
+          { event: 'logout_everywhere', sub: claims.sub, families: result.familiesRevoked },
+          'audit',
+        )
       } else {
         await store.revokeFamily(claims.fid, 'logout')
         logger.info({ event: 'logout', fid: claims.fid, sub: claims.sub }, 'audit')
@@ -197,8 +213,14 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const readiness: Readiness = {
     async check() {
       const [postgresOk, redisOk] = await Promise.all([
-        withTimeout(sql`SELECT 1`.then(() => true), 2000),
-        withTimeout(store.ping().then(() => true), 2000),
+        withTimeout(
+          sql`SELECT 1`.then(() => true),
+          2000,
+        ),
+        withTimeout(
+          store.ping().then(() => true),
+          2000,
+        ),
       ])
       return { postgres: postgresOk, redis: redisOk, keys: ring.jwks.keys.length > 0 }
     },
@@ -208,7 +230,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
     tokens,
     metrics,
     readiness,
-    keys: () => ({ jwksJson: ring.jwksJson, etag: ring.etag, algs: [...new Set(ring.jwks.keys.map((k) => k.alg))] }),
+    keys: () => ({
+      jwksJson: ring.jwksJson,
+      etag: ring.etag,
+      algs: [...new Set(ring.jwks.keys.map((k) => k.alg))],
+    }),
     issuer: config.issuer,
     audience: config.audience,
     cookieName: django.sessionCookieName,

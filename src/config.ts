@@ -104,54 +104,232 @@ export interface VariableDoc {
 /** Every variable the bridge reads, in README order. A test checks the README table against it. */
 export const CONFIG_VARIABLES: readonly VariableDoc[] = [
   { name: 'DJANGO_SECRET_KEY', default: 'required', description: "Django's `SECRET_KEY`." },
-  { name: 'DATABASE_URL', default: 'required', description: "Django's Postgres, e.g. `postgres://user@host:5432/db`." },
-  { name: 'REDIS_URL', default: 'required', description: 'Redis for refresh families, revocation and throttling, e.g. `redis://127.0.0.1:6379/0`.' },
-  { name: 'DJANGO_SECRET_KEY_FALLBACKS', default: 'none', description: '`SECRET_KEY_FALLBACKS`, comma-separated, oldest last. Verify only.' },
-  { name: 'DJANGO_SESSION_ENGINE', default: 'db', description: '`db`, `cached_db`, `signed_cookies`, or Django\'s dotted path for one of them. `cache` is refused.' },
-  { name: 'DJANGO_SESSION_COOKIE_NAME', default: 'sessionid', description: '`SESSION_COOKIE_NAME`.' },
-  { name: 'DJANGO_SESSION_COOKIE_AGE', default: '1209600', description: '`SESSION_COOKIE_AGE` in seconds; the max age of `signed_cookies` sessions.' },
-  { name: 'DJANGO_SESSION_KEY_SALT', default: 'django.contrib.sessions.SessionStore', description: 'Session signing salt; change it only if Django uses a SessionStore subclass (`django.contrib.sessions.<QualName>`).' },
-  { name: 'DJANGO_LEGACY_SESSION_FORMAT', default: 'false', description: 'Also read the pre-3.1 `base64(hash:json)` session rows (Django 3.1/3.2 only).' },
-  { name: 'DJANGO_LEGACY_SHA1', default: 'false', description: 'Also accept sha1 signatures and session auth hashes (Django 3.1/3.2 with `DEFAULT_HASHING_ALGORITHM=sha1`).' },
-  { name: 'DJANGO_AUTH_BACKENDS', default: 'django.contrib.auth.backends.ModelBackend', description: '`AUTHENTICATION_BACKENDS` allow-list, comma-separated. `AllowAllUsersModelBackend` sessions skip the `is_active` check.' },
-  { name: 'DJANGO_PASSWORD_HASHERS', default: 'pbkdf2_sha256,pbkdf2_sha1,argon2,bcrypt_sha256,scrypt', description: 'Enabled hashers by algorithm name (or Django class path); the first hashes new passwords. Add `bcrypt`, `md5`, `sha1`, `unsalted_md5`, `unsalted_sha1` to enable legacy ones.' },
-  { name: 'DJANGO_PBKDF2_ITERATIONS', default: '1500000', description: 'Iterations for new pbkdf2 hashes (Django 6.1\'s default).' },
-  { name: 'DJANGO_REHASH_ON_LOGIN', default: 'false', description: 'Re-hash a weaker password hash on successful login, as Django does. Changes the session auth hash, which logs out the user\'s other sessions.' },
-  { name: 'DJANGO_UPDATE_LAST_LOGIN', default: 'true', description: 'Set `last_login` on a successful password login, as Django does. `false` lets the bridge run with a read-only role.' },
-  { name: 'DJANGO_USER_TABLE', default: 'auth_user', description: 'User table (custom `AUTH_USER_MODEL`).' },
-  { name: 'DJANGO_USER_PK_TYPE', default: 'int', description: '`int`, `uuid` or `string`: the user primary key type.' },
+  {
+    name: 'DATABASE_URL',
+    default: 'required',
+    description: "Django's Postgres, e.g. `postgres://user@host:5432/db`.",
+  },
+  {
+    name: 'REDIS_URL',
+    default: 'required',
+    description:
+      'Redis for refresh families, revocation and throttling, e.g. `redis://127.0.0.1:6379/0`.',
+  },
+  {
+    name: 'DJANGO_SECRET_KEY_FALLBACKS',
+    default: 'none',
+    description: '`SECRET_KEY_FALLBACKS`, comma-separated, oldest last. Verify only.',
+  },
+  {
+    name: 'DJANGO_SESSION_ENGINE',
+    default: 'db',
+    description:
+      "`db`, `cached_db`, `signed_cookies`, or Django's dotted path for one of them. `cache` is refused.",
+  },
+  {
+    name: 'DJANGO_SESSION_COOKIE_NAME',
+    default: 'sessionid',
+    description: '`SESSION_COOKIE_NAME`.',
+  },
+  {
+    name: 'DJANGO_SESSION_COOKIE_AGE',
+    default: '1209600',
+    description: '`SESSION_COOKIE_AGE` in seconds; the max age of `signed_cookies` sessions.',
+  },
+  {
+    name: 'DJANGO_SESSION_KEY_SALT',
+    default: 'django.contrib.sessions.SessionStore',
+    description:
+      'Session signing salt; change it only if Django uses a SessionStore subclass (`django.contrib.sessions.<QualName>`).',
+  },
+  {
+    name: 'DJANGO_LEGACY_SESSION_FORMAT',
+    default: 'false',
+    description: 'Also read the pre-3.1 `base64(hash:json)` session rows (Django 3.1/3.2 only).',
+  },
+  {
+    name: 'DJANGO_LEGACY_SHA1',
+    default: 'false',
+    description:
+      'Also accept sha1 signatures and session auth hashes (Django 3.1/3.2 with `DEFAULT_HASHING_ALGORITHM=sha1`).',
+  },
+  {
+    name: 'DJANGO_AUTH_BACKENDS',
+    default: 'django.contrib.auth.backends.ModelBackend',
+    description:
+      '`AUTHENTICATION_BACKENDS` allow-list, comma-separated. `AllowAllUsersModelBackend` sessions skip the `is_active` check.',
+  },
+  {
+    name: 'DJANGO_PASSWORD_HASHERS',
+    default: 'pbkdf2_sha256,pbkdf2_sha1,argon2,bcrypt_sha256,scrypt',
+    description:
+      'Enabled hashers by algorithm name (or Django class path); the first hashes new passwords. Add `bcrypt`, `md5`, `sha1`, `unsalted_md5`, `unsalted_sha1` to enable legacy ones.',
+  },
+  {
+    name: 'DJANGO_PBKDF2_ITERATIONS',
+    default: '1500000',
+    description: "Iterations for new pbkdf2 hashes (Django 6.1's default).",
+  },
+  {
+    name: 'DJANGO_REHASH_ON_LOGIN',
+    default: 'false',
+    description:
+      "Re-hash a weaker password hash on successful login, as Django does. Changes the session auth hash, which logs out the user's other sessions.",
+  },
+  {
+    name: 'DJANGO_UPDATE_LAST_LOGIN',
+    default: 'true',
+    description:
+      'Set `last_login` on a successful password login, as Django does. `false` lets the bridge run with a read-only role.',
+  },
+  {
+    name: 'DJANGO_USER_TABLE',
+    default: 'auth_user',
+    description: 'User table (custom `AUTH_USER_MODEL`).',
+  },
+  {
+    name: 'DJANGO_USER_PK_TYPE',
+    default: 'int',
+    description: '`int`, `uuid` or `string`: the user primary key type.',
+  },
   { name: 'DJANGO_USER_ID_COLUMN', default: 'id', description: 'Primary key column.' },
   { name: 'DJANGO_USERNAME_COLUMN', default: 'username', description: '`USERNAME_FIELD` column.' },
-  { name: 'DJANGO_USER_PASSWORD_COLUMN', default: 'password', description: 'Password hash column.' },
-  { name: 'DJANGO_USER_ACTIVE_COLUMN', default: 'is_active', description: '`is_active` column; empty when the model has none.' },
-  { name: 'DJANGO_USER_EMAIL_COLUMN', default: 'email', description: 'Email column; empty when absent.' },
-  { name: 'DJANGO_USER_STAFF_COLUMN', default: 'is_staff', description: '`is_staff` column; empty when absent.' },
-  { name: 'DJANGO_USER_SUPERUSER_COLUMN', default: 'is_superuser', description: '`is_superuser` column; empty when absent.' },
-  { name: 'DJANGO_USER_LAST_LOGIN_COLUMN', default: 'last_login', description: '`last_login` column; empty when absent.' },
-  { name: 'DJANGO_USER_GROUPS_TABLE', default: 'auth_user_groups', description: 'User→group through table; empty disables groups.' },
-  { name: 'DJANGO_USER_GROUPS_USER_COLUMN', default: 'user_id', description: 'User column of the through table.' },
+  {
+    name: 'DJANGO_USER_PASSWORD_COLUMN',
+    default: 'password',
+    description: 'Password hash column.',
+  },
+  {
+    name: 'DJANGO_USER_ACTIVE_COLUMN',
+    default: 'is_active',
+    description: '`is_active` column; empty when the model has none.',
+  },
+  {
+    name: 'DJANGO_USER_EMAIL_COLUMN',
+    default: 'email',
+    description: 'Email column; empty when absent.',
+  },
+  {
+    name: 'DJANGO_USER_STAFF_COLUMN',
+    default: 'is_staff',
+    description: '`is_staff` column; empty when absent.',
+  },
+  {
+    name: 'DJANGO_USER_SUPERUSER_COLUMN',
+    default: 'is_superuser',
+    description: '`is_superuser` column; empty when absent.',
+  },
+  {
+    name: 'DJANGO_USER_LAST_LOGIN_COLUMN',
+    default: 'last_login',
+    description: '`last_login` column; empty when absent.',
+  },
+  {
+    name: 'DJANGO_USER_GROUPS_TABLE',
+    default: 'auth_user_groups',
+    description: 'User→group through table; empty disables groups.',
+  },
+  {
+    name: 'DJANGO_USER_GROUPS_USER_COLUMN',
+    default: 'user_id',
+    description: 'User column of the through table.',
+  },
   { name: 'DJANGO_GROUP_TABLE', default: 'auth_group', description: 'Group table (`id`, `name`).' },
-  { name: 'BRIDGE_ISSUER', default: 'http://localhost:$PORT', description: '`iss` of every token and the metadata issuer.' },
-  { name: 'BRIDGE_AUDIENCE', default: 'none', description: '`aud` of access tokens, comma-separated. Unset means no `aud` claim; set it in production.' },
-  { name: 'BRIDGE_SIGNING_ALG', default: 'ES256', description: '`ES256`, `EdDSA` or `RS256`: the algorithm of keys generated by `npm start` and the CLI.' },
-  { name: 'BRIDGE_EXTRA_CLAIMS', default: 'none', description: 'Access-token claims from the user row, comma-separated: `email`, `is_staff`, `is_superuser`, `groups`.' },
+  {
+    name: 'BRIDGE_ISSUER',
+    default: 'http://localhost:$PORT',
+    description: '`iss` of every token and the metadata issuer.',
+  },
+  {
+    name: 'BRIDGE_AUDIENCE',
+    default: 'none',
+    description:
+      '`aud` of access tokens, comma-separated. Unset means no `aud` claim; set it in production.',
+  },
+  {
+    name: 'BRIDGE_SIGNING_ALG',
+    default: 'ES256',
+    description:
+      '`ES256`, `EdDSA` or `RS256`: the algorithm of keys generated by `npm start` and the CLI.',
+  },
+  {
+    name: 'BRIDGE_EXTRA_CLAIMS',
+    default: 'none',
+    description:
+      'Access-token claims from the user row, comma-separated: `email`, `is_staff`, `is_superuser`, `groups`.',
+  },
   { name: 'KEYS_DIR', default: './keys', description: 'Signing keys (private keys mode 0600).' },
-  { name: 'ACCESS_TOKEN_TTL', default: '300', description: 'Access token lifetime, seconds (at most 3600).' },
-  { name: 'REFRESH_TOKEN_TTL', default: '1209600', description: 'Refresh token lifetime, seconds: a family unused this long expires.' },
-  { name: 'REFRESH_FAMILY_MAX_AGE', default: '2592000', description: 'Absolute lifetime of a refresh family, seconds; rotation never extends it.' },
-  { name: 'REFRESH_GRACE_SECONDS', default: '10', description: 'Window in which concurrent refreshes with the same token get the same successor (0 to 60).' },
-  { name: 'REDIS_PREFIX', default: 'djb:', description: 'Prefix of every Redis key and of the revocation channel.' },
-  { name: 'REDIS_REQUIRE_NOEVICTION', default: 'true', description: 'Refuse to start when Redis `maxmemory-policy` could evict token state; `false` only warns.' },
+  {
+    name: 'ACCESS_TOKEN_TTL',
+    default: '300',
+    description: 'Access token lifetime, seconds (at most 3600).',
+  },
+  {
+    name: 'REFRESH_TOKEN_TTL',
+    default: '1209600',
+    description: 'Refresh token lifetime, seconds: a family unused this long expires.',
+  },
+  {
+    name: 'REFRESH_FAMILY_MAX_AGE',
+    default: '2592000',
+    description: 'Absolute lifetime of a refresh family, seconds; rotation never extends it.',
+  },
+  {
+    name: 'REFRESH_GRACE_SECONDS',
+    default: '10',
+    description:
+      'Window in which concurrent refreshes with the same token get the same successor (0 to 60).',
+  },
+  {
+    name: 'REDIS_PREFIX',
+    default: 'djb:',
+    description: 'Prefix of every Redis key and of the revocation channel.',
+  },
+  {
+    name: 'REDIS_REQUIRE_NOEVICTION',
+    default: 'true',
+    description:
+      'Refuse to start when Redis `maxmemory-policy` could evict token state; `false` only warns.',
+  },
   { name: 'PORT', default: '8080', description: 'Listen port.' },
   { name: 'HOST', default: 'none', description: 'Listen address; unset listens on all.' },
-  { name: 'TRUST_PROXY', default: 'false', description: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).' },
-  { name: 'CORS_ORIGINS', default: 'none', description: 'Exact origins allowed to call the bridge with credentials, comma-separated.' },
+  {
+    name: 'TRUST_PROXY',
+    default: 'false',
+    description: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',
+  },
+  {
+    name: 'CORS_ORIGINS',
+    default: 'none',
+    description: 'Exact origins allowed to call the bridge with credentials, comma-separated.',
+  },
   { name: 'BODY_LIMIT_BYTES', default: '8192', description: 'Request bodies above this get 413.' },
-  { name: 'THROTTLE_USERNAME_FAILURES', default: '10', description: 'Failed password logins per username per window before 429.' },
-  { name: 'THROTTLE_IP_ATTEMPTS', default: '50', description: 'Password logins per client IP per window before 429.' },
-  { name: 'THROTTLE_WINDOW_SECONDS', default: '900', description: 'Throttle window; a lock-out ends when it does.' },
-  { name: 'PASSWORD_HASH_CONCURRENCY', default: 'cores − 1, between 1 and 3', description: 'Password hashes in flight at once; the rest queue.' },
-  { name: 'LOGOUT_DELETES_DJANGO_SESSIONS', default: 'false', description: '`/logout` with `everywhere=true` also deletes the user\'s Django sessions (needs DELETE on `django_session`).' },
+  {
+    name: 'THROTTLE_USERNAME_FAILURES',
+    default: '10',
+    description: 'Failed password logins per username per window before 429.',
+  },
+  {
+    name: 'THROTTLE_IP_ATTEMPTS',
+    default: '50',
+    description: 'Password logins per client IP per window before 429.',
+  },
+  {
+    name: 'THROTTLE_WINDOW_SECONDS',
+    default: '900',
+    description: 'Throttle window; a lock-out ends when it does.',
+  },
+  {
+    name: 'PASSWORD_HASH_CONCURRENCY',
+    default: 'cores − 1, between 1 and 3',
+    description: 'Password hashes in flight at once; the rest queue.',
+  },
+  {
+    name: 'LOGOUT_DELETES_DJANGO_SESSIONS',
+    default: 'false',
+    description:
+      "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",
+  },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino level.' },
 ]
 
@@ -230,7 +408,8 @@ class Reader {
     if (v === undefined) return fallback
     if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${v}".`)
     const n = Number(v)
-    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}.`)
+    if (n < min || n > max)
+      throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}.`)
     return n
   }
 
@@ -246,7 +425,8 @@ class Reader {
     const v = this.raw(name)
     if (v === undefined) return fallback
     const hit = allowed.find((a) => a === v)
-    if (hit === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${v}".`)
+    if (hit === undefined)
+      throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${v}".`)
     return hit
   }
 
@@ -258,7 +438,10 @@ class Reader {
     if (optional && set !== undefined && set.trim() === '') return null
     const v = this.string(name, fallback)
     if (!SQL_IDENTIFIER.test(v)) {
-      throw new ConfigError(name, `must be a plain SQL identifier (letters, digits, _), got "${v}".`)
+      throw new ConfigError(
+        name,
+        `must be a plain SQL identifier (letters, digits, _), got "${v}".`,
+      )
     }
     return v
   }
@@ -272,7 +455,10 @@ class Reader {
       throw new ConfigError(name, `is not a URL. ${hint}`)
     }
     if (!protocols.includes(parsed.protocol)) {
-      throw new ConfigError(name, `must use ${protocols.join(' or ')}; got ${parsed.protocol}. ${hint}`)
+      throw new ConfigError(
+        name,
+        `must use ${protocols.join(' or ')}; got ${parsed.protocol}. ${hint}`,
+      )
     }
     return v
   }
@@ -286,11 +472,14 @@ function parseSessionEngine(r: Reader): SessionEngine {
   if (v === 'cache' || v.endsWith('.backends.cache')) {
     throw new ConfigError(
       name,
-      'the `cache` engine keeps sessions only in Django\'s cache, pickled; the bridge cannot read it. Use `cached_db` in Django (same speed, and sessions are also in the database) and set this to cached_db.',
+      "the `cache` engine keeps sessions only in Django's cache, pickled; the bridge cannot read it. Use `cached_db` in Django (same speed, and sessions are also in the database) and set this to cached_db.",
     )
   }
   if (v === 'file' || v.endsWith('.backends.file')) {
-    throw new ConfigError(name, 'the `file` engine is not supported; use `db` or `cached_db` in Django.')
+    throw new ConfigError(
+      name,
+      'the `file` engine is not supported; use `db` or `cached_db` in Django.',
+    )
   }
   throw new ConfigError(name, `unknown engine "${v}"; use db, cached_db or signed_cookies.`)
 }
@@ -301,7 +490,9 @@ function parseHashers(r: Reader): HasherName[] {
   if (items.length === 0) throw new ConfigError(name, 'must list at least one hasher.')
   const out: HasherName[] = []
   for (const item of items) {
-    const cls = item.includes('.') ? HASHER_CLASSES[item.slice(item.lastIndexOf('.') + 1)] : undefined
+    const cls = item.includes('.')
+      ? HASHER_CLASSES[item.slice(item.lastIndexOf('.') + 1)]
+      : undefined
     const hasher = cls ?? HASHER_NAMES.find((h) => h === item)
     if (hasher === undefined) {
       throw new ConfigError(name, `unknown hasher "${item}"; known: ${HASHER_NAMES.join(', ')}.`)
@@ -316,7 +507,10 @@ function parseExtraClaims(r: Reader): ExtraClaim[] {
   return r.list('BRIDGE_EXTRA_CLAIMS').map((c) => {
     const hit = allowed.find((a) => a === c)
     if (hit === undefined) {
-      throw new ConfigError('BRIDGE_EXTRA_CLAIMS', `unknown claim "${c}"; use ${allowed.join(', ')}.`)
+      throw new ConfigError(
+        'BRIDGE_EXTRA_CLAIMS',
+        `unknown claim "${c}"; use ${allowed.join(', ')}.`,
+      )
     }
     return hit
   })
@@ -332,7 +526,10 @@ function parseOrigins(r: Reader): string[] {
     }
     // Exact origins only: a wildcard or path would make the allow-list a pattern.
     if (u.origin !== o || o.includes('*')) {
-      throw new ConfigError('CORS_ORIGINS', `"${o}" must be an exact origin (scheme://host[:port]), no path or wildcard.`)
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `"${o}" must be an exact origin (scheme://host[:port]), no path or wildcard.`,
+      )
     }
     return o
   })
@@ -359,7 +556,7 @@ function parseUsers(r: Reader): UserTableConfig {
 function parseDjango(r: Reader): DjangoConfig {
   const secretKey = r.required(
     'DJANGO_SECRET_KEY',
-    "Set it to the SECRET_KEY in your Django settings (for local tests: export DJANGO_SECRET_KEY=dev-insecure-key).",
+    'Set it to the SECRET_KEY in your Django settings (for local tests: export DJANGO_SECRET_KEY=dev-insecure-key).',
   )
   return {
     secretKey,
@@ -439,7 +636,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       256,
     ),
     logoutDeletesDjangoSessions: r.bool('LOGOUT_DELETES_DJANGO_SESSIONS', false),
-    logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    logLevel: r.oneOf('LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ] as const),
   }
   return deepFreeze(config)
 }

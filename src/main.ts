@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   try {
     config = loadConfig()
   } catch (err) {
-    fail(err instanceof Error ? err.message : String(err), 'See the configuration table in README.md (or copy .env.example to .env).')
+    fail(
+      err instanceof Error ? err.message : String(err),
+      'See the configuration table in README.md (or copy .env.example to .env).',
+    )
   }
   const logger = createLogger(config.logLevel)
 
@@ -39,16 +42,27 @@ async function main(): Promise<void> {
   }
   let ring = await loadKeyRing({ ...keyOptions, generateIfEmpty: true })
   if (config.audience.length === 0) {
-    logger.warn('BRIDGE_AUDIENCE is not set: access tokens carry no aud claim. Set it in production so each service only accepts tokens meant for it.')
+    logger.warn(
+      'BRIDGE_AUDIENCE is not set: access tokens carry no aud claim. Set it in production so each service only accepts tokens meant for it.',
+    )
   }
 
   const bridge = createBridge({ config, sql, redis, ring, logger })
-  const server: Server = bridge.app.listen({ port: config.port, ...(config.host === undefined ? {} : { host: config.host }) })
+  const server: Server = bridge.app.listen({
+    port: config.port,
+    ...(config.host === undefined ? {} : { host: config.host }),
+  })
   server.on('listening', () => {
-    logger.info({ port: config.port, host: config.host ?? '*', issuer: config.issuer, kid: ring.active.kid }, 'django-jwt-bridge listening')
+    logger.info(
+      { port: config.port, host: config.host ?? '*', issuer: config.issuer, kid: ring.active.kid },
+      'django-jwt-bridge listening',
+    )
   })
   server.on('error', (err) => {
-    logger.fatal({ err: err.message }, `cannot listen on port ${config.port}: set PORT to a free port`)
+    logger.fatal(
+      { err: err.message },
+      `cannot listen on port ${config.port}: set PORT to a free port`,
+    )
     process.exit(1)
   })
 
@@ -59,7 +73,9 @@ async function main(): Promise<void> {
         bridge.setRing(next)
         logger.info({ kid: next.active.kid }, 'key ring reloaded')
       })
-      .catch((err: unknown) => logger.error({ err: String(err) }, 'key reload failed; keeping the old keys'))
+      .catch((err: unknown) =>
+        logger.error({ err: String(err) }, 'key reload failed; keeping the old keys'),
+      )
   })
   let closing = false
   const shutdown = (signal: string) => {
@@ -75,38 +91,61 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'))
 }
 
-async function checkDjangoSchema(sql: postgres.Sql, config: Readonly<Config>, logger: Logger): Promise<void> {
+async function checkDjangoSchema(
+  sql: postgres.Sql,
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<void> {
   try {
     await sql`SELECT 1`
   } catch (err) {
-    fail(`cannot connect to DATABASE_URL (${describe(err)}).`, "Is Postgres running and does the database exist? Point DATABASE_URL at your Django project's database.")
+    fail(
+      `cannot connect to DATABASE_URL (${describe(err)}).`,
+      "Is Postgres running and does the database exist? Point DATABASE_URL at your Django project's database.",
+    )
   }
   const users = config.django.users
   try {
     await sql`SELECT session_key FROM django_session LIMIT 0`
   } catch (err) {
-    fail(`the database has no django_session table (${describe(err)}).`, "Run Django's `python manage.py migrate` against this database, or fix DATABASE_URL.")
+    fail(
+      `the database has no django_session table (${describe(err)}).`,
+      "Run Django's `python manage.py migrate` against this database, or fix DATABASE_URL.",
+    )
   }
   try {
     await sql`SELECT ${sql(users.id)}, ${sql(users.username)}, ${sql(users.password)} FROM ${sql(users.table)} LIMIT 0`
   } catch (err) {
-    fail(`the user table ${users.table} is not readable (${describe(err)}).`, 'Run Django migrate, or set DJANGO_USER_TABLE and the DJANGO_USER_*_COLUMN variables for a custom user model.')
+    fail(
+      `the user table ${users.table} is not readable (${describe(err)}).`,
+      'Run Django migrate, or set DJANGO_USER_TABLE and the DJANGO_USER_*_COLUMN variables for a custom user model.',
+    )
   }
   logger.debug('Django schema found')
 }
 
-async function checkRedis(redis: ReturnType<typeof createRedisClient>, config: Readonly<Config>, logger: Logger): Promise<void> {
+async function checkRedis(
+  redis: ReturnType<typeof createRedisClient>,
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<void> {
   const store = createRedisStore(redis, { prefix: config.redisPrefix })
   let policy: { policy: string; safe: boolean }
   try {
     policy = await store.checkEvictionPolicy()
   } catch (err) {
-    fail(`cannot reach Redis at REDIS_URL (${describe(err)}).`, 'Start Redis (redis-server --daemonize yes) or fix REDIS_URL.')
+    fail(
+      `cannot reach Redis at REDIS_URL (${describe(err)}).`,
+      'Start Redis (redis-server --daemonize yes) or fix REDIS_URL.',
+    )
   }
   if (!policy.safe) {
     const msg = `Redis maxmemory-policy is ${policy.policy}: it can evict refresh families and revocations.`
     if (config.redisRequireNoEviction) {
-      fail(msg, 'Run `CONFIG SET maxmemory-policy noeviction` (and persist it in redis.conf), or set REDIS_REQUIRE_NOEVICTION=false to only warn.')
+      fail(
+        msg,
+        'Run `CONFIG SET maxmemory-policy noeviction` (and persist it in redis.conf), or set REDIS_REQUIRE_NOEVICTION=false to only warn.',
+      )
     }
     logger.warn(msg)
   }
@@ -126,5 +165,8 @@ main().catch((err: unknown) => {
   if (err instanceof BridgeError && err.expose === false && err.code === 'KEYS_INVALID') {
     fail(err.message, 'See keys/README.md; `npm run keys -- list` shows what is there.')
   }
-  fail(err instanceof Error ? err.message : String(err), 'This is unexpected; please report it with the log above.')
+  fail(
+    err instanceof Error ? err.message : String(err),
+    'This is unexpected; please report it with the log above.',
+  )
 })

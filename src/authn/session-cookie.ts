@@ -38,7 +38,9 @@ export function createSessionAuthenticator(deps: SessionAuthenticatorDeps) {
     } catch (err) {
       if (err instanceof DjangoError) {
         deps.logger.info({ event: 'session_exchange_failed', reason: err.code }, 'audit')
-        throw new OAuthError('invalid_grant', 'the Django session is not valid', 400, { cause: err })
+        throw new OAuthError('invalid_grant', 'the Django session is not valid', 400, {
+          cause: err,
+        })
       }
       throw err
     }

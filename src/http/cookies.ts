@@ -16,7 +16,8 @@ export function readCookie(header: string | undefined, name: string): string | u
       throw new OAuthError('invalid_request', `more than one ${name} cookie was sent`)
     }
     let value = part.slice(eq + 1).trim()
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1)
     found = value
   }
   return found

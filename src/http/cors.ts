@@ -33,7 +33,11 @@ export function cors(allowed: readonly string[]) {
  * session cookie in the SPA exchange). A cross-site page can make the browser send that cookie;
  * Fetch Metadata and Origin tell us when it did (OWASP CSRF cheat sheet).
  */
-export function isCrossSite(ctx: Context, issuerOrigin: string, allowed: readonly string[]): boolean {
+export function isCrossSite(
+  ctx: Context,
+  issuerOrigin: string,
+  allowed: readonly string[],
+): boolean {
   if (ctx.get('Sec-Fetch-Site') === 'cross-site') return true
   const origin = ctx.get('Origin')
   if (origin === '') return false

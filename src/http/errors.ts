@@ -19,11 +19,15 @@ export function errorHandler(logger: Logger, metrics: Metrics) {
       const e = toBridgeError(err)
       if (e instanceof DependencyError) metrics.dependencyErrors.inc({ dependency: e.dependency })
       if (e.status >= 500) {
-        logger.error({ err: describe(err), code: e.code, requestId: ctx.state['requestId'] }, 'request failed')
+        logger.error(
+          { err: describe(err), code: e.code, requestId: ctx.state['requestId'] },
+          'request failed',
+        )
       }
       ctx.status = e.status
       ctx.set(e.headers)
-      if (e.retryAfter !== undefined) ctx.set('Retry-After', String(Math.max(1, Math.ceil(e.retryAfter))))
+      if (e.retryAfter !== undefined)
+        ctx.set('Retry-After', String(Math.max(1, Math.ceil(e.retryAfter))))
       // Errors of token endpoints must not be cached either (RFC 6749 §5.2 with §5.1).
       ctx.set('Cache-Control', 'no-store')
       ctx.set('Pragma', 'no-cache')
@@ -37,7 +41,12 @@ export function errorHandler(logger: Logger, metrics: Metrics) {
 function toBridgeError(err: unknown): BridgeError {
   if (err instanceof BridgeError) return err
   // Koa's own HttpErrors (e.g. from ctx.throw) keep their status but not their message.
-  if (err instanceof Error && 'status' in err && typeof err.status === 'number' && err.status < 500) {
+  if (
+    err instanceof Error &&
+    'status' in err &&
+    typeof err.status === 'number' &&
+    err.status < 500
+  ) {
     return new BridgeError('invalid_request', 'the request could not be processed', err.status)
   }
   return new BridgeError('server_error', 'internal error', 500, { cause: err })

@@ -38,8 +38,14 @@ export function createRouter(deps: RouterDeps): Router {
   router.post('/revoke', revokeRoute({ tokens, bodyLimit }))
   router.post('/logout', logoutRoute({ tokens, bodyLimit }))
   router.get('/.well-known/jwks.json', jwksRoute(deps.keys))
-  router.get('/.well-known/openid-configuration', metadataRoute(deps.issuer, () => deps.keys().algs))
-  router.get('/.well-known/oauth-authorization-server', metadataRoute(deps.issuer, () => deps.keys().algs))
+  router.get(
+    '/.well-known/openid-configuration',
+    metadataRoute(deps.issuer, () => deps.keys().algs),
+  )
+  router.get(
+    '/.well-known/oauth-authorization-server',
+    metadataRoute(deps.issuer, () => deps.keys().algs),
+  )
   router.get('/healthz', healthzRoute)
   router.get('/readyz', readyzRoute(deps.readiness))
   router.get('/metrics', metricsRoute(deps.metrics))

@@ -8,7 +8,10 @@ export interface TokenService {
   /** RFC 7009: revoke whatever the token names; unknown tokens are not an error. */
   revoke(token: string): Promise<void>
   /** Ends the family of the token, or every family of its user with `everywhere`. */
-  logout(credential: { accessToken: string } | { refreshToken: string }, everywhere: boolean): Promise<void>
+  logout(
+    credential: { accessToken: string } | { refreshToken: string },
+    everywhere: boolean,
+  ): Promise<void>
 }
 
 export interface Readiness {

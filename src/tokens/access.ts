@@ -25,7 +25,12 @@ export function invalidToken(cause?: unknown): OAuthError {
 
 export async function verifyOwnAccessToken(
   token: string,
-  options: { ring: Pick<KeyRing, 'publicKeyFor'>; issuer: string; audience: readonly string[]; now: number },
+  options: {
+    ring: Pick<KeyRing, 'publicKeyFor'>
+    issuer: string
+    audience: readonly string[]
+    now: number
+  },
 ): Promise<OwnAccessClaims> {
   if (token.length > 8192) throw invalidToken()
   let payload: Record<string, unknown>
@@ -43,7 +48,12 @@ export async function verifyOwnAccessToken(
     throw invalidToken(err)
   }
   const { sub, jti, fid, exp } = payload
-  if (typeof sub !== 'string' || typeof jti !== 'string' || typeof fid !== 'string' || typeof exp !== 'number') {
+  if (
+    typeof sub !== 'string' ||
+    typeof jti !== 'string' ||
+    typeof fid !== 'string' ||
+    typeof exp !== 'number'
+  ) {
     throw invalidToken()
   }
   return { sub, jti, fid, exp }

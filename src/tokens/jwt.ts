@@ -74,12 +74,7 @@ export const REFRESH_INVALID = 'the refresh token is invalid or expired'
 
 function invalidGrant(cause?: unknown): OAuthError {
   // One message for every failure (RFC 6749 §5.2; checklist D1): the cause is for logs only.
-  return new OAuthError(
-    'invalid_grant',
-    REFRESH_INVALID,
-    400,
-    cause === undefined ? {} : { cause },
-  )
+  return new OAuthError('invalid_grant', REFRESH_INVALID, 400, cause === undefined ? {} : { cause })
 }
 
 /**

@@ -69,7 +69,10 @@ export function createRefresher(deps: RefresherDeps) {
       user: { id: claims.sub },
       familyId: claims.fid,
       // Never claim more life than the family has left (rotation does not extend it).
-      ttl: Math.max(1, Math.min(settings.refreshTokenTtl, Math.floor((family.expiresAt - nowMs) / 1000))),
+      ttl: Math.max(
+        1,
+        Math.min(settings.refreshTokenTtl, Math.floor((family.expiresAt - nowMs) / 1000)),
+      ),
       now,
     })
     const successor = signer.sign('rt+jwt', next)

@@ -28,14 +28,19 @@ function open(key: Buffer, sealed: Buffer): string | null {
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV))
     decipher.setAuthTag(sealed.subarray(IV, IV + TAG))
-    return Buffer.concat([decipher.update(sealed.subarray(IV + TAG)), decipher.final()]).toString('utf8')
+    return Buffer.concat([decipher.update(sealed.subarray(IV + TAG)), decipher.final()]).toString(
+      'utf8',
+    )
   } catch {
     return null
   }
 }
 
 function successorKey(presentedToken: string): Buffer {
-  return createHash('sha256').update('django-jwt-bridge/grace-successor/v1\0').update(presentedToken).digest()
+  return createHash('sha256')
+    .update('django-jwt-bridge/grace-successor/v1\0')
+    .update(presentedToken)
+    .digest()
 }
 
 // Derived once per secret: HKDF on every session exchange would be wasted work on the hot path.

@@ -14,13 +14,19 @@ export function logoutRoute(deps: { tokens: TokenService; bodyLimit: number }) {
     const bearer = bearerToken(ctx.get('Authorization'))
     const refreshToken = params['refresh_token']
     if (bearer !== undefined && refreshToken !== undefined) {
-      throw new OAuthError('invalid_request', 'send either a bearer token or refresh_token, not both')
+      throw new OAuthError(
+        'invalid_request',
+        'send either a bearer token or refresh_token, not both',
+      )
     }
     if (bearer !== undefined) await deps.tokens.logout({ accessToken: bearer }, everywhere)
     else if (refreshToken !== undefined && refreshToken !== '') {
       await deps.tokens.logout({ refreshToken }, everywhere)
     } else {
-      throw new OAuthError('invalid_request', 'send Authorization: Bearer <access token> or refresh_token')
+      throw new OAuthError(
+        'invalid_request',
+        'send Authorization: Bearer <access token> or refresh_token',
+      )
     }
     ctx.set('Cache-Control', 'no-store')
     ctx.status = 204

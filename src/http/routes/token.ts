@@ -52,7 +52,10 @@ export function tokenRoute(deps: TokenRouteDeps) {
         label = 'token_exchange'
         break
       default:
-        throw new OAuthError('unsupported_grant_type', 'use password, refresh_token or token-exchange')
+        throw new OAuthError(
+          'unsupported_grant_type',
+          'use password, refresh_token or token-exchange',
+        )
     }
     deps.metrics.tokensIssued.inc({ grant: label })
     ctx.set('Cache-Control', 'no-store')
@@ -61,7 +64,11 @@ export function tokenRoute(deps: TokenRouteDeps) {
   }
 }
 
-async function exchange(ctx: Context, params: Params, deps: TokenRouteDeps): Promise<TokenResponse> {
+async function exchange(
+  ctx: Context,
+  params: Params,
+  deps: TokenRouteDeps,
+): Promise<TokenResponse> {
   const type = required(params, 'subject_token_type', 200)
   if (type !== DJANGO_SESSION_TYPE) {
     throw new OAuthError('invalid_request', `subject_token_type must be ${DJANGO_SESSION_TYPE}`)
@@ -86,10 +93,7 @@ async function exchange(ctx: Context, params: Params, deps: TokenRouteDeps): Pro
     }
     cookie = readCookie(ctx.get('Cookie') || undefined, deps.cookieName)
     if (cookie === undefined || cookie === '') {
-      throw new OAuthError(
-        'invalid_request',
-        `send subject_token or the ${deps.cookieName} cookie`,
-      )
+      throw new OAuthError('invalid_request', `send subject_token or the ${deps.cookieName} cookie`)
     }
   }
   return deps.tokens.exchange(cookie)

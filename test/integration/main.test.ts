@@ -1,0 +1,138 @@
+/**
+ * The service as `npm start` runs it (src/main.ts in a child process): start-up errors a
+ * newcomer can hit say what to do next, an empty keys folder gets a dev key, and SIGTERM shuts
+ * down cleanly.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
+import { testDatabase, type TestDatabase } from '../helpers/pg.ts'
+import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
+
+const MAIN = join(process.cwd(), 'src/main.ts')
+// Resolved from the repository, since the child runs in an empty folder.
+const TSX = import.meta.resolve('tsx')
+
+interface Run {
+  code: number | null
+  stderr: string
+  stdout: string
+}
+
+/** Runs main.ts in an empty folder (no .env) with exactly `env`; resolves when it exits. */
+function start(
+  env: Record<string, string>,
+  cwd: string,
+  untilReady?: (port: number) => Promise<void>,
+) {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<Run>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stdout, stderr })),
+  )
+  return { child, exited, untilReady }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const address = srv.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  return port
+}
+
+describe('npm start (src/main.ts)', () => {
+  let cwd: string
+  let django: DjangoDatabase
+  let empty: TestDatabase
+  before(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'djb-main-'))
+    django = await djangoDatabase()
+    empty = await testDatabase('nodjango')
+  })
+  after(async () => {
+    await django.cleanup()
+    await empty.cleanup()
+    await rm(cwd, { recursive: true, force: true })
+  })
+
+  it('without configuration it names the variable and says what to do', async () => {
+    const run = await start({}, cwd).exited
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /DJANGO_SECRET_KEY: is required/)
+    assert.match(run.stderr, /README|\.env/)
+  })
+
+  it('against a database Django has not migrated it says to run migrate', async () => {
+    const run = await start(
+      { DJANGO_SECRET_KEY: 'k', DATABASE_URL: empty.url, REDIS_URL, KEYS_DIR: join(cwd, 'k0') },
+      cwd,
+    ).exited
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /django_session/)
+    assert.match(run.stderr, /manage\.py migrate/)
+  })
+
+  it('with an unreachable Redis it says so', async () => {
+    const run = await start(
+      {
+        DJANGO_SECRET_KEY: 'k',
+        DATABASE_URL: django.url,
+        REDIS_URL: 'redis://127.0.0.1:1/0',
+        KEYS_DIR: join(cwd, 'k1'),
+      },
+      cwd,
+    ).exited
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /REDIS_URL/)
+  })
+
+  it('generates a dev key into an empty KEYS_DIR, becomes ready, and stops on SIGTERM', async () => {
+    const port = await freePort()
+    const keysDir = join(cwd, 'keys')
+    const { child, exited } = start(
+      {
+        DJANGO_SECRET_KEY: 'k',
+        DATABASE_URL: django.url,
+        REDIS_URL,
+        REDIS_PREFIX: uniquePrefix('main'),
+        KEYS_DIR: keysDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      },
+      cwd,
+    )
+    let ready = false
+    for (let i = 0; i < 100 && !ready; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null)
+      ready = res?.status === 200
+      if (!ready) await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.ok(ready, 'the service became ready')
+    const jwks = (await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json()) as {
+      keys: { alg: string }[]
+    }
+    assert.equal(jwks.keys[0]?.alg, 'ES256')
+    const files = await readdir(keysDir)
+    const pem = files.find((f) => f.endsWith('.pem'))
+    assert.ok(pem !== undefined && files.includes('keys.json'))
+    assert.equal((await stat(join(keysDir, pem))).mode & 0o777, 0o600)
+    child.kill('SIGTERM')
+    const run = await exited
+    assert.equal(run.code, 0)
+    assert.match(run.stdout, /development key|dev key|generated/i, 'the dev key is announced')
+  })
+})
