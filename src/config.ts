@@ -335,7 +335,8 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
 
 type Env = Readonly<Record<string, string | undefined>>
 
-const HASHER_NAMES: readonly HasherName[] = [
+/** Every Django hasher the bridge implements, by Django's algorithm name. */
+export const HASHER_NAMES: readonly HasherName[] = [
   'pbkdf2_sha256',
   'pbkdf2_sha1',
   'argon2',

@@ -2,23 +2,13 @@
  * `identify_hasher(encoded)` without the lookup: which algorithm name Django would ask
  * `get_hasher` for (django/contrib/auth/hashers.py).
  */
+import { HASHER_NAMES } from '../../config.ts'
 import { type HasherName, pyLen } from './types.ts'
 
-const HASHER_NAMES: ReadonlySet<string> = new Set<HasherName>([
-  'pbkdf2_sha256',
-  'pbkdf2_sha1',
-  'argon2',
-  'bcrypt_sha256',
-  'bcrypt',
-  'scrypt',
-  'md5',
-  'sha1',
-  'unsalted_md5',
-  'unsalted_sha1',
-])
+const KNOWN: ReadonlySet<string> = new Set<string>(HASHER_NAMES)
 
 export function isHasherName(name: string): name is HasherName {
-  return HASHER_NAMES.has(name)
+  return KNOWN.has(name)
 }
 
 /**
