@@ -110,6 +110,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     logger,
     onThrottle: (bucket) => metrics.throttled.inc({ bucket }),
     now,
+    // About ten seconds of queued hashing at Django's default cost; beyond that, shed load.
+    maxPending: config.passwordHashConcurrency * 32,
   })
 
   /** Django's answer for a family today: any "no" becomes invalid_grant. */

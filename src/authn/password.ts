@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { DjangoAuth } from '../django/auth.ts'
 import { sessionAuthHash } from '../django/session-auth-hash.ts'
-import { DjangoError, OAuthError } from '../errors.ts'
+import { BridgeError, DjangoError, OAuthError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TokenStore } from '../store/types.ts'
 import type { Subject } from './types.ts'
@@ -20,6 +20,13 @@ export interface PasswordAuthenticatorDeps {
   logger: Logger
   onThrottle: (bucket: 'username' | 'ip') => void
   now: () => number
+  /**
+   * Password logins allowed to wait for or run a hash at once. Past it, a login is refused with
+   * 503 + Retry-After before any work: the per-IP and per-username throttles cannot see a flood
+   * spread over many addresses and names, and an unbounded queue of second-long hashes would
+   * only grow until every client timed out.
+   */
+  maxPending: number
 }
 
 export const MAX_PASSWORD_BYTES = 4096
@@ -27,6 +34,7 @@ export const MAX_USERNAME_LENGTH = 150
 
 export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
   const { throttle } = deps
+  let pending = 0
   return async function authenticatePassword(
     username: string,
     password: string,
@@ -48,6 +56,13 @@ export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
       throw throttled(deps, 'username', failures.retryAfter)
     }
 
+    if (pending >= deps.maxPending) {
+      deps.logger.warn({ event: 'login_shed', pending }, 'audit')
+      throw new BridgeError('temporarily_unavailable', 'too many logins in progress', 503, {
+        retryAfter: 2,
+      })
+    }
+    pending++
     try {
       const user = await deps.auth.authenticate(username, password)
       await deps.store.clear(userBucket)
@@ -68,6 +83,8 @@ export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
       await deps.store.hit(userBucket, throttle.windowSeconds)
       deps.logger.info({ event: 'login_failed', ip: clientIp }, 'audit')
       throw new OAuthError('invalid_grant', 'invalid username or password', 400, { cause: err })
+    } finally {
+      pending--
     }
   }
 }
