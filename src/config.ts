@@ -322,7 +322,7 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
   {
     name: 'PASSWORD_HASH_CONCURRENCY',
     default: 'cores − 1, between 1 and 3',
-    description: 'Password hashes in flight at once; the rest queue.',
+    description: 'Password hashes in flight at once; the rest queue, and logins past 32 × this many pending get 503.',
   },
   {
     name: 'LOGOUT_DELETES_DJANGO_SESSIONS',
