@@ -27,6 +27,7 @@ import type { Summary } from './report.ts'
 import {
   TARGET_P99_MS,
   TARGET_RATIO,
+  median,
   formatRun,
   formatTable,
   summarize,
@@ -45,6 +46,7 @@ import {
 } from './setup.ts'
 import type { WrkResult } from './wrk.ts'
 import { runWrk } from './wrk.ts'
+import { treeCpuSeconds } from './cpu.ts'
 
 const CONNECTIONS = 16
 const THREADS = 2
@@ -123,6 +125,8 @@ interface Side {
   check: ExchangeCheck
   warmup?: WrkResult
   runs: WrkResult[]
+  /** Server CPU time (process tree) per request, per run. */
+  cpuMsPerRequest: number[]
 }
 
 async function load(side: Side, cookie: string, secs: number): Promise<WrkResult> {
@@ -209,6 +213,7 @@ async function main(): Promise<number> {
     headers: [],
     check: peerCheck,
     runs: [],
+    cpuMsPerRequest: [],
   })
 
   let bridgeWhyNot = ''
@@ -228,6 +233,7 @@ async function main(): Promise<number> {
         headers: bridgeHeaders,
         check: bridgeCheck,
         runs: [],
+        cpuMsPerRequest: [],
       })
     } else {
       bridgeWhyNot = `POST ${bridgePath} did not pass the check: ${bridgeCheck.problems.join('; ')}`
@@ -253,9 +259,13 @@ async function main(): Promise<number> {
   )
   for (let i = 1; i <= runs; i++) {
     for (const s of sides) {
+      const pid = s.started.server.child.pid ?? 0
+      const cpuBefore = treeCpuSeconds(pid)
       const r = await load(s, cookie, seconds)
+      const cpuMs = ((treeCpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, r.requests)
       s.runs.push(r)
-      console.log(formatRun(`${s.name} run ${i}`, r))
+      s.cpuMsPerRequest.push(cpuMs)
+      console.log(`${formatRun(`${s.name} run ${i}`, r)}  server CPU ${cpuMs.toFixed(3)} ms/req`)
     }
   }
 
@@ -273,6 +283,16 @@ async function main(): Promise<number> {
       ? `${busy}: NOISY, rerun on a quiet box`
       : busy,
   )
+
+  // CPU per request is steadier than req/s on a shared VM: the same work, whatever the neighbours.
+  const peerCpu = median(peerSide.cpuMsPerRequest)
+  const bridgeCpu = bridgeSide === undefined ? undefined : median(bridgeSide.cpuMsPerRequest)
+  if (bridgeCpu !== undefined) {
+    console.log(
+      `server CPU per request: peer ${peerCpu.toFixed(3)} ms, bridge ${bridgeCpu.toFixed(3)} ms: ` +
+        `the bridge does ${(peerCpu / bridgeCpu).toFixed(1)}x the peer's work per CPU second`,
+    )
+  }
 
   const result = {
     benchmark: 'exchange',
@@ -299,6 +319,7 @@ async function main(): Promise<number> {
       warmup: peerSide.warmup,
       runs: peerSide.runs,
       median: peer,
+      cpuMsPerRequest: { runs: peerSide.cpuMsPerRequest, median: peerCpu },
     },
     bridge:
       bridgeSide === undefined || bridge === undefined
@@ -311,7 +332,9 @@ async function main(): Promise<number> {
             warmup: bridgeSide.warmup,
             runs: bridgeSide.runs,
             median: bridge,
+            cpuMsPerRequest: { runs: bridgeSide.cpuMsPerRequest, median: bridgeCpu },
           },
+    cpuRatio: bridgeCpu === undefined ? null : peerCpu / bridgeCpu,
     ratio: v.ratio,
     pass: { ratio: v.ratioPass, bridgeP99: v.p99Pass, overall: v.pass },
   }
