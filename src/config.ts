@@ -74,6 +74,7 @@ export interface Config {
   issuer: string
   audience: readonly string[]
   keysDir: string
+  generateKeysIfEmpty: boolean
   signingAlg: SigningAlg
   accessTokenTtl: number
   refreshTokenTtl: number
@@ -260,6 +261,12 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
   },
   { name: 'KEYS_DIR', default: './keys', description: 'Signing keys (private keys mode 0600).' },
   {
+    name: 'KEYS_GENERATE_IF_EMPTY',
+    default: 'true',
+    description:
+      'Generate a development key when KEYS_DIR has none. Set `false` in production, above all with several instances: each would make its own key.',
+  },
+  {
     name: 'ACCESS_TOKEN_TTL',
     default: '300',
     description: 'Access token lifetime, seconds (at most 3600).',
@@ -322,7 +329,8 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
   {
     name: 'PASSWORD_HASH_CONCURRENCY',
     default: 'cores − 1, between 1 and 3',
-    description: 'Password hashes in flight at once; the rest queue, and logins past 32 × this many pending get 503.',
+    description:
+      'Password hashes in flight at once; the rest queue, and logins past 32 × this many pending get 503.',
   },
   {
     name: 'LOGOUT_DELETES_DJANGO_SESSIONS',
@@ -612,6 +620,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     issuer,
     audience: r.list('BRIDGE_AUDIENCE'),
     keysDir,
+    generateKeysIfEmpty: r.bool('KEYS_GENERATE_IF_EMPTY', true),
     signingAlg,
     accessTokenTtl,
     refreshTokenTtl,

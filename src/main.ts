@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     refreshTokenTtl: config.refreshTokenTtl,
     logger,
   }
-  let ring = await loadKeyRing({ ...keyOptions, generateIfEmpty: true })
+  let ring = await loadKeyRing({ ...keyOptions, generateIfEmpty: config.generateKeysIfEmpty })
   if (config.audience.length === 0) {
     logger.warn(
       'BRIDGE_AUDIENCE is not set: access tokens carry no aud claim. Set it in production so each service only accepts tokens meant for it.',

@@ -100,6 +100,21 @@ describe('npm start (src/main.ts)', () => {
     assert.match(run.stderr, /REDIS_URL/)
   })
 
+  it('with KEYS_GENERATE_IF_EMPTY=false and no keys it says which command makes one', async () => {
+    const run = await start(
+      {
+        DJANGO_SECRET_KEY: 'k',
+        DATABASE_URL: django.url,
+        REDIS_URL,
+        KEYS_DIR: join(cwd, 'none'),
+        KEYS_GENERATE_IF_EMPTY: 'false',
+      },
+      cwd,
+    ).exited
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /keys generate/)
+  })
+
   it('generates a dev key into an empty KEYS_DIR, becomes ready, and stops on SIGTERM', async () => {
     const port = await freePort()
     const keysDir = join(cwd, 'keys')

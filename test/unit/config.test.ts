@@ -27,7 +27,10 @@ function failsOn(env: Record<string, string>, variable: string, pattern?: RegExp
 describe('config', () => {
   it('README holds exactly the configuration table generated from CONFIG_VARIABLES', () => {
     const readme = readFileSync('README.md', 'utf8')
-    assert.ok(readme.includes(configTable()), 'run `npx tsx scripts/config-table.ts` and paste it into README.md')
+    assert.ok(
+      readme.includes(configTable()),
+      'run `npx tsx scripts/config-table.ts` and paste it into README.md',
+    )
   })
 
   it('every variable read in src/config.ts is documented, and nothing else is', () => {
@@ -35,8 +38,10 @@ describe('config', () => {
     const read = new Set([...source.matchAll(/r\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1]))
     read.add('DJANGO_SECRET_KEY') // read through a helper call split over lines
     const documented = new Set(CONFIG_VARIABLES.map((v) => v.name))
-    for (const name of read) assert.ok(documented.has(name ?? ''), `${name} is read but not documented`)
-    for (const name of documented) assert.ok(source.includes(`'${name}'`), `${name} is documented but never read`)
+    for (const name of read)
+      assert.ok(documented.has(name ?? ''), `${name} is read but not documented`)
+    for (const name of documented)
+      assert.ok(source.includes(`'${name}'`), `${name} is documented but never read`)
   })
 
   it('applies the documented defaults', () => {
@@ -50,8 +55,15 @@ describe('config', () => {
     assert.equal(c.django.sessionCookieName, 'sessionid')
     assert.equal(c.django.sessionCookieAge, 1209600)
     assert.equal(c.django.pbkdf2Iterations, 1500000)
-    assert.deepEqual(c.django.passwordHashers, ['pbkdf2_sha256', 'pbkdf2_sha1', 'argon2', 'bcrypt_sha256', 'scrypt'])
+    assert.deepEqual(c.django.passwordHashers, [
+      'pbkdf2_sha256',
+      'pbkdf2_sha1',
+      'argon2',
+      'bcrypt_sha256',
+      'scrypt',
+    ])
     assert.equal(c.keysDir, './keys')
+    assert.equal(c.generateKeysIfEmpty, true)
     assert.equal(c.signingAlg, 'ES256')
     assert.equal(c.host, undefined)
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.django) && Object.isFrozen(c.django.users))
@@ -65,14 +77,20 @@ describe('config', () => {
     failsOn({ PORT: 'eighty' }, 'PORT')
     failsOn({ ACCESS_TOKEN_TTL: '86400' }, 'ACCESS_TOKEN_TTL', /between/)
     failsOn({ DJANGO_SESSION_ENGINE: 'cache' }, 'DJANGO_SESSION_ENGINE', /cached_db/)
-    failsOn({ DJANGO_SESSION_ENGINE: 'django.contrib.sessions.backends.file' }, 'DJANGO_SESSION_ENGINE')
+    failsOn(
+      { DJANGO_SESSION_ENGINE: 'django.contrib.sessions.backends.file' },
+      'DJANGO_SESSION_ENGINE',
+    )
     failsOn({ DJANGO_PASSWORD_HASHERS: 'rot13' }, 'DJANGO_PASSWORD_HASHERS', /unknown hasher/)
     failsOn({ DJANGO_USER_TABLE: 'auth_user; drop table x' }, 'DJANGO_USER_TABLE', /identifier/)
     failsOn({ CORS_ORIGINS: 'https://*.example.com' }, 'CORS_ORIGINS')
     failsOn({ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS')
     failsOn({ BRIDGE_SIGNING_ALG: 'HS256' }, 'BRIDGE_SIGNING_ALG')
     failsOn({ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY')
-    failsOn({ REFRESH_TOKEN_TTL: '100000', REFRESH_FAMILY_MAX_AGE: '1000' }, 'REFRESH_FAMILY_MAX_AGE')
+    failsOn(
+      { REFRESH_TOKEN_TTL: '100000', REFRESH_FAMILY_MAX_AGE: '1000' },
+      'REFRESH_FAMILY_MAX_AGE',
+    )
     failsOn({ BRIDGE_EXTRA_CLAIMS: 'password' }, 'BRIDGE_EXTRA_CLAIMS')
   })
 
