@@ -24,6 +24,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(async (ctx, next) => {
     const start = process.hrtime.bigint()
     ctx.state['requestId'] = randomUUID()
+    ctx.set('X-Content-Type-Options', 'nosniff')
     try {
       await next()
     } finally {
@@ -36,10 +37,6 @@ export function createApp(deps: AppDeps): Koa {
     }
   })
   app.use(errorHandler(deps.logger, deps.metrics))
-  app.use(async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff')
-    await next()
-  })
   app.use(cors(deps.corsOrigins))
   app.use(router.routes())
   app.use(router.allowedMethods())

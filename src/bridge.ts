@@ -23,8 +23,7 @@ import { createRedisStore } from './store/redis.ts'
 import type { FamilyRecord, TokenStore } from './store/types.ts'
 import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
-import { createJwtSigner } from './tokens/jwt.ts'
-import { REFRESH_INVALID, verifyRefreshToken } from './tokens/jwt.ts'
+import { REFRESH_INVALID, createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
 import type { KeyRing } from './tokens/keys.ts'
 import { createRefresher } from './tokens/refresh.ts'
 import { openAtRest, sealAtRest } from './tokens/seal.ts'
@@ -138,18 +137,22 @@ export function createBridge(deps: BridgeDeps): Bridge {
     }
   }
 
+  const seconds = () => Math.floor(now() / 1000)
+  // `ring` is read at call time, so a key reload (setRing) applies to the next verification.
+  const verifyRefresh = (token: string, at: number = seconds()) =>
+    verifyRefreshToken(token, { ring, issuer: config.issuer, now: at })
+
   const refresh = createRefresher({
     settings,
     signing,
     store,
-    verify: (token, at) => verifyRefreshToken(token, { ring, issuer: config.issuer, now: at }),
+    verify: verifyRefresh,
     recheck,
     onReuse: () => metrics.reuseDetected.inc(),
     logger,
     now,
   })
 
-  const seconds = () => Math.floor(now() / 1000)
   const verifyAccess = (token: string) =>
     verifyOwnAccessToken(token, {
       ring,
@@ -164,11 +167,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     exchange: async (cookie) => issue(await authenticateSession(cookie)),
     refresh,
     async revoke(token) {
-      const asRefresh = await verifyRefreshToken(token, {
-        ring,
-        issuer: config.issuer,
-        now: seconds(),
-      }).catch(() => null)
+      const asRefresh = await verifyRefresh(token).catch(() => null)
       if (asRefresh !== null) {
         await store.revokeFamily(asRefresh.fid, 'revoke')
         logger.info({ event: 'revoked', fid: asRefresh.fid, sub: asRefresh.sub }, 'audit')
@@ -182,15 +181,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
       // Anything else: RFC 7009 §2.2 answers 200 all the same.
     },
     async logout(credential, everywhere) {
-      const claims =
-        'accessToken' in credential
-          ? await verifyAccess(credential.accessToken)
-          : await verifyRefreshToken(credential.refreshToken, {
-              ring,
-              issuer: config.issuer,
-              now: seconds(),
-            })
-      if (!('accessToken' in credential)) {
+      let claims: { sub: string; fid: string }
+      if ('accessToken' in credential) {
+        claims = await verifyAccess(credential.accessToken)
+      } else {
+        claims = await verifyRefresh(credential.refreshToken)
         // A refresh token of a family that is already gone (revoked, reused, expired) must not
         // be able to log the user out everywhere: a leaked old token would be a logout weapon.
         const family = await store.getFamily(claims.fid)

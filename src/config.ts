@@ -358,7 +358,7 @@ export const HASHER_NAMES: readonly HasherName[] = [
 ]
 
 /** Django's hasher class paths, so `PASSWORD_HASHERS` can be pasted as is. */
-const HASHER_CLASSES: Readonly<Record<string, HasherName>> = {
+export const HASHER_CLASSES: Readonly<Record<string, HasherName>> = {
   PBKDF2PasswordHasher: 'pbkdf2_sha256',
   PBKDF2SHA1PasswordHasher: 'pbkdf2_sha1',
   Argon2PasswordHasher: 'argon2',

@@ -17,24 +17,18 @@ import { OAuthError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { FamilyRecord, TokenStore } from '../store/types.ts'
 import type { Subject } from '../authn/types.ts'
-import { refreshClaims } from './claims.ts'
+import { refreshClaims, type RefreshClaims } from './claims.ts'
 import { accessFor } from './issue.ts'
 import { REFRESH_INVALID } from './jwt.ts'
 import { openSuccessor, sealSuccessor } from './seal.ts'
 import type { ClaimsSettings, TokenResponse, TokenSigning } from './types.ts'
-
-export interface RefreshClaimsLike {
-  sub: string
-  fid: string
-  jti: string
-}
 
 export interface RefresherDeps {
   settings: ClaimsSettings
   signing: TokenSigning
   store: TokenStore
   /** Verifies our own refresh JWT (signature, typ, iss, aud, exp) or throws invalid_grant. */
-  verify: (token: string, now: number) => Promise<RefreshClaimsLike>
+  verify: (token: string, now: number) => Promise<Pick<RefreshClaims, 'sub' | 'fid' | 'jti'>>
   /** Django's answer for this family today; throws invalid_grant when the user may no longer hold tokens. */
   recheck: (family: FamilyRecord) => Promise<Subject['user']>
   onReuse: () => void

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { describe, it, test } from 'node:test'
-import { HASHER_NAMES, type HasherName } from '../../../src/config.ts'
+import { HASHER_CLASSES, HASHER_NAMES, type HasherName } from '../../../src/config.ts'
 import { BridgeError } from '../../../src/errors.ts'
 import { argon2Hasher, encodeArgon2 } from '../../../src/django/hashers/argon2.ts'
 import { bcryptHasher, encodeBcrypt } from '../../../src/django/hashers/bcrypt.ts'
@@ -49,20 +49,8 @@ const PBKDF2_ITERATIONS: Readonly<Record<string, number>> = {
   '6.0': 1_200_000,
   '6.1': 1_500_000,
 }
-const CLASS_TO_HASHER: Readonly<Record<string, HasherName | null>> = {
-  PBKDF2PasswordHasher: 'pbkdf2_sha256',
-  PBKDF2SHA1PasswordHasher: 'pbkdf2_sha1',
-  Argon2PasswordHasher: 'argon2',
-  BCryptSHA256PasswordHasher: 'bcrypt_sha256',
-  BCryptPasswordHasher: 'bcrypt',
-  ScryptPasswordHasher: 'scrypt',
-  MD5PasswordHasher: 'md5',
-  SHA1PasswordHasher: 'sha1',
-  UnsaltedSHA1PasswordHasher: 'unsalted_sha1',
-  UnsaltedMD5PasswordHasher: 'unsalted_md5',
-  // Unix crypt(3): not a HasherName, so never enabled here (removed from Django in 5.0).
-  CryptPasswordHasher: null,
-}
+// Unix crypt(3) is not a HasherName, so it is never enabled here (removed from Django in 5.0).
+const NOT_IMPLEMENTED = 'CryptPasswordHasher'
 
 interface VersionSetup {
   version: string
@@ -82,9 +70,10 @@ function setup(data: unknown): VersionSetup {
   const enabled: HasherName[] = []
   for (const path of list(field(data, 'settings'), 'PASSWORD_HASHERS_used')) {
     const cls = String(path).slice(String(path).lastIndexOf('.') + 1)
-    const name = CLASS_TO_HASHER[cls]
+    if (cls === NOT_IMPLEMENTED) continue
+    const name = HASHER_CLASSES[cls]
     assert.ok(name !== undefined, `unknown hasher class ${cls}`)
-    if (name !== null) enabled.push(name)
+    enabled.push(name)
   }
   const argon2HashLength = num(field(data, 'libraries'), 'argon2_DEFAULT_HASH_LENGTH')
   const scryptParallelism = Number(major) > 5 || (major === 5 && Number(minor) >= 1) ? 5 : 1
