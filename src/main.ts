@@ -27,7 +27,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel)
 
-  const sql = postgres(config.databaseUrl, { max: 10, onnotice: () => {}, connect_timeout: 5 })
+  const sql = postgres(config.databaseUrl, {
+    max: config.databasePoolSize,
+    onnotice: () => {},
+    connect_timeout: 5,
+  })
   await checkDjangoSchema(sql, config, logger)
 
   const redis = createRedisClient(config.redisUrl, { connectionName: 'django-jwt-bridge' })

@@ -56,6 +56,26 @@ export interface BridgeSettings {
   secretKey: string
   redisPrefix: string
   keysDir: string
+  /** A prebuilt entry point (e.g. another checkout's dist/src/main.js) instead of this repo's. */
+  entry?: string
+  /** Extra environment for the bridge (BENCH_BRIDGE_ENV, or an A/B side's settings). */
+  extraEnv?: Readonly<Record<string, string>>
+}
+
+/**
+ * BENCH_BRIDGE_ENV: extra `NAME=value` lines (newline-separated) for the bridge, to measure a
+ * setting such as DATABASE_POOL_SIZE under this load.
+ */
+export function parseEnvLines(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of (text ?? '').split('\n')) {
+    const t = line.trim()
+    if (t === '') continue
+    const eq = t.indexOf('=')
+    if (eq < 1) throw new Error(`BENCH_BRIDGE_ENV: expected NAME=value, got "${t}"`)
+    out[t.slice(0, eq)] = t.slice(eq + 1)
+  }
+  return out
 }
 
 /**
@@ -99,7 +119,8 @@ export async function startBridge(
   cwd: string,
   cpus: string | undefined,
 ): Promise<StartResult> {
-  const cmd = await bridgeCommand()
+  const cmd =
+    s.entry === undefined ? await bridgeCommand() : { args: [s.entry], how: `node ${s.entry}` }
   if ('reason' in cmd) return { ok: false, reason: cmd.reason }
   const port = await freePort()
   // A clean environment: only what the bridge documents, so a stray variable in the caller's
@@ -117,6 +138,8 @@ export async function startBridge(
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     DJANGO_UPDATE_LAST_LOGIN: 'false',
+    ...parseEnvLines(process.env['BENCH_BRIDGE_ENV']),
+    ...s.extraEnv,
   }
   // BENCH_BRIDGE_NODE_ARGS: extra node flags for profiling the bridge under this load, e.g.
   // "--cpu-prof --cpu-prof-dir=/tmp/prof" (an absolute dir: the temp cwd is deleted).
