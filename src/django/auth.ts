@@ -5,9 +5,12 @@
  * Every "no" is a DjangoError with its own code, for logs and metrics; callers turn them all into
  * the same invalid_grant so the token endpoint does not reveal which one it was.
  */
+import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import type { DjangoConfig } from '../config.ts'
 import { DjangoError } from '../errors.ts'
 import { verifySessionAuthHash } from './session-auth-hash.ts'
+import { isValidSessionKey } from './session-key.ts'
 import type { LoadedSession, SessionReader } from './sessions.ts'
 import type { DjangoUser, UserRepository } from './users.ts'
 
@@ -58,6 +61,19 @@ export interface DjangoAuthDeps {
   now?: () => number
 }
 
+/**
+ * Which user each recently exchanged session named, so that the next exchange of the same
+ * session reads its row and the user in one query instead of two (an SPA exchanges its session
+ * on every page load). Only a hint: the session is decoded and verified as always, and the
+ * joined user is used only when the session names exactly that pk; otherwise the user is read
+ * as usual. Keyed by a hash of the session key, so no cookie sits in a long-lived structure.
+ */
+const SESSION_USER_HINTS = 10_000
+
+function hintKey(sessionKey: string): string {
+  return createHash('sha256').update(sessionKey).digest('base64url')
+}
+
 /** ModelBackend.user_can_authenticate is skipped by this backend (and subclasses named so). */
 function allowsInactive(backendPath: string): boolean {
   return (
@@ -76,10 +92,32 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
   // Django's authenticate() tries every backend; AllowAllUsersModelBackend accepts an inactive
   // user whose password is right. Mirror that only when such a backend is configured.
   const passwordAllowsInactive = config.authBackends.some(allowsInactive)
+  const hints = new LRUCache<string, string>({ max: SESSION_USER_HINTS })
+  const rowBased = config.sessionEngine !== 'signed_cookies'
+
+  /** The session, and the user it was last seen naming when the hint says which. */
+  async function loadSession(
+    cookieValue: string,
+    hint: string | undefined,
+  ): Promise<{ session: LoadedSession; joined?: { id: string; user: DjangoUser | null } }> {
+    if (hint === undefined) return { session: await sessions.load(cookieValue) }
+    const found = await users.findByIdWithSession(hint, cookieValue, new Date(now()))
+    if (found === null) {
+      throw new DjangoError('SESSION_NOT_FOUND', 'no unexpired session with this key')
+    }
+    return {
+      session: sessions.fromRow(cookieValue, found.session),
+      joined: { id: hint, user: found.user },
+    }
+  }
 
   /** `get_user(request)` (django/contrib/auth/__init__.py), step by step. */
   async function userFromSession(cookieValue: string): Promise<SessionUser> {
-    const session = await sessions.load(cookieValue)
+    const key = rowBased && isValidSessionKey(cookieValue) ? hintKey(cookieValue) : undefined
+    const { session, joined } = await loadSession(
+      cookieValue,
+      key === undefined ? undefined : hints.get(key),
+    )
     const { data } = session
 
     // 1. `pk.to_python(session[SESSION_KEY])` and `session[BACKEND_SESSION_KEY]`; KeyError →
@@ -100,7 +138,12 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
     }
 
     // 3. backend.get_user(user_id): the user exists and user_can_authenticate(). Not flushed.
-    const user = userId === null ? null : await users.findById(userId)
+    const user =
+      userId === null
+        ? null
+        : joined !== undefined && joined.id === userId
+          ? joined.user
+          : await users.findById(userId)
     if (user === null) throw new DjangoError('USER_NOT_FOUND', 'the session user does not exist')
     if (!user.isActive && !allowsInactive(backendPath)) {
       throw new DjangoError('USER_INACTIVE', 'the session user is inactive')
@@ -115,6 +158,7 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
         'the session auth hash does not match the password (changed, or logged out elsewhere)',
       )
     }
+    if (key !== undefined) hints.set(key, user.id)
     return { user, session, hashVia }
   }
 

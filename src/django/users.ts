@@ -42,6 +42,20 @@ export interface NewUser {
 export interface UserRepository {
   /** The user whose pk is the session's `_auth_user_id`; null if none or if it cannot be a pk. */
   findById(id: string): Promise<DjangoUser | null>
+  /**
+   * One round trip for a repeat session exchange: Django's session query (`session_key = %s AND
+   * expire_date > now`) with the user of pk `id` joined alongside. Null when there is no such
+   * unexpired row; `user` is null when no user has that pk. The caller must still check that
+   * the decoded session names this very user.
+   */
+  findByIdWithSession(
+    id: string,
+    sessionKey: string,
+    now: Date,
+  ): Promise<{
+    session: { session_data: string; expire_date: Date }
+    user: DjangoUser | null
+  } | null>
   /** Exact match on USERNAME_FIELD, as `get_by_natural_key` (case per the column's collation). */
   findByUsername(username: string): Promise<DjangoUser | null>
   /** `update_last_login`; nothing happens when the model has no last_login field. */
@@ -167,6 +181,28 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
         () => sql<UserRow[]>`${selectUser} WHERE u.${idCol} = ${pk}${pkCast}`,
       )
       return rows[0] === undefined ? null : toUser(rows[0])
+    },
+
+    async findByIdWithSession(id, sessionKey, now) {
+      const pk = toPk(id, cfg.pkType)
+      // A pk that cannot exist still needs the session row: join on nothing.
+      const userQuery =
+        pk === null
+          ? sql`${selectUser} WHERE false`
+          : sql`${selectUser} WHERE u.${idCol} = ${pk}${pkCast}`
+      const rows = await run(
+        'read django_session and the user',
+        () => sql<(UserRow & { session_data: string; expire_date: Date; found: boolean })[]>`
+          SELECT s.session_data, s.expire_date, x.id IS NOT NULL AS found, x.*
+          FROM django_session s LEFT JOIN LATERAL (${userQuery}) x ON true
+          WHERE s.session_key = ${sessionKey} AND s.expire_date > ${now}`,
+      )
+      const row = rows[0]
+      if (row === undefined) return null
+      return {
+        session: { session_data: row.session_data, expire_date: row.expire_date },
+        user: row.found ? toUser(row) : null,
+      }
     },
 
     async findByUsername(username) {

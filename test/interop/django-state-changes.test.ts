@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import postgres from 'postgres'
 import type { SessionEngine } from '../../src/config.ts'
 import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
 import {
@@ -149,3 +150,51 @@ test('recheck: a session that now belongs to someone else, or nothing to check',
     await db.cleanup()
   }
 })
+
+for (const engine of ['db', 'cached_db'] as const satisfies SessionEngine[]) {
+  test(`${engine}: a repeat exchange reads session and user in one query, and the hint never decides the user`, async () => {
+    const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
+    const queries: string[] = []
+    const sql = postgres(db.url, { max: 1, onnotice: () => {}, debug: (_c, q) => queries.push(q) })
+    try {
+      const [ivy, bob, ivyIn, bobIn] = await runDjangoBatch<[Created, Created, LoggedIn, LoggedIn]>(
+        [
+          { cmd: 'create_user', username: 'ivy', password: 'pw' },
+          { cmd: 'create_user', username: 'bob', password: 'pw' },
+          { cmd: 'login', username: 'ivy', password: 'pw' },
+          { cmd: 'login', username: 'bob', password: 'pw' },
+        ],
+        db.env,
+      )
+      const bridge = bridgeFor({ sql, config: db.config })
+      await sql`SELECT 1` // the connection's own set-up queries are not the exchange's
+      const exchange = async () => {
+        queries.length = 0
+        const { user } = await bridge.auth.userFromSession(ivyIn.cookie)
+        return { id: user.id, queries: queries.length }
+      }
+      assert.deepEqual(await exchange(), { id: ivy.id, queries: 2 }, 'first: session, then user')
+      assert.deepEqual(await exchange(), { id: ivy.id, queries: 1 }, 'repeat: one joined query')
+
+      // The row under ivy's key now holds bob's (validly signed) session: the joined user is
+      // ivy's, the session names bob, so bob is read and returned.
+      await db.sql`
+        UPDATE django_session SET session_data =
+          (SELECT session_data FROM django_session WHERE session_key = ${bobIn.cookie})
+        WHERE session_key = ${ivyIn.cookie}`
+      assert.deepEqual(await exchange(), { id: bob.id, queries: 2 }, 'hint mismatch: re-read')
+      assert.deepEqual(await exchange(), { id: bob.id, queries: 1 })
+
+      // Django's state still decides on the one-query path.
+      await runDjango('deactivate', { username: 'bob' }, db.env)
+      await assert.rejects(bridge.auth.userFromSession(ivyIn.cookie), { code: 'USER_INACTIVE' })
+      await runDjango('delete_user', { username: 'bob' }, db.env)
+      await assert.rejects(bridge.auth.userFromSession(ivyIn.cookie), { code: 'USER_NOT_FOUND' })
+      await db.sql`DELETE FROM django_session WHERE session_key = ${ivyIn.cookie}`
+      await assert.rejects(bridge.auth.userFromSession(ivyIn.cookie), { code: 'SESSION_NOT_FOUND' })
+    } finally {
+      await sql.end()
+      await db.cleanup()
+    }
+  })
+}
