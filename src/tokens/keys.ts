@@ -25,6 +25,7 @@ import {
   type PublicJwk,
   type StoredKey,
 } from './keystore.ts'
+import { deriveRefreshKey } from './refresh-key.ts'
 
 export type { PublicJwk } from './keystore.ts'
 
@@ -34,6 +35,8 @@ export interface SigningKey {
   readonly privateKey: KeyObject
   readonly publicKey: KeyObject
   readonly jwk: PublicJwk
+  /** HS256 key for refresh tokens, HKDF-derived from privateKey (refresh-key.ts). Never published. */
+  readonly refreshKey: KeyObject
 }
 
 export interface Jwks {
@@ -50,11 +53,17 @@ export interface KeyRing {
   /** Strong ETag of jwksJson (quoted). */
   readonly etag: string
   /**
-   * Public key for verifying our own refresh tokens: active and pending keys, and retired keys
+   * Public key for verifying our own access tokens (/logout, /revoke) and the asymmetric refresh
+   * tokens issued before refresh tokens moved to HS256: active and pending keys, and retired keys
    * until retiredAt + REFRESH_TOKEN_TTL + 60 s. Undefined for anything else (unknown, pruned,
    * past its window, or a non-string kid).
    */
   publicKeyFor(kid: string): KeyObject | undefined
+  /**
+   * The HS256 refresh-token key derived from that kid's private key, with exactly the window of
+   * publicKeyFor: undefined whenever publicKeyFor(kid) is.
+   */
+  refreshKeyFor(kid: string): KeyObject | undefined
 }
 
 export type KeyRingLogger = Pick<Logger, 'info' | 'warn'>
@@ -77,6 +86,7 @@ export interface LoadKeyRingOptions {
 interface RingEntry {
   kid: string
   publicKey: KeyObject
+  refreshKey: KeyObject
   jwk: PublicJwk
   publishUntil: number
   verifyUntil: number
@@ -128,13 +138,16 @@ function buildRing(
       `${active.length} keys are active (${active.map((k) => k.record.kid).join(', ')}); exactly one may be. Fix ${MANIFEST_FILE} so that all but one have retiredAt set`,
     )
   }
+  // Derived once per load, not per token; the active key's is shared by signer and verifier.
+  const activeRefreshKey = deriveRefreshKey(first.privateKey)
   const entries: RingEntry[] = stored.map((k) => {
     const r = k.record
     const retiredAt = r.retiredAt === null ? null : Math.max(r.retiredAt, extended.get(r.kid) ?? 0)
     const w = keyWindows({ retiredAt }, lifetimes)
     const order =
       k === first ? Infinity : r.retiredAt === null ? Number.MAX_SAFE_INTEGER : r.retiredAt
-    return { kid: r.kid, publicKey: k.publicKey, jwk: k.jwk, ...w, order }
+    const refreshKey = k === first ? activeRefreshKey : deriveRefreshKey(k.privateKey)
+    return { kid: r.kid, publicKey: k.publicKey, refreshKey, jwk: k.jwk, ...w, order }
   })
   entries.sort((a, b) => b.order - a.order)
   const byKid = new Map(entries.map((e) => [e.kid, e]))
@@ -144,7 +157,14 @@ function buildRing(
     privateKey: first.privateKey,
     publicKey: first.publicKey,
     jwk: first.jwk,
+    refreshKey: activeRefreshKey,
   })
+  // One window rule for both lookups. A Map lookup: a kid is an opaque key, never a path or a
+  // query (and a non-string kid simply misses).
+  const verifiable = (kid: string): RingEntry | undefined => {
+    const e = byKid.get(kid)
+    return e !== undefined && now() < e.verifyUntil ? e : undefined
+  }
   let snapshot = snapshotAt(entries, now())
   const current = (): Snapshot => {
     const t = now()
@@ -163,10 +183,10 @@ function buildRing(
       return current().etag
     },
     publicKeyFor(kid: string): KeyObject | undefined {
-      // A Map lookup: a kid is an opaque key, never a path or a query (and a non-string kid
-      // simply misses).
-      const e = byKid.get(kid)
-      return e !== undefined && now() < e.verifyUntil ? e.publicKey : undefined
+      return verifiable(kid)?.publicKey
+    },
+    refreshKeyFor(kid: string): KeyObject | undefined {
+      return verifiable(kid)?.refreshKey
     },
   })
   signedUntil.set(ring, extended)

@@ -4,13 +4,14 @@
  * of the suite mints the same format by hand (helpers.ts); this file keeps the two honest.
  */
 import assert from 'node:assert/strict'
-import { generateKeyPairSync } from 'node:crypto'
+import { createHmac, generateKeyPairSync } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { createVerifier, VerifierError } from '../../src/verifier/index.ts'
 import { accessClaims, refreshClaims } from '../../src/tokens/claims.ts'
 import { createJwtSigner } from '../../src/tokens/jwt.ts'
 import { publicJwkOf, thumbprintOf } from '../../src/tokens/keystore.ts'
-import { AUDIENCE, ISSUER, fakeClock } from './helpers.ts'
+import { deriveRefreshKey } from '../../src/tokens/refresh-key.ts'
+import { AUDIENCE, ISSUER, b64, fakeClock } from './helpers.ts'
 
 const pairs = {
   ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
@@ -25,7 +26,12 @@ describe('tokens issued by the bridge code', () => {
       const { privateKey, publicKey } = pairs[alg]()
       const kid = await thumbprintOf(publicKey)
       const jwk = publicJwkOf(publicKey, alg, kid)
-      const signer = createJwtSigner({ kid, alg, privateKey })
+      const signer = createJwtSigner({
+        kid,
+        alg,
+        privateKey,
+        refreshKey: deriveRefreshKey(privateKey),
+      })
       const user = {
         id: 42,
         username: 'alice',
@@ -58,13 +64,23 @@ describe('tokens issued by the bridge code', () => {
       assert.deepEqual(out.groups, ['ops'])
       assert.equal(typeof out.sid, 'string')
 
+      // Refresh tokens are HS256 (under a key only the bridge holds): refused by the alg
+      // allow-list before any key or claim is looked at. (Asymmetric rt+jwt tokens, as issued
+      // before, fail on typ: claims.test.ts.)
       const rt = signer.sign(
         'rt+jwt',
         refreshClaims({ issuer: ISSUER, user, familyId: 'fam-1', ttl: 3600, now: clock.seconds() }),
       )
       await assert.rejects(
         verifier.verify(rt),
-        (e: unknown) => e instanceof VerifierError && e.code === 'wrong_type',
+        (e: unknown) => e instanceof VerifierError && e.code === 'alg_not_allowed',
+      )
+      // Even an access token MACed with the bridge's real refresh key.
+      const input = `${b64({ alg: 'HS256', kid, typ: 'at+jwt' })}.${b64(claims)}`
+      const mac = createHmac('sha256', deriveRefreshKey(privateKey)).update(input)
+      await assert.rejects(
+        verifier.verify(`${input}.${mac.digest('base64url')}`),
+        (e: unknown) => e instanceof VerifierError && e.code === 'alg_not_allowed',
       )
     })
   }

@@ -1,19 +1,23 @@
 import { strict as assert } from 'node:assert'
-import { createHmac, sign as cryptoSign } from 'node:crypto'
+import { createHmac, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { describe, test } from 'node:test'
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
   errors,
   jwtVerify,
+  SignJWT,
   type JSONWebKeySet,
 } from 'jose'
 import { OAuthError } from '../../../src/errors.ts'
+import { verifyOwnAccessToken } from '../../../src/tokens/access.ts'
 import { accessClaims, refreshAudience, refreshClaims } from '../../../src/tokens/claims.ts'
 import {
   MAX_REFRESH_TOKEN_LENGTH,
   REFRESH_INVALID,
   createJwtSigner,
+  keyResolver,
+  refreshKeyResolver,
   verifyRefreshToken,
 } from '../../../src/tokens/jwt.ts'
 import type { KeyRing } from '../../../src/tokens/keys.ts'
@@ -99,6 +103,23 @@ function forge(ring: KeyRing, header: object, payload: object): string {
   return `${input}.${sig.toString('base64url')}`
 }
 
+/** A refresh token as the bridge signed them before HS256: the asymmetric key, its own alg. */
+function legacyRefresh(ring: KeyRing, payload: object): string {
+  return forge(ring, { alg: ring.active.alg, kid: ring.active.kid, typ: 'rt+jwt' }, payload)
+}
+
+/** An HS256 JWS with any header, MACed with any secret. */
+function forgeHs(header: object, payload: object, secret: KeyObject | Buffer | string): string {
+  const input = `${b64(header)}.${b64(payload)}`
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+}
+
+function refreshKeyOf(ring: KeyRing, kid = ring.active.kid): KeyObject {
+  const key = ring.refreshKeyFor(kid)
+  assert.ok(key !== undefined)
+  return key
+}
+
 describe('createJwtSigner: interop with plain jose', () => {
   for (const alg of ALGS) {
     test(`${alg}: access and refresh tokens verify with jose against the published JWKS`, async (t) => {
@@ -117,29 +138,40 @@ describe('createJwtSigner: interop with plain jose', () => {
       assert.deepEqual(a.payload, claims)
       assert.deepEqual(a.protectedHeader, { alg, kid: ring.active.kid, typ: 'at+jwt' })
 
+      // Refresh tokens: a standard HS256 JWS under the kid's derived key, which is not in the
+      // JWKS, so a downstream service cannot verify one even if it tried.
       const rclaims = refresh()
       const rt = signer.sign('rt+jwt', rclaims)
-      const r = await jwtVerify(rt, jwks, {
-        algorithms: [alg],
+      const r = await jwtVerify(rt, refreshKeyOf(ring), {
+        algorithms: ['HS256'],
         typ: 'rt+jwt',
         issuer: ISSUER,
         audience: refreshAudience(ISSUER),
         currentDate,
       })
       assert.deepEqual(r.payload, rclaims)
+      assert.deepEqual(r.protectedHeader, { alg: 'HS256', kid: ring.active.kid, typ: 'rt+jwt' })
+      await assert.rejects(
+        jwtVerify(rt, jwks, { algorithms: [alg], currentDate }),
+        errors.JOSEAlgNotAllowed,
+      )
+      await assert.rejects(
+        jwtVerify(rt, jwks, { algorithms: ['HS256'], currentDate }),
+        errors.JOSEError,
+      )
       assert.deepEqual(
         await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW + 1 }),
         rclaims,
       )
     })
 
-    test(`${alg}: the header is exactly {"alg","kid","typ"}`, async (t) => {
+    test(`${alg}: the header is exactly {"alg","kid","typ"}, HS256 for refresh tokens`, async (t) => {
       const { ring, signer } = await setup(t, alg)
       for (const typ of ['at+jwt', 'rt+jwt'] as const) {
         const [h, p] = parts(signer.sign(typ, { a: 1 }))
         assert.equal(
           Buffer.from(h, 'base64url').toString(),
-          `{"alg":"${alg}","kid":"${ring.active.kid}","typ":"${typ}"}`,
+          `{"alg":"${typ === 'at+jwt' ? alg : 'HS256'}","kid":"${ring.active.kid}","typ":"${typ}"}`,
         )
         assert.equal(Buffer.from(p, 'base64url').toString(), '{"a":1}')
         assert.doesNotMatch(h + p, /[=+/]/, 'unpadded base64url')
@@ -165,8 +197,18 @@ describe('createJwtSigner: interop with plain jose', () => {
   test('refresh tokens fail jose verification as access tokens', async (t) => {
     for (const alg of ALGS) {
       const { ring, signer } = await setup(t, alg)
-      const rt = signer.sign('rt+jwt', refresh())
       const currentDate = new Date(NOW * 1000)
+      // Today's HS256 refresh tokens: refused by the alg allow-list before any key is looked at.
+      await assert.rejects(
+        jwtVerify(signer.sign('rt+jwt', refresh()), jwksOf(ring), {
+          algorithms: [alg],
+          currentDate,
+        }),
+        errors.JOSEAlgNotAllowed,
+      )
+      // Asymmetric refresh tokens issued before HS256 verify against the JWKS, but never as
+      // access tokens: typ says so.
+      const rt = legacyRefresh(ring, refresh())
       await assert.rejects(
         jwtVerify(rt, jwksOf(ring), { algorithms: [alg], typ: 'at+jwt', currentDate }),
         (e: unknown) => e instanceof errors.JWTClaimValidationFailed && e.claim === 'typ',
@@ -189,7 +231,192 @@ describe('createJwtSigner: interop with plain jose', () => {
     assert.throws(() => createJwtSigner({ kid: 'k', alg: 'RS256', privateKey: rsa }), /2048/)
     const ok = createJwtSigner({ kid: 'k', alg: 'EdDSA', privateKey })
     assert.throws(() => ok.sign('id+jwt' as 'at+jwt', {}), /unknown token typ/)
+    const { publicKey } = keyPairFor('EdDSA')
+    assert.throws(
+      () => createJwtSigner({ kid: 'k', alg: 'EdDSA', privateKey, refreshKey: publicKey }),
+      /not a secret key/,
+    )
   })
+
+  test("a signer built from a bare private key derives the ring's refresh key", async (t) => {
+    const { ring, signer } = await setup(t, 'ES256')
+    const { kid, alg, privateKey } = ring.active
+    const bare = createJwtSigner({ kid, alg, privateKey })
+    // HMAC is deterministic: same key, same token.
+    const claims = refresh()
+    assert.equal(bare.sign('rt+jwt', claims), signer.sign('rt+jwt', claims))
+  })
+})
+
+describe('verifyRefreshToken: HS256 refresh tokens and the asymmetric ones issued before', () => {
+  for (const alg of ALGS) {
+    test(`${alg} key: the refresh token is HMAC-SHA256 under the derived key, and verifies`, async (t) => {
+      const { ring, signer } = await setup(t, alg)
+      const claims = refresh()
+      const rt = signer.sign('rt+jwt', claims)
+      const [h, p, s] = parts(rt)
+      assert.deepEqual(decodeProtectedHeader(rt), {
+        alg: 'HS256',
+        kid: ring.active.kid,
+        typ: 'rt+jwt',
+      })
+      const mac = createHmac('sha256', ring.active.refreshKey).update(`${h}.${p}`).digest()
+      assert.equal(mac.length, 32)
+      assert.equal(s, mac.toString('base64url'))
+      assert.deepEqual(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW }), claims)
+    })
+
+    test(`${alg} key: asymmetric refresh tokens issued before HS256 still verify`, async (t) => {
+      const { ring } = await setup(t, alg)
+      const claims = refresh()
+      // The old signer's output, byte for byte: crypto.sign with the private key.
+      const old = legacyRefresh(ring, claims)
+      assert.deepEqual(await verifyRefreshToken(old, { ring, issuer: ISSUER, now: NOW }), claims)
+      // And one from plain jose.
+      const viaJose = await new SignJWT({ ...claims })
+        .setProtectedHeader({ alg, kid: ring.active.kid, typ: 'rt+jwt' })
+        .sign(ring.active.privateKey)
+      assert.deepEqual(
+        await verifyRefreshToken(viaJose, { ring, issuer: ISSUER, now: NOW }),
+        claims,
+      )
+      // Still a real signature check.
+      const [h, , s] = parts(old)
+      const evil = b64({ ...claims, sub: '1' })
+      await rejectsGrant(
+        verifyRefreshToken(`${h}.${evil}.${s}`, { ring, issuer: ISSUER, now: NOW }),
+        (c) => c instanceof errors.JWSSignatureVerificationFailed,
+      )
+    })
+
+    test(`${alg} key: HS256 MACed with anything but the kid's derived key is refused`, async (t) => {
+      const { ring } = await setup(t, alg)
+      const other = await setup(t, alg)
+      const { kid, publicKey, privateKey } = ring.active
+      const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString()
+      const secrets: (KeyObject | Buffer | string)[] = [
+        // Classic alg confusion: the public key's bytes as the HMAC secret.
+        spki,
+        `\n${spki}`,
+        publicKey.export({ type: 'spki', format: 'der' }),
+        JSON.stringify(ring.active.jwk),
+        // The private key itself, not domain-separated.
+        privateKey.export({ type: 'pkcs8', format: 'der' }),
+        privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        Buffer.from(String(privateKey.export({ format: 'jwk' }).d), 'base64url'),
+        // Another key's derived secret, random bytes, nothing.
+        other.ring.active.refreshKey,
+        randomBytes(32),
+        '',
+      ]
+      if (alg === 'RS256') secrets.push(publicKey.export({ type: 'pkcs1', format: 'pem' }))
+      for (const secret of secrets) {
+        await rejectsGrant(
+          verifyRefreshToken(forgeHs({ alg: 'HS256', kid, typ: 'rt+jwt' }, refresh(), secret), {
+            ring,
+            issuer: ISSUER,
+            now: NOW,
+          }),
+          (c) => c instanceof errors.JWSSignatureVerificationFailed,
+        )
+      }
+      // The control: the right key passes, so the refusals above are about the key.
+      assert.ok(
+        await verifyRefreshToken(
+          forgeHs({ alg: 'HS256', kid, typ: 'rt+jwt' }, refresh(), ring.active.refreshKey),
+          { ring, issuer: ISSUER, now: NOW },
+        ),
+      )
+    })
+  }
+
+  test('HS256 with an unknown, missing or non-string kid is refused, even with our real key', async (t) => {
+    const { ring } = await setup(t, 'ES256')
+    const other = await setup(t, 'ES256')
+    const key = ring.active.refreshKey
+    for (const kid of [
+      other.ring.active.kid,
+      undefined,
+      42,
+      null,
+      { a: 1 },
+      '',
+      'x'.repeat(2000),
+    ]) {
+      const header = { alg: 'HS256', typ: 'rt+jwt', ...(kid === undefined ? {} : { kid }) }
+      await rejectsGrant(
+        verifyRefreshToken(forgeHs(header, refresh(), key), { ring, issuer: ISSUER, now: NOW }),
+      )
+    }
+    // Another ring's genuine refresh token.
+    await rejectsGrant(
+      verifyRefreshToken(other.signer.sign('rt+jwt', refresh()), {
+        ring,
+        issuer: ISSUER,
+        now: NOW,
+      }),
+    )
+  })
+
+  test('HS256 refresh tokens still need typ rt+jwt', async (t) => {
+    const { ring } = await setup(t, 'EdDSA')
+    const kid = ring.active.kid
+    for (const typ of ['at+jwt', 'JWT', undefined]) {
+      const header = { alg: 'HS256', kid, ...(typ === undefined ? {} : { typ }) }
+      await rejectsGrant(
+        verifyRefreshToken(forgeHs(header, refresh(), ring.active.refreshKey), {
+          ring,
+          issuer: ISSUER,
+          now: NOW,
+        }),
+      )
+    }
+  })
+
+  test('the resolvers: HS256 gets the derived secret only from refreshKeyResolver', async (t) => {
+    const { ring } = await setup(t, 'ES256')
+    const kid = ring.active.kid
+    const refreshResolve = refreshKeyResolver(ring)
+    assert.equal(refreshResolve({ alg: 'HS256', kid }), ring.active.refreshKey)
+    assert.equal(refreshResolve({ alg: 'ES256', kid }), ring.publicKeyFor(kid))
+    for (const alg of ['HS384', 'hs256', 'EdDSA', 'none']) {
+      assert.throws(() => refreshResolve({ alg, kid }), /alg does not match/)
+    }
+    // Access tokens: public keys only, whatever the allow-list says.
+    assert.throws(() => keyResolver(ring)({ alg: 'HS256', kid }), /alg does not match/)
+  })
+})
+
+describe('access-token verifiers never accept a refresh token', () => {
+  const audience = ['orders', 'billing']
+  async function rejectsToken(p: Promise<unknown>): Promise<void> {
+    await assert.rejects(p, (err: unknown) => {
+      assert.ok(err instanceof OAuthError, `expected OAuthError, got ${String(err)}`)
+      assert.equal(err.code, 'invalid_token')
+      return true
+    })
+  }
+
+  for (const alg of ALGS) {
+    test(`${alg} key: verifyOwnAccessToken refuses HS256 refresh tokens and HS256 access tokens`, async (t) => {
+      const { ring, signer } = await setup(t, alg)
+      const options = { ring, issuer: ISSUER, audience, now: NOW }
+      assert.equal((await verifyOwnAccessToken(signer.sign('at+jwt', access()), options)).sub, '42')
+      await rejectsToken(verifyOwnAccessToken(signer.sign('rt+jwt', refresh()), options))
+      await rejectsToken(verifyOwnAccessToken(signer.sign('rt+jwt', access()), options))
+      // Worst case: an access token MACed with the real derived key (which never leaves the
+      // process) is still refused, because access tokens are asymmetric only.
+      const kid = ring.active.kid
+      const hs = forgeHs({ alg: 'HS256', kid, typ: 'at+jwt' }, access(), ring.active.refreshKey)
+      await assert.rejects(verifyOwnAccessToken(hs, options), (err: unknown) => {
+        assert.ok(err instanceof OAuthError && err.code === 'invalid_token')
+        assert.ok(err.cause instanceof errors.JOSEAlgNotAllowed)
+        return true
+      })
+      // Asymmetric refresh tokens issued before HS256 fail on typ.
+      await rejectsToken(verifyOwnAccessToken(legacyRefresh(ring, access()), options))
+    })
+  }
 })
 
 describe('verifyRefreshToken rejects with invalid_grant', () => {
@@ -332,7 +559,7 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
     assert.ok(await verifyRefreshToken(fits, { ring, issuer: ISSUER, now: NOW }))
   })
 
-  test('alg swap: HS256 "signed" with our public key in every encoding, and relabelled algs', async (t) => {
+  test('alg swap: HS* "signed" with our public key in every encoding, and relabelled algs', async (t) => {
     for (const alg of ALGS) {
       const { ring, signer } = await setup(t, alg)
       const kid = ring.active.kid
@@ -351,20 +578,33 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
           const mac = createHmac(`sha${hs.slice(2)}`, secret)
             .update(input)
             .digest('base64url')
+          // HS256 is allowed for refresh tokens, but only ever keyed with the kid's derived
+          // secret, so the MAC fails; HS384 and HS512 are not allowed at all.
           await rejectsGrant(
             verifyRefreshToken(`${input}.${mac}`, { ring, issuer: ISSUER, now: NOW }),
-            (c) => c instanceof errors.JOSEAlgNotAllowed,
+            (c) =>
+              hs === 'HS256'
+                ? c instanceof errors.JWSSignatureVerificationFailed
+                : c instanceof errors.JOSEAlgNotAllowed,
           )
         }
       }
-      // A genuine signature relabelled with another asymmetric alg.
-      const [, p, s] = parts(signer.sign('rt+jwt', refresh()))
-      for (const other of ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256', 'none'].filter(
-        (a) => a !== alg,
-      )) {
-        const h = b64({ alg: other, kid, typ: 'rt+jwt' })
-        await rejectsGrant(verifyRefreshToken(`${h}.${p}.${s}`, { ring, issuer: ISSUER, now: NOW }))
-        await rejectsGrant(verifyRefreshToken(`${h}.${p}.`, { ring, issuer: ISSUER, now: NOW }))
+      // A genuine signature (asymmetric, as issued before HS256) relabelled with another alg,
+      // and a genuine HS256 MAC relabelled with an asymmetric alg.
+      for (const [from, token] of [
+        [alg, legacyRefresh(ring, refresh())],
+        ['HS256', signer.sign('rt+jwt', refresh())],
+      ] as const) {
+        const [, p, s] = parts(token)
+        for (const other of ['HS256', 'ES256', 'ES384', 'EdDSA', 'RS256', 'PS256', 'none'].filter(
+          (a) => a !== from,
+        )) {
+          const h = b64({ alg: other, kid, typ: 'rt+jwt' })
+          await rejectsGrant(
+            verifyRefreshToken(`${h}.${p}.${s}`, { ring, issuer: ISSUER, now: NOW }),
+          )
+          await rejectsGrant(verifyRefreshToken(`${h}.${p}.`, { ring, issuer: ISSUER, now: NOW }))
+        }
       }
     }
   })
@@ -402,6 +642,7 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
     const c = clock()
     const old = await devRing(dir, 'ES256', c.now)
     const rt = createJwtSigner(old.active).sign('rt+jwt', refresh(Math.floor(c.now() / 1000)))
+    const legacy = legacyRefresh(old, refresh(Math.floor(c.now() / 1000)))
     const cli = {
       config: {
         keysDir: dir,
@@ -414,12 +655,25 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
     }
     assert.equal(await runKeysCommand(['rotate'], cli), 0)
     const ring = await devRing(dir, 'EdDSA', c.now)
-    assert.equal(decodeProtectedHeader(rt).kid, old.active.kid)
+    assert.notEqual(ring.active.kid, old.active.kid)
+    assert.deepEqual(decodeProtectedHeader(rt), {
+      alg: 'HS256',
+      kid: old.active.kid,
+      typ: 'rt+jwt',
+    })
     const now = Math.floor(c.now() / 1000)
-    assert.ok(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: now + REFRESH_TTL - 1 }))
-    c.advance(REFRESH_TTL * 1000 + 60_000)
+    for (const token of [rt, legacy]) {
+      assert.ok(
+        await verifyRefreshToken(token, { ring, issuer: ISSUER, now: now + REFRESH_TTL - 1 }),
+      )
+    }
+    c.advance(REFRESH_TTL * 1000 + 60_000 - 1)
+    assert.ok(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: now + 10 }))
+    c.advance(1)
     // jose's clock (now + 10) says the token is fresh; the ring's clock says the key's window is over.
-    await rejectsGrant(verifyRefreshToken(rt, { ring, issuer: ISSUER, now: now + 10 }))
+    for (const token of [rt, legacy]) {
+      await rejectsGrant(verifyRefreshToken(token, { ring, issuer: ISSUER, now: now + 10 }))
+    }
   })
 
   test('jose errors never escape: every failure is an OAuthError with the cause kept', async (t) => {

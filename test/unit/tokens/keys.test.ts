@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert'
-import { createPublicKey } from 'node:crypto'
+import { createPublicKey, hkdfSync } from 'node:crypto'
 import { chmod, mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK } from 'jose'
 import { loadKeyRing, reloadKeyRing } from '../../../src/tokens/keys.ts'
+import { deriveRefreshKey } from '../../../src/tokens/refresh-key.ts'
 import {
   KeyStoreError,
   MANIFEST_FILE,
@@ -393,14 +394,19 @@ describe('rotation windows', () => {
     assert.notEqual(ring.etag, etagBoth)
     assert.ok(!ring.jwksJson.includes(old.active.kid))
     assert.ok(ring.publicKeyFor(old.active.kid), 'still verifies refresh tokens')
+    assert.ok(ring.refreshKeyFor(old.active.kid)?.equals(old.active.refreshKey))
 
     const verifyEnd = rotatedAt + REFRESH_TTL * 1000 + 60_000
     c.set(verifyEnd - 1)
     assert.ok(ring.publicKeyFor(old.active.kid))
+    assert.ok(ring.refreshKeyFor(old.active.kid))
     c.set(verifyEnd)
     assert.equal(ring.publicKeyFor(old.active.kid), undefined)
+    assert.equal(ring.refreshKeyFor(old.active.kid), undefined, 'same window as publicKeyFor')
     assert.ok(ring.publicKeyFor(ring.active.kid))
+    assert.equal(ring.refreshKeyFor(ring.active.kid), ring.active.refreshKey)
     assert.equal(ring.publicKeyFor('nope'), undefined)
+    assert.equal(ring.refreshKeyFor('nope'), undefined)
   })
 
   test('rotate activates a pre-published pending key; statuses follow the windows', async (t) => {
@@ -502,6 +508,10 @@ describe('rotation windows', () => {
     assert.equal(again.active.kid, ring.active.kid)
     c.set(reloadedAt + REFRESH_TTL * 1000 + 60_000 - 1)
     assert.ok(again.publicKeyFor(running.active.kid))
+    assert.ok(again.refreshKeyFor(running.active.kid)?.equals(running.active.refreshKey))
+    c.set(reloadedAt + REFRESH_TTL * 1000 + 60_000)
+    assert.equal(again.publicKeyFor(running.active.kid), undefined)
+    assert.equal(again.refreshKeyFor(running.active.kid), undefined)
   })
 
   test('reloadKeyRing never generates and surfaces errors for the caller to keep the old ring', async (t) => {
@@ -557,6 +567,7 @@ describe('rotation windows', () => {
       [ring.active.kid],
     )
     assert.equal(again.publicKeyFor(stray.kid), undefined)
+    assert.equal(again.refreshKeyFor(stray.kid), undefined)
     const warning = lines.find((l) => /not in keys\.json and are ignored/.test(l.msg))
     assert.deepEqual(warning?.['files'], [`${stray.kid}.pem`])
   })
@@ -566,5 +577,41 @@ describe('rotation windows', () => {
     const a = ring.publicKeyFor(ring.active.kid)
     assert.equal(a, ring.publicKeyFor(ring.active.kid))
     assert.ok(a?.equals(createPublicKey(ring.active.privateKey)))
+  })
+
+  test('refresh keys: one HKDF-derived 32-byte secret per key, stable across loads, never published', async (t) => {
+    for (const alg of ALGS) {
+      const dir = await tempDir(t)
+      const ring = await devRing(dir, 'ES256')
+      const pendingPrivate = keyPairFor(alg).privateKey
+      const pending = await writeKeyByHand(dir, pendingPrivate, madeAtT0(alg, null))
+      await writeStore(dir, [...((await readManifest(dir)) ?? []), pending])
+      const again = await devRing(dir, 'ES256')
+      const key = again.active.refreshKey
+      assert.equal(key.type, 'secret')
+      assert.equal(key.symmetricKeySize, 32)
+      assert.equal(again.refreshKeyFor(again.active.kid), key, 'derived once, not per call')
+      // Every instance sharing KEYS_DIR (and every reload) derives the same key.
+      assert.ok(key.equals(ring.active.refreshKey))
+      const pendingKey = again.refreshKeyFor(pending.kid)
+      assert.ok(pendingKey !== undefined, 'a pending key has one too')
+      assert.ok(!pendingKey.equals(key), 'one per key')
+      // Pinned: changing the derivation would invalidate every live refresh token of a fleet.
+      for (const [privateKey, derived] of [
+        [again.active.privateKey, key],
+        [pendingPrivate, pendingKey],
+      ] as const) {
+        const d = Buffer.from(String(privateKey.export({ format: 'jwk' }).d), 'base64url')
+        const expected = hkdfSync('sha256', d, 'django-jwt-bridge', 'refresh-token/hs256/v1', 32)
+        const secret = derived.export()
+        assert.deepEqual(secret, Buffer.from(expected))
+        assert.ok(deriveRefreshKey(privateKey).equals(derived))
+        assert.ok(!secret.equals(d.subarray(0, 32)), 'not the private key material itself')
+        assert.ok(!privateKey.export({ type: 'pkcs8', format: 'der' }).includes(secret))
+        for (const encoding of ['base64url', 'base64', 'hex'] as const) {
+          assert.ok(!again.jwksJson.includes(secret.toString(encoding)), 'never published')
+        }
+      }
+    }
   })
 })
