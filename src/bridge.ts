@@ -4,6 +4,7 @@
  * database and a test Redis prefix. No environment access and no listening here.
  */
 import type Koa from 'koa'
+import { LRUCache } from 'lru-cache'
 import type postgres from 'postgres'
 import type { Redis } from 'ioredis'
 import { createApp } from './app.ts'
@@ -26,6 +27,7 @@ import { createIssuer } from './tokens/issue.ts'
 import { REFRESH_INVALID, createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
 import type { KeyRing } from './tokens/keys.ts'
 import { createRefresher } from './tokens/refresh.ts'
+import { sessionId } from './tokens/claims.ts'
 import { openAtRest, sealAtRest } from './tokens/seal.ts'
 import type { ClaimsSettings, Signer } from './tokens/types.ts'
 import type { Subject } from './authn/types.ts'
@@ -86,14 +88,21 @@ export function createBridge(deps: BridgeDeps): Bridge {
     refreshFamilyMaxAge: config.refreshFamilyMaxAge,
     refreshGraceSeconds: config.refreshGraceSeconds,
   }
-  const issueTokens = createIssuer({ settings, signing, store, now })
-  // The Django session key is a live credential; Redis only ever holds it sealed.
-  const issue = (subject: Subject) =>
-    issueTokens({
-      ...subject,
-      sessionKey:
-        subject.sessionKey === null ? null : sealAtRest(django.secretKey, subject.sessionKey),
-    })
+  // The Django session key is a live credential; Redis only ever holds it sealed. The sealed
+  // form is reused per session (keyed by its sid, never by the key itself): sealing anew for
+  // every exchange of the same session was wasted AES-GCM work. The cost: a reader of Redis can
+  // tell that two families came from one session, beyond the user id both already name.
+  const sealed = new LRUCache<string, string>({ max: 10_000 })
+  const sealSessionKey = (key: string): string => {
+    const id = sessionId(key)
+    let value = sealed.get(id)
+    if (value === undefined) {
+      value = sealAtRest(django.secretKey, key)
+      sealed.set(id, value)
+    }
+    return value
+  }
+  const issue = createIssuer({ settings, signing, store, sealSessionKey, now })
 
   const authenticateSession = createSessionAuthenticator({
     auth,
@@ -114,7 +123,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
   })
 
   /** Django's answer for a family today: any "no" becomes invalid_grant. */
-  async function recheck(family: FamilyRecord): Promise<Subject['user']> {
+  async function recheck(
+    family: FamilyRecord,
+  ): Promise<{ user: Subject['user']; sessionKey: string | null }> {
     const notBefore = await store.userNotBefore(family.userId)
     // A family created before the user's "log out everywhere" (for instance one whose login
     // raced it) must not survive it.
@@ -126,7 +137,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
       throw new OAuthError('invalid_grant', REFRESH_INVALID)
     }
     try {
-      return await auth.recheck({ userId: family.userId, sessionKey, authHash: family.authHash })
+      const user = await auth.recheck({
+        userId: family.userId,
+        sessionKey,
+        authHash: family.authHash,
+      })
+      return { user, sessionKey }
     } catch (err) {
       if (err instanceof DjangoError) {
         throw new OAuthError('invalid_grant', REFRESH_INVALID, 400, {

@@ -13,6 +13,8 @@ export interface IssuerDeps {
   settings: ClaimsSettings
   signing: TokenSigning
   store: TokenStore
+  /** The Django session key as Redis may hold it (sealed): it is the user's session cookie. */
+  sealSessionKey: (sessionKey: string) => string
   now: () => number
 }
 
@@ -38,7 +40,7 @@ export function createIssuer(deps: IssuerDeps) {
     await deps.store.createFamily({
       familyId,
       userId: subject.user.id,
-      sessionKey: subject.sessionKey,
+      sessionKey: subject.sessionKey === null ? null : deps.sealSessionKey(subject.sessionKey),
       authHash: subject.authHash,
       authTime: subject.authTime,
       currentJti: refresh.jti,
@@ -56,7 +58,10 @@ export function createIssuer(deps: IssuerDeps) {
   }
 }
 
-/** Access-token claims for a user of a family; shared by issue and refresh. */
+/**
+ * Access-token claims for a user of a family; shared by issue and refresh. `origin.sessionKey`
+ * is the plain Django session key (its hash is the `sid`), never the sealed form.
+ */
 export function accessFor(
   deps: Pick<IssuerDeps, 'settings'>,
   user: Subject['user'],

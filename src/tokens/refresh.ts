@@ -29,8 +29,12 @@ export interface RefresherDeps {
   store: TokenStore
   /** Verifies our own refresh JWT (signature, typ, iss, aud, exp) or throws invalid_grant. */
   verify: (token: string, now: number) => Promise<Pick<RefreshClaims, 'sub' | 'fid' | 'jti'>>
-  /** Django's answer for this family today; throws invalid_grant when the user may no longer hold tokens. */
-  recheck: (family: FamilyRecord) => Promise<Subject['user']>
+  /**
+   * Django's answer for this family today: the user, and the family's Django session key opened
+   * from its sealed form (null for families without one). Throws invalid_grant when the user
+   * may no longer hold tokens.
+   */
+  recheck: (family: FamilyRecord) => Promise<{ user: Subject['user']; sessionKey: string | null }>
   onReuse: () => void
   logger: Logger
   now: () => number
@@ -48,8 +52,9 @@ export function createRefresher(deps: RefresherDeps) {
     if (family === null || family.userId !== claims.sub) throw invalid()
 
     let user: Subject['user']
+    let sessionKey: string | null
     try {
-      user = await deps.recheck(family)
+      ;({ user, sessionKey } = await deps.recheck(family))
     } catch (err) {
       if (!(err instanceof OAuthError) || err.code !== 'invalid_grant') throw err
       deps.logger.info({ event: 'family_revoked', fid: claims.fid, reason: 'django' }, 'audit')
@@ -102,7 +107,10 @@ export function createRefresher(deps: RefresherDeps) {
         break
     }
     return {
-      access_token: signer.sign('at+jwt', accessFor(deps, user, claims.fid, family, now)),
+      access_token: signer.sign(
+        'at+jwt',
+        accessFor(deps, user, claims.fid, { authTime: family.authTime, sessionKey }, now),
+      ),
       token_type: 'Bearer',
       expires_in: settings.accessTokenTtl,
       refresh_token: refreshToken,

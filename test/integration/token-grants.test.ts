@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
+import { sessionId } from '../../src/tokens/claims.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
 
 describe('POST /token', () => {
@@ -166,5 +167,25 @@ describe('POST /token', () => {
     const metrics = await t.request.get('/metrics').expect(200)
     assert.match(metrics.text, /bridge_refresh_reuse_detected_total 1/)
     assert.match(metrics.text, /bridge_tokens_issued_total\{grant="refresh_token"\} 2/)
+  })
+
+  // Last in this block: its refresh would change the counters an earlier test reads.
+  it('sid is the hash of the Django session key: the same for every exchange and refresh of one session', async () => {
+    const sidOf = async (accessToken: string) =>
+      (await jwtVerify(accessToken, jwks, { issuer: 'http://bridge.test', audience: 'https://api.test' })).payload['sid']
+    const first = await t.request.post('/token').type('form').send(exchangeBody(alice.cookie)).expect(200)
+    const second = await t.request.post('/token').type('form').send(exchangeBody(alice.cookie)).expect(200)
+    const refreshed = await t.request
+      .post('/token')
+      .type('form')
+      .send({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token })
+      .expect(200)
+    const expected = sessionId(alice.cookie)
+    assert.equal(await sidOf(first.body.access_token), expected)
+    assert.equal(await sidOf(second.body.access_token), expected)
+    assert.equal(await sidOf(refreshed.body.access_token), expected)
+    const bob = await t.djangoLogin('bob-sid', 'bob-password')
+    const other = await t.request.post('/token').type('form').send(exchangeBody(bob.cookie)).expect(200)
+    assert.notEqual(await sidOf(other.body.access_token), expected)
   })
 })
