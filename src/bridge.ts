@@ -4,7 +4,7 @@
  * database and a test Redis prefix. No environment access and no listening here.
  */
 import type Koa from 'koa'
-import { LRUCache } from 'lru-cache'
+import { BoundedMap } from './util/bounded-map.ts'
 import type postgres from 'postgres'
 import type { Redis } from 'ioredis'
 import { createApp } from './app.ts'
@@ -92,7 +92,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   // form is reused per session (keyed by its sid, never by the key itself): sealing anew for
   // every exchange of the same session was wasted AES-GCM work. The cost: a reader of Redis can
   // tell that two families came from one session, beyond the user id both already name.
-  const sealed = new LRUCache<string, string>({ max: 10_000 })
+  const sealed = new BoundedMap<string, string>(10_000)
   const sealSessionKey = (key: string): string => {
     const id = sessionId(key)
     let value = sealed.get(id)

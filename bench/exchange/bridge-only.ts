@@ -48,7 +48,7 @@ try {
         cookie,
         extraHeaders: [],
         seconds: secs,
-        connections: 16,
+        connections: Number(process.env['BENCH_CONNECTIONS'] ?? 16),
         threads: 2,
         cpus: wrkCpus,
       })

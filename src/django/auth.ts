@@ -6,7 +6,7 @@
  * the same invalid_grant so the token endpoint does not reveal which one it was.
  */
 import { createHash } from 'node:crypto'
-import { LRUCache } from 'lru-cache'
+import { BoundedMap } from '../util/bounded-map.ts'
 import type { DjangoConfig } from '../config.ts'
 import { DjangoError } from '../errors.ts'
 import { verifySessionAuthHash } from './session-auth-hash.ts'
@@ -92,7 +92,7 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
   // Django's authenticate() tries every backend; AllowAllUsersModelBackend accepts an inactive
   // user whose password is right. Mirror that only when such a backend is configured.
   const passwordAllowsInactive = config.authBackends.some(allowsInactive)
-  const hints = new LRUCache<string, string>({ max: SESSION_USER_HINTS })
+  const hints = new BoundedMap<string, string>(SESSION_USER_HINTS)
   const rowBased = config.sessionEngine !== 'signed_cookies'
 
   /** The session, and the user it was last seen naming when the hint says which. */

@@ -16,7 +16,7 @@
  * only on those bytes and the configured keys, and the row itself is still read from Postgres on
  * every request, so Django's logout, expiry or a changed session are seen at once.
  */
-import { LRUCache } from 'lru-cache'
+import { BoundedMap } from '../util/bounded-map.ts'
 import type postgres from 'postgres'
 import type { DjangoConfig, SessionEngine } from '../config.ts'
 import { DjangoError } from '../errors.ts'
@@ -76,7 +76,7 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
   const invalidKey = () =>
     new DjangoError('SESSION_KEY_INVALID', 'the cookie cannot be a Django session key')
 
-  const decoded = new LRUCache<string, SessionData>({ max: DECODED_SESSIONS })
+  const decoded = new BoundedMap<string, SessionData>(DECODED_SESSIONS)
 
   function fromRow(key: string, row: SessionRow, at: number = now()): LoadedSession {
     let data = decoded.get(row.session_data)

@@ -123,44 +123,60 @@ export function toPk(id: string, pkType: UserTableConfig['pkType']): string | nu
 export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): UserRepository {
   const table = sql(cfg.table)
   const idCol = sql(cfg.id)
-  const usernameCol = sql(cfg.username)
 
   /*
    * Missing optional fields become constants with Django's meaning, so one row mapper serves
    * every mapping: no is_active field → active (`getattr(user, "is_active", True)`), no email,
    * is_staff, is_superuser or last_login → empty/false/null.
    *
-   * The fragments are built once and reused by every query: postgres.js only reads them when it
-   * renders a query, and building a dozen nested fragments per call cost more CPU than the rest
-   * of a user lookup together (measured: ~140 µs vs ~40 µs per lookup).
+   * The read queries are plain text, built once here, and run as prepared statements through
+   * `sql.unsafe(text, params, { prepare: true })`; values are always parameters, and the names
+   * come from UserTableConfig (validated as plain identifiers, and quoted here as postgres.js
+   * quotes them). Not composed postgres.js fragments: rendering the nested fragments on every
+   * call cost ~24 µs of CPU per lookup, and it kept each query's objects alive across two
+   * young-generation GCs (3.3 MB promoted per scavenge against 0.35 MB for the same text, and
+   * ~11 ms scavenge pauses under the exchange load; measured with --trace-gc-nvp).
    */
-  const selectUser = sql`
+  const id = (name: string) => `"${name.replace(/"/g, '""').replace(/\./g, '"."')}"`
+  const column = (name: string | null, absent: string) => (name === null ? absent : `u.${id(name)}`)
+  const groups =
+    cfg.groupsTable === null
+      ? 'NULL::text[]'
+      : `ARRAY(
+          SELECT g.name FROM ${id(cfg.groupsTable)} ug
+          JOIN ${id(cfg.groupTable)} g ON g.id = ug.group_id
+          WHERE ug.${id(cfg.groupsUserColumn)} = u.${id(cfg.id)}
+          ORDER BY g.name)`
+  const selectUser = `
     SELECT
-      u.${sql(cfg.id)} AS id,
-      u.${sql(cfg.username)} AS username,
-      u.${sql(cfg.password)} AS password,
-      ${cfg.isActive === null ? sql`true` : sql`u.${sql(cfg.isActive)}`} AS is_active,
-      ${cfg.email === null ? sql`NULL::text` : sql`u.${sql(cfg.email)}`} AS email,
-      ${cfg.isStaff === null ? sql`false` : sql`u.${sql(cfg.isStaff)}`} AS is_staff,
-      ${cfg.isSuperuser === null ? sql`false` : sql`u.${sql(cfg.isSuperuser)}`} AS is_superuser,
-      ${cfg.lastLogin === null ? sql`NULL::timestamptz` : sql`u.${sql(cfg.lastLogin)}`} AS last_login,
-      ${
-        cfg.groupsTable === null
-          ? sql`NULL::text[]`
-          : sql`ARRAY(
-              SELECT g.name FROM ${sql(cfg.groupsTable)} ug
-              JOIN ${sql(cfg.groupTable)} g ON g.id = ug.group_id
-              WHERE ug.${sql(cfg.groupsUserColumn)} = u.${sql(cfg.id)}
-              ORDER BY g.name)`
-      } AS groups
-    FROM ${table} u`
+      u.${id(cfg.id)} AS id,
+      u.${id(cfg.username)} AS username,
+      u.${id(cfg.password)} AS password,
+      ${column(cfg.isActive, 'true')} AS is_active,
+      ${column(cfg.email, 'NULL::text')} AS email,
+      ${column(cfg.isStaff, 'false')} AS is_staff,
+      ${column(cfg.isSuperuser, 'false')} AS is_superuser,
+      ${column(cfg.lastLogin, 'NULL::timestamptz')} AS last_login,
+      ${groups} AS groups
+    FROM ${id(cfg.table)} u`
 
   /*
    * The pk parameter gets an explicit type so an out-of-range int or a non-uuid can never reach
    * Postgres as a type error: toPk() already refused those. `int4 = int8` still uses the
    * primary key index (both are in the integer_ops btree family).
    */
+  const pkCastText = cfg.pkType === 'int' ? '::int8' : cfg.pkType === 'uuid' ? '::uuid' : ''
   const pkCast = cfg.pkType === 'int' ? sql`::int8` : cfg.pkType === 'uuid' ? sql`::uuid` : sql``
+  const byIdText = `${selectUser} WHERE u.${id(cfg.id)} = $1${pkCastText}`
+  const byUsernameText = `${selectUser} WHERE u.${id(cfg.username)} = $1`
+  // Django's session query with the user of a given pk alongside (NULL pk: no user row).
+  const withSessionText = `
+    SELECT s.session_data, s.expire_date, x.id IS NOT NULL AS found, x.*
+    FROM django_session s
+    LEFT JOIN LATERAL (${selectUser} WHERE u.${id(cfg.id)} = $2${pkCastText}) x ON true
+    WHERE s.session_key = $1 AND s.expire_date > $3`
+  const read = <T extends object[]>(text: string, params: postgres.ParameterOrJSON<never>[]) =>
+    sql.unsafe<T>(text, params, { prepare: true })
 
   const run = async <T>(operation: string, query: () => Promise<T>): Promise<T> => {
     try {
@@ -176,26 +192,18 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
     async findById(id) {
       const pk = toPk(id, cfg.pkType)
       if (pk === null) return null
-      const rows = await run(
-        'read the user',
-        () => sql<UserRow[]>`${selectUser} WHERE u.${idCol} = ${pk}${pkCast}`,
-      )
+      const rows = await run('read the user', () => read<UserRow[]>(byIdText, [pk]))
       return rows[0] === undefined ? null : toUser(rows[0])
     },
 
     async findByIdWithSession(id, sessionKey, now) {
+      // A pk that cannot exist still needs the session row: NULL joins no user.
       const pk = toPk(id, cfg.pkType)
-      // A pk that cannot exist still needs the session row: join on nothing.
-      const userQuery =
-        pk === null
-          ? sql`${selectUser} WHERE false`
-          : sql`${selectUser} WHERE u.${idCol} = ${pk}${pkCast}`
-      const rows = await run(
-        'read django_session and the user',
-        () => sql<(UserRow & { session_data: string; expire_date: Date; found: boolean })[]>`
-          SELECT s.session_data, s.expire_date, x.id IS NOT NULL AS found, x.*
-          FROM django_session s LEFT JOIN LATERAL (${userQuery}) x ON true
-          WHERE s.session_key = ${sessionKey} AND s.expire_date > ${now}`,
+      const rows = await run('read django_session and the user', () =>
+        read<(UserRow & { session_data: string; expire_date: Date; found: boolean })[]>(
+          withSessionText,
+          [sessionKey, pk, now],
+        ),
       )
       const row = rows[0]
       if (row === undefined) return null
@@ -207,10 +215,7 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
 
     async findByUsername(username) {
       if (username.includes('\0')) return null
-      const rows = await run(
-        'read the user',
-        () => sql<UserRow[]>`${selectUser} WHERE u.${usernameCol} = ${username}`,
-      )
+      const rows = await run('read the user', () => read<UserRow[]>(byUsernameText, [username]))
       return rows[0] === undefined ? null : toUser(rows[0])
     },
 
