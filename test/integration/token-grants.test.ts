@@ -4,6 +4,7 @@
  * against the served JWKS.
  */
 import assert from 'node:assert/strict'
+import { request as httpRequest } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { sessionId } from '../../src/tokens/claims.ts'
@@ -146,6 +147,13 @@ describe('POST /token', () => {
     }
     const big = await t.request.post('/token').type('form').send(`grant_type=password&username=a&password=${'x'.repeat(20000)}`).expect(413)
     assert.equal(big.body.error, 'payload_too_large')
+    // No Content-Length (chunked): the cap applies while reading, and the body is dropped.
+    const chunked = await rawPost(t.url, ['grant_type=password&', `password=${'x'.repeat(20000)}`])
+    assert.equal(chunked.status, 413)
+    assert.equal(JSON.parse(chunked.body).error, 'payload_too_large')
+    // A client that gives up mid-body gets nothing, and the bridge keeps serving.
+    await abortMidBody(t.url)
+    await t.request.get('/healthz').expect(200)
     await t.request.post('/token').set('Content-Type', 'text/plain').send('grant_type=password').expect(415)
     await t.request.post('/token').set('Content-Type', 'application/json').send('{not json').expect(400)
     await t.request.get('/token').expect(405)
@@ -189,3 +197,36 @@ describe('POST /token', () => {
     assert.notEqual(await sidOf(other.body.access_token), expected)
   })
 })
+
+/** POST /token with a chunked form body (no Content-Length), one write per chunk. */
+function rawPost(base: string, chunks: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL('/token', base), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Transfer-Encoding': 'chunked' },
+    })
+    req.on('response', (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    for (const c of chunks) req.write(c)
+    req.end()
+  })
+}
+
+/** Sends the headers and half a body, then destroys the socket. */
+function abortMidBody(base: string): Promise<void> {
+  return new Promise((resolve) => {
+    const req = httpRequest(new URL('/token', base), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '100' },
+    })
+    req.on('error', () => resolve())
+    req.on('close', () => resolve())
+    req.write('grant_type=pass')
+    setTimeout(() => req.destroy(), 50)
+  })
+}
