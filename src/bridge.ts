@@ -61,7 +61,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const secrets = [django.secretKey, ...django.secretKeyFallbacks]
 
   let ring = deps.ring
-  let signer: Signer = createJwtSigner(ring.active)
+  const signerFor = (r: KeyRing): Signer =>
+    createJwtSigner(r.active, { refreshSigning: config.refreshTokenSigning })
+  let signer: Signer = signerFor(ring)
   const signing = { signer: () => signer }
 
   const users = createUserRepository(sql, django.users)
@@ -265,7 +267,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     metrics,
     setRing(next) {
       ring = next
-      signer = createJwtSigner(next.active)
+      signer = signerFor(next)
     },
   }
 }

@@ -82,6 +82,7 @@ export interface Config {
   refreshTokenTtl: number
   refreshFamilyMaxAge: number
   refreshGraceSeconds: number
+  refreshTokenSigning: 'asymmetric' | 'hmac'
   extraClaims: readonly ExtraClaim[]
   port: number
   host: string | undefined
@@ -294,6 +295,12 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
     default: '2',
     description:
       'Postgres connections per instance (1 to 100). Queries pipeline on them, so a few carry the load; see README, Performance.',
+  },
+  {
+    name: 'REFRESH_TOKEN_SIGNING',
+    default: 'asymmetric',
+    description:
+      '`asymmetric`: refresh tokens are signed with the signing key, like access tokens. `hmac`: HS256 under a key derived from it (only the bridge verifies refresh tokens; one signature less per token response). Both are always accepted.',
   },
   {
     name: 'REDIS_PREFIX',
@@ -640,6 +647,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     refreshTokenTtl,
     refreshFamilyMaxAge,
     refreshGraceSeconds: r.int('REFRESH_GRACE_SECONDS', 10, 0, 60),
+    refreshTokenSigning: r.oneOf('REFRESH_TOKEN_SIGNING', 'asymmetric', [
+      'asymmetric',
+      'hmac',
+    ] as const),
     extraClaims: parseExtraClaims(r),
     port,
     host: r.raw('HOST'),

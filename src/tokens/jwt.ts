@@ -31,9 +31,17 @@ import { REFRESH_HMAC_ALG, deriveRefreshKey } from './refresh-key.ts'
 /** `typ` header values (RFC 9068 §2.1 for access tokens; rt+jwt is our refresh token type). */
 export type TokenTyp = 'at+jwt' | 'rt+jwt'
 
+/**
+ * How refresh tokens are signed. 'asymmetric' (the default): with the signing key, like access
+ * tokens. 'hmac': HS256 under a key derived from the signing key (refresh-key.ts), one ES256
+ * signature less per token response. Verification accepts both whatever is set, so changing
+ * it (or a fleet running both) logs nobody out.
+ */
+export type RefreshSigning = 'asymmetric' | 'hmac'
+
 export interface JwtSigner {
   readonly kid: string
-  /** The alg of access tokens; refresh tokens are always HS256 (same kid). */
+  /** The alg of access tokens (and of refresh tokens unless they are signed 'hmac'). */
   readonly alg: SigningAlg
   /** Sign `payload` (JSON-serialisable claims) as a compact JWS with header {alg, kid, typ}. */
   sign(typ: TokenTyp, payload: object): string
@@ -51,14 +59,16 @@ const b64url = (s: string): string => Buffer.from(s, 'utf8').toString('base64url
  */
 export function createJwtSigner(
   key: Pick<SigningKey, 'kid' | 'alg' | 'privateKey'> & Partial<Pick<SigningKey, 'refreshKey'>>,
+  options: { refreshSigning?: RefreshSigning } = {},
 ): JwtSigner {
+  const hmacRefresh = options.refreshSigning === 'hmac'
   const { kid, alg, privateKey } = key
   // Fail at start, not on the first request, if the key cannot produce this alg.
   assertKeyFitsAlg(privateKey, alg, `signing key ${kid}`)
   const refreshKey = key.refreshKey ?? deriveRefreshKey(privateKey)
   if (refreshKey.type !== 'secret') throw new TypeError(`refresh key of ${kid} is not a secret key`)
   const atHead = `${b64url(JSON.stringify({ alg, kid, typ: 'at+jwt' }))}.`
-  const rtHead = `${b64url(JSON.stringify({ alg: REFRESH_HMAC_ALG, kid, typ: 'rt+jwt' }))}.`
+  const rtHead = `${b64url(JSON.stringify({ alg: hmacRefresh ? REFRESH_HMAC_ALG : alg, kid, typ: 'rt+jwt' }))}.`
   // RFC 7518 §3.4: ES256 signatures are R‖S (64 bytes), not OpenSSL's DER. EdDSA takes no
   // digest (null); RS256 is PKCS#1 v1.5 over SHA-256 (Node's default padding for RSA keys).
   const digest = alg === 'EdDSA' ? null : 'sha256'
@@ -69,7 +79,7 @@ export function createJwtSigner(
     alg,
     sign(typ: TokenTyp, payload: object): string {
       // Compared, not looked up: a stray typ can never reach Object.prototype.
-      if (typ === 'rt+jwt') {
+      if (typ === 'rt+jwt' && hmacRefresh) {
         const input = rtHead + b64url(JSON.stringify(payload))
         // HS256 (RFC 7518 §3.2), not the asymmetric key: one ES256 sign per exchange instead of
         // two. Safe because only the bridge verifies refresh tokens, the key never leaves the
@@ -77,8 +87,9 @@ export function createJwtSigner(
         const mac = createHmac('sha256', refreshKey).update(input, 'latin1').digest('base64url')
         return `${input}.${mac}`
       }
-      if (typ !== 'at+jwt') throw new TypeError(`unknown token typ ${String(typ)}`)
-      const input = atHead + b64url(JSON.stringify(payload))
+      const head = typ === 'at+jwt' ? atHead : typ === 'rt+jwt' ? rtHead : undefined
+      if (head === undefined) throw new TypeError(`unknown token typ ${String(typ)}`)
+      const input = head + b64url(JSON.stringify(payload))
       // The signing input is base64url and '.', pure ASCII, so latin1 encodes it byte for byte.
       const signature = cryptoSign(digest, Buffer.from(input, 'latin1'), signKey)
       return `${input}.${signature.toString('base64url')}`

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { after, before, describe, it } from 'node:test'
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { sessionId } from '../../src/tokens/claims.ts'
+import { createJwtSigner } from '../../src/tokens/jwt.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
 
 describe('POST /token', () => {
@@ -230,3 +231,28 @@ function abortMidBody(base: string): Promise<void> {
     setTimeout(() => req.destroy(), 50)
   })
 }
+
+describe('REFRESH_TOKEN_SIGNING', () => {
+  it('hmac: HS256 refresh tokens that rotate, and asymmetric ones from before still refresh', async () => {
+    const t = await startBridge({ env: { REFRESH_TOKEN_SIGNING: 'hmac' } })
+    try {
+      const alice = await t.djangoLogin('alice', 'alice-password')
+      const body = { grant_type: EXCHANGE, subject_token_type: SESSION_TYPE, subject_token: alice.cookie }
+      const first = await t.request.post('/token').type('form').send(body).expect(200)
+      assert.equal(decodeProtectedHeader(first.body.refresh_token).alg, 'HS256')
+      assert.equal(decodeProtectedHeader(first.body.access_token).alg, 'ES256')
+      const next = await t.request
+        .post('/token')
+        .type('form')
+        .send({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token })
+        .expect(200)
+      assert.equal(decodeProtectedHeader(next.body.refresh_token).alg, 'HS256')
+      // A token signed the default way (as by an instance with the default setting) is accepted.
+      const resigned = createJwtSigner(t.ring.active).sign('rt+jwt', decodeJwt(next.body.refresh_token))
+      assert.equal(decodeProtectedHeader(resigned).alg, 'ES256')
+      await t.request.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: resigned }).expect(200)
+    } finally {
+      await t.cleanup()
+    }
+  })
+})

@@ -26,12 +26,11 @@ describe('tokens issued by the bridge code', () => {
       const { privateKey, publicKey } = pairs[alg]()
       const kid = await thumbprintOf(publicKey)
       const jwk = publicJwkOf(publicKey, alg, kid)
-      const signer = createJwtSigner({
-        kid,
-        alg,
-        privateKey,
-        refreshKey: deriveRefreshKey(privateKey),
-      })
+      const signer = createJwtSigner(
+        { kid, alg, privateKey, refreshKey: deriveRefreshKey(privateKey) },
+        { refreshSigning: 'hmac' },
+      )
+      const asymmetric = createJwtSigner({ kid, alg, privateKey })
       const user = {
         id: 42,
         username: 'alice',
@@ -64,16 +63,23 @@ describe('tokens issued by the bridge code', () => {
       assert.deepEqual(out.groups, ['ops'])
       assert.equal(typeof out.sid, 'string')
 
-      // Refresh tokens are HS256 (under a key only the bridge holds): refused by the alg
-      // allow-list before any key or claim is looked at. (Asymmetric rt+jwt tokens, as issued
-      // before, fail on typ: claims.test.ts.)
-      const rt = signer.sign(
-        'rt+jwt',
-        refreshClaims({ issuer: ISSUER, user, familyId: 'fam-1', ttl: 3600, now: clock.seconds() }),
+      // REFRESH_TOKEN_SIGNING=hmac: HS256 under a key only the bridge holds, refused by the alg
+      // allow-list before any key or claim is looked at. The default (asymmetric): a valid
+      // signature by a published key, refused on typ.
+      const rclaims = refreshClaims({
+        issuer: ISSUER,
+        user,
+        familyId: 'fam-1',
+        ttl: 3600,
+        now: clock.seconds(),
+      })
+      await assert.rejects(
+        verifier.verify(signer.sign('rt+jwt', rclaims)),
+        (e: unknown) => e instanceof VerifierError && e.code === 'alg_not_allowed',
       )
       await assert.rejects(
-        verifier.verify(rt),
-        (e: unknown) => e instanceof VerifierError && e.code === 'alg_not_allowed',
+        verifier.verify(asymmetric.sign('rt+jwt', rclaims)),
+        (e: unknown) => e instanceof VerifierError && e.code === 'wrong_type',
       )
       // Even an access token MACed with the bridge's real refresh key.
       const input = `${b64({ alg: 'HS256', kid, typ: 'at+jwt' })}.${b64(claims)}`

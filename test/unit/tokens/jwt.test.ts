@@ -72,7 +72,13 @@ function refresh(now = NOW) {
 
 async function setup(t: Parameters<typeof tempDir>[0], alg: (typeof ALGS)[number]) {
   const ring = await devRing(await tempDir(t), alg)
-  return { ring, signer: createJwtSigner(ring.active) }
+  // Most tests here are about HS256 refresh tokens (REFRESH_TOKEN_SIGNING=hmac); `asymmetric`
+  // is the default signer, whose refresh tokens are signed like access tokens.
+  return {
+    ring,
+    signer: createJwtSigner(ring.active, { refreshSigning: 'hmac' }),
+    asymmetric: createJwtSigner(ring.active),
+  }
 }
 
 function jwksOf(ring: KeyRing): ReturnType<typeof createLocalJWKSet> {
@@ -165,6 +171,26 @@ describe('createJwtSigner: interop with plain jose', () => {
       )
     })
 
+    test(`${alg}: by default refresh tokens are signed like access tokens, and verify`, async (t) => {
+      const { ring, asymmetric } = await setup(t, alg)
+      const claims = refresh()
+      const rt = asymmetric.sign('rt+jwt', claims)
+      assert.deepEqual(decodeProtectedHeader(rt), { alg, kid: ring.active.kid, typ: 'rt+jwt' })
+      assert.deepEqual(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW + 1 }), claims)
+      // Verifiable against the JWKS, but never as an access token: typ, then aud, say so.
+      await assert.rejects(
+        jwtVerify(rt, jwksOf(ring), {
+          algorithms: [alg],
+          typ: 'at+jwt',
+          currentDate: new Date(NOW * 1000),
+        }),
+        (e: unknown) => e instanceof errors.JWTClaimValidationFailed && e.claim === 'typ',
+      )
+      await assert.rejects(
+        verifyOwnAccessToken(rt, { ring, issuer: ISSUER, audience: ['orders'], now: NOW + 1 }),
+      )
+    })
+
     test(`${alg}: the header is exactly {"alg","kid","typ"}, HS256 for refresh tokens`, async (t) => {
       const { ring, signer } = await setup(t, alg)
       for (const typ of ['at+jwt', 'rt+jwt'] as const) {
@@ -241,7 +267,7 @@ describe('createJwtSigner: interop with plain jose', () => {
   test("a signer built from a bare private key derives the ring's refresh key", async (t) => {
     const { ring, signer } = await setup(t, 'ES256')
     const { kid, alg, privateKey } = ring.active
-    const bare = createJwtSigner({ kid, alg, privateKey })
+    const bare = createJwtSigner({ kid, alg, privateKey }, { refreshSigning: 'hmac' })
     // HMAC is deterministic: same key, same token.
     const claims = refresh()
     assert.equal(bare.sign('rt+jwt', claims), signer.sign('rt+jwt', claims))
@@ -641,7 +667,10 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
     const dir = await tempDir(t)
     const c = clock()
     const old = await devRing(dir, 'ES256', c.now)
-    const rt = createJwtSigner(old.active).sign('rt+jwt', refresh(Math.floor(c.now() / 1000)))
+    const rt = createJwtSigner(old.active, { refreshSigning: 'hmac' }).sign(
+      'rt+jwt',
+      refresh(Math.floor(c.now() / 1000)),
+    )
     const legacy = legacyRefresh(old, refresh(Math.floor(c.now() / 1000)))
     const cli = {
       config: {
