@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url'
 import type { ExchangeCheck } from './check.ts'
 import { checkExchange } from './check.ts'
 import type { Started } from './servers.ts'
-import { startBridge, startPeer } from './servers.ts'
+import { parseEnvLines, startBridge, startPeer } from './servers.ts'
 import { killRunningCommands, recordServerPidsIn, stopServer } from './procs.ts'
 import type { Summary } from './report.ts'
 import {
@@ -53,7 +53,9 @@ const THREADS = 2
 /** Background CPU use (servers idle) above which the run is flagged as noisy. */
 const BUSY_WARN_PERCENT = 10
 const GUARD = fileURLToPath(new URL('./guard.sh', import.meta.url))
-const RESULTS = fileURLToPath(new URL('../results/exchange.json', import.meta.url))
+// BENCH_RESULTS: another file for a run with non-default settings (BENCH_BRIDGE_ENV).
+const RESULTS =
+  process.env['BENCH_RESULTS'] ?? fileURLToPath(new URL('../results/exchange.json', import.meta.url))
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name]
@@ -327,6 +329,7 @@ async function main(): Promise<number> {
         : {
             measured: true,
             how: bridgeSide.started.how,
+            settings: parseEnvLines(process.env['BENCH_BRIDGE_ENV']),
             path: bridgePath,
             check: bridgeSide.check,
             warmup: bridgeSide.warmup,
