@@ -4,7 +4,6 @@
  * database and a test Redis prefix. No environment access and no listening here.
  */
 import type Koa from 'koa'
-import { BoundedMap } from './util/bounded-map.ts'
 import type postgres from 'postgres'
 import type { Redis } from 'ioredis'
 import { createApp } from './app.ts'
@@ -26,11 +25,12 @@ import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
 import { REFRESH_INVALID, createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
 import type { KeyRing } from './tokens/keys.ts'
-import { createRefresher } from './tokens/refresh.ts'
 import { sessionId } from './tokens/claims.ts'
+import { createRefresher } from './tokens/refresh.ts'
 import { openAtRest, sealAtRest } from './tokens/seal.ts'
 import type { ClaimsSettings, Signer } from './tokens/types.ts'
 import type { Subject } from './authn/types.ts'
+import { BoundedMap } from './util/bounded-map.ts'
 
 export interface BridgeDeps {
   config: Readonly<Config>
