@@ -323,7 +323,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
         },
         now,
       )
-      // 3. Each family is its own slot: separate commands (auto-pipelined into one round trip).
+      // 3. Each family is its own slot: separate commands, all in flight at once.
       const deleted = await Promise.all(
         familyIds.map((id) => call(() => redis.djbDeleteFamily(keys.family(id)))),
       )
