@@ -11,7 +11,7 @@ import type { DjangoConfig } from '../config.ts'
 import { DjangoError } from '../errors.ts'
 import { verifySessionAuthHash } from './session-auth-hash.ts'
 import { isValidSessionKey } from './session-key.ts'
-import type { LoadedSession, SessionReader } from './sessions.ts'
+import { sessionNotFound, type LoadedSession, type SessionReader } from './sessions.ts'
 import type { DjangoUser, UserRepository } from './users.ts'
 
 /** `django.contrib.auth` session keys (SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY). */
@@ -102,9 +102,7 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
   ): Promise<{ session: LoadedSession; joined?: { id: string; user: DjangoUser | null } }> {
     if (hint === undefined) return { session: await sessions.load(cookieValue) }
     const found = await users.findByIdWithSession(hint, cookieValue, new Date(now()))
-    if (found === null) {
-      throw new DjangoError('SESSION_NOT_FOUND', 'no unexpired session with this key')
-    }
+    if (found === null) throw sessionNotFound()
     return {
       session: sessions.fromRow(cookieValue, found.session),
       joined: { id: hint, user: found.user },

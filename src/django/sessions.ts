@@ -65,12 +65,16 @@ interface SessionRow {
   expire_date: Date
 }
 
+/** No unexpired django_session row for the key: Django's "new, empty session". */
+export function sessionNotFound(): DjangoError {
+  return new DjangoError('SESSION_NOT_FOUND', 'no unexpired session with this key')
+}
+
 export function createSessionReader(deps: SessionReaderDeps): SessionReader {
   const { sql, config } = deps
   const now = deps.now ?? Date.now
   const secrets = [config.secretKey, ...config.secretKeyFallbacks]
 
-  const notFound = () => new DjangoError('SESSION_NOT_FOUND', 'no unexpired session with this key')
   // Django validates (truthy, >= 8 characters) and otherwise starts a new, empty session. We
   // also refuse what could never be a key, so a junk cookie never costs a query.
   const invalidKey = () =>
@@ -112,7 +116,7 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
       throw postgresFailure(err, 'read django_session')
     }
     const row = rows[0]
-    if (row === undefined) throw notFound()
+    if (row === undefined) throw sessionNotFound()
     return fromRow(key, row, at)
   }
 
