@@ -8,9 +8,9 @@
  * tokens against the published JWKS, refresh tokens with the ring's derived key.
  *
  * Access tokens are signed with the asymmetric key (ES256, EdDSA or RS256), since downstream
- * services verify them. Refresh tokens are HS256 under a key HKDF-derived from that private key
- * (refresh-key.ts): only the bridge verifies them, and HMAC turns the second asymmetric sign of
- * every exchange into a ~3 µs MAC.
+ * services verify them. Refresh tokens are too by default; with REFRESH_TOKEN_SIGNING=hmac they
+ * are HS256 under a key HKDF-derived from that private key (refresh-key.ts): only the bridge
+ * verifies them, and HMAC turns the second asymmetric sign of every exchange into a ~3 µs MAC.
  *
  * Verification is rare (once per refresh) and security-sensitive, so it uses jose.
  */
@@ -138,8 +138,8 @@ export function keyResolver(ring: Pick<KeyRing, 'publicKeyFor'>) {
 
 /**
  * keyResolver plus HS256: for alg HS256 exactly, the kid's derived refresh key (same window as
- * its public key); for any other alg, keyResolver's answer, so asymmetric refresh tokens issued
- * before the switch to HS256 keep verifying until they expire. A public key is never returned
+ * its public key); for any other alg, keyResolver's answer (asymmetric refresh tokens, the
+ * default). Both kinds verify whatever REFRESH_TOKEN_SIGNING says. A public key is never returned
  * for HS256 and a secret never for an asymmetric alg, so no alg confusion is possible.
  */
 export function refreshKeyResolver(ring: Pick<KeyRing, 'publicKeyFor' | 'refreshKeyFor'>) {
@@ -154,7 +154,7 @@ export function refreshKeyResolver(ring: Pick<KeyRing, 'publicKeyFor' | 'refresh
   }
 }
 
-/** HS256 (current) and the asymmetric algs (refresh tokens issued before HS256). */
+/** HS256 (REFRESH_TOKEN_SIGNING=hmac) and the asymmetric algs (the default). */
 const REFRESH_ALGS: readonly string[] = [REFRESH_HMAC_ALG, ...SIGNING_ALGS]
 
 function isNonEmptyString(v: unknown): v is string {
@@ -162,8 +162,8 @@ function isNonEmptyString(v: unknown): v is string {
 }
 
 /**
- * Verify a refresh token we issued: an HS256 MAC under a ring key's derived refresh key, or
- * (issued before HS256) a signature by a ring key with that key's alg; `typ` rt+jwt,
+ * Verify a refresh token we issued: a signature by a ring key with that key's alg, or an HS256
+ * MAC under a ring key's derived refresh key; `typ` rt+jwt,
  * `iss`, `aud` (the refresh audience), `exp`, and every claim present and well-typed. Every
  * failure, including anything jose throws, becomes OAuthError('invalid_grant') with the original
  * as `cause`. Whether the token is still the live one of its family is the store's business.

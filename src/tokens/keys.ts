@@ -35,7 +35,7 @@ export interface SigningKey {
   readonly privateKey: KeyObject
   readonly publicKey: KeyObject
   readonly jwk: PublicJwk
-  /** HS256 key for refresh tokens, HKDF-derived from privateKey (refresh-key.ts). Never published. */
+  /** HS256 key for refresh tokens when REFRESH_TOKEN_SIGNING=hmac, HKDF-derived from privateKey. Never published. */
   readonly refreshKey: KeyObject
 }
 
@@ -53,8 +53,8 @@ export interface KeyRing {
   /** Strong ETag of jwksJson (quoted). */
   readonly etag: string
   /**
-   * Public key for verifying our own access tokens (/logout, /revoke) and the asymmetric refresh
-   * tokens issued before refresh tokens moved to HS256: active and pending keys, and retired keys
+   * Public key for verifying our own access tokens (/logout, /revoke) and asymmetric refresh
+   * tokens (the REFRESH_TOKEN_SIGNING default): active and pending keys, and retired keys
    * until retiredAt + REFRESH_TOKEN_TTL + 60 s. Undefined for anything else (unknown, pruned,
    * past its window, or a non-string kid).
    */

@@ -1,5 +1,6 @@
 /**
- * The HMAC key that signs refresh tokens (HS256), derived from a ring key's private key.
+ * The HMAC key that signs refresh tokens (HS256) when REFRESH_TOKEN_SIGNING=hmac, derived from a
+ * ring key's private key.
  *
  * Why HMAC: only the bridge ever verifies a refresh token, so an asymmetric signature buys
  * nothing there, and an HMAC is ~10x cheaper than an ES256 sign: one asymmetric sign per exchange

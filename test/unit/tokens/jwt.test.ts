@@ -109,7 +109,7 @@ function forge(ring: KeyRing, header: object, payload: object): string {
   return `${input}.${sig.toString('base64url')}`
 }
 
-/** A refresh token as the bridge signed them before HS256: the asymmetric key, its own alg. */
+/** A refresh token signed the default way (REFRESH_TOKEN_SIGNING=asymmetric), forged here by hand. */
 function legacyRefresh(ring: KeyRing, payload: object): string {
   return forge(ring, { alg: ring.active.alg, kid: ring.active.kid, typ: 'rt+jwt' }, payload)
 }
@@ -224,7 +224,7 @@ describe('createJwtSigner: interop with plain jose', () => {
     for (const alg of ALGS) {
       const { ring, signer } = await setup(t, alg)
       const currentDate = new Date(NOW * 1000)
-      // Today's HS256 refresh tokens: refused by the alg allow-list before any key is looked at.
+      // HS256 refresh tokens (hmac): refused by the alg allow-list before any key is looked at.
       await assert.rejects(
         jwtVerify(signer.sign('rt+jwt', refresh()), jwksOf(ring), {
           algorithms: [alg],
@@ -232,7 +232,7 @@ describe('createJwtSigner: interop with plain jose', () => {
         }),
         errors.JOSEAlgNotAllowed,
       )
-      // Asymmetric refresh tokens issued before HS256 verify against the JWKS, but never as
+      // Asymmetric refresh tokens (the default) verify against the JWKS, but never as
       // access tokens: typ says so.
       const rt = legacyRefresh(ring, refresh())
       await assert.rejects(
@@ -274,7 +274,7 @@ describe('createJwtSigner: interop with plain jose', () => {
   })
 })
 
-describe('verifyRefreshToken: HS256 refresh tokens and the asymmetric ones issued before', () => {
+describe('verifyRefreshToken: HS256 refresh tokens and asymmetric ones', () => {
   for (const alg of ALGS) {
     test(`${alg} key: the refresh token is HMAC-SHA256 under the derived key, and verifies`, async (t) => {
       const { ring, signer } = await setup(t, alg)
@@ -292,7 +292,7 @@ describe('verifyRefreshToken: HS256 refresh tokens and the asymmetric ones issue
       assert.deepEqual(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW }), claims)
     })
 
-    test(`${alg} key: asymmetric refresh tokens issued before HS256 still verify`, async (t) => {
+    test(`${alg} key: asymmetric refresh tokens verify as well`, async (t) => {
       const { ring } = await setup(t, alg)
       const claims = refresh()
       // The old signer's output, byte for byte: crypto.sign with the private key.
@@ -439,7 +439,7 @@ describe('access-token verifiers never accept a refresh token', () => {
         assert.ok(err.cause instanceof errors.JOSEAlgNotAllowed)
         return true
       })
-      // Asymmetric refresh tokens issued before HS256 fail on typ.
+      // Asymmetric refresh tokens (the default) fail on typ.
       await rejectsToken(verifyOwnAccessToken(legacyRefresh(ring, access()), options))
     })
   }
@@ -615,7 +615,7 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
           )
         }
       }
-      // A genuine signature (asymmetric, as issued before HS256) relabelled with another alg,
+      // A genuine signature (asymmetric, the default) relabelled with another alg,
       // and a genuine HS256 MAC relabelled with an asymmetric alg.
       for (const [from, token] of [
         [alg, legacyRefresh(ring, refresh())],
