@@ -4,12 +4,12 @@
  * database and a test Redis prefix. No environment access and no listening here.
  */
 import type Koa from 'koa'
-import type postgres from 'postgres'
 import type { Redis } from 'ioredis'
 import { createApp } from './app.ts'
 import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
 import type { Config } from './config.ts'
+import type { Database } from './django/database.ts'
 import { createDjangoAuth, type DjangoAuth } from './django/auth.ts'
 import { createPasswordHashers } from './django/hashers/index.ts'
 import { createSessionReader } from './django/sessions.ts'
@@ -34,7 +34,7 @@ import { BoundedMap } from './util/bounded-map.ts'
 
 export interface BridgeDeps {
   config: Readonly<Config>
-  sql: postgres.Sql
+  db: Database
   redis: Redis
   ring: KeyRing
   logger: Logger
@@ -54,7 +54,7 @@ export interface Bridge {
 }
 
 export function createBridge(deps: BridgeDeps): Bridge {
-  const { config, sql, logger } = deps
+  const { config, db, logger } = deps
   const now = deps.now ?? Date.now
   const metrics = deps.metrics ?? createMetrics()
   const django = config.django
@@ -66,15 +66,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
   let signer: Signer = signerFor(ring)
   const signing = { signer: () => signer }
 
-  const users = createUserRepository(sql, django.users)
-  const sessions = createSessionReader({ sql, config: django, now })
+  const users = createUserRepository(db, django.users)
+  const sessions = createSessionReader({ db, config: django, now })
   const hashers = createPasswordHashers({
     enabled: django.passwordHashers,
     pbkdf2Iterations: django.pbkdf2Iterations,
     concurrency: config.passwordHashConcurrency,
   })
   const auth = createDjangoAuth({ users, sessions, hashers, config: django, now })
-  const writer = createDjangoWriter({ sql, users, hashers, config: django, now })
+  const writer = createDjangoWriter({ db, users, hashers, config: django, now })
   const store = createRedisStore(deps.redis, {
     prefix: config.redisPrefix,
     now,
@@ -229,7 +229,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     async check() {
       const [postgresOk, redisOk] = await Promise.all([
         withTimeout(
-          sql`SELECT 1`.then(() => true),
+          db.sql()`SELECT 1`.then(() => true),
           2000,
         ),
         withTimeout(

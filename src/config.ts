@@ -294,7 +294,7 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
     name: 'DATABASE_POOL_SIZE',
     default: '2',
     description:
-      'Postgres connections per instance (1 to 100). Queries pipeline on them, so a few carry the load (see Benchmarks).',
+      'Postgres connections per instance (1 to 100), taken in turn; queries pipeline on them, so a few carry the load (see Benchmarks).',
   },
   {
     name: 'REFRESH_TOKEN_SIGNING',

@@ -4,9 +4,10 @@
  */
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
-import postgres from 'postgres'
+import type postgres from 'postgres'
 import { createBridge } from './bridge.ts'
 import { loadConfig, type Config } from './config.ts'
+import { connectDatabase } from './django/database.ts'
 import { BridgeError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
@@ -27,12 +28,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel)
 
-  const sql = postgres(config.databaseUrl, {
-    max: config.databasePoolSize,
-    onnotice: () => {},
-    connect_timeout: 5,
+  const db = connectDatabase(config.databaseUrl, {
+    connections: config.databasePoolSize,
+    connectTimeout: 5,
   })
-  await checkDjangoSchema(sql, config, logger)
+  await checkDjangoSchema(db.sql(), config, logger)
 
   const redis = createRedisClient(config.redisUrl, { connectionName: 'django-jwt-bridge' })
   await checkRedis(redis, config, logger)
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     )
   }
 
-  const bridge = createBridge({ config, sql, redis, ring, logger })
+  const bridge = createBridge({ config, db, redis, ring, logger })
   const server: Server = bridge.app.listen({
     port: config.port,
     ...(config.host === undefined ? {} : { host: config.host }),
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     closing = true
     logger.info({ signal }, 'shutting down')
     server.close(() => {
-      void Promise.allSettled([sql.end({ timeout: 5 }), redis.quit()]).then(() => process.exit(0))
+      void Promise.allSettled([db.end({ timeout: 5 }), redis.quit()]).then(() => process.exit(0))
     })
     setTimeout(() => process.exit(0), 10_000).unref()
   }

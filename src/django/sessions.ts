@@ -17,9 +17,9 @@
  * every request, so Django's logout, expiry or a changed session are seen at once.
  */
 import { BoundedMap } from '../util/bounded-map.ts'
-import type postgres from 'postgres'
 import type { DjangoConfig, SessionEngine } from '../config.ts'
 import { DjangoError } from '../errors.ts'
+import type { Database } from './database.ts'
 import { decodeSession, decodeSignedCookieSession, type SessionData } from './session-codec.ts'
 import { isPlausibleSignedCookie, isValidSessionKey } from './session-key.ts'
 import { b62Decode } from './signing.ts'
@@ -54,7 +54,7 @@ export interface SessionReader {
 }
 
 export interface SessionReaderDeps {
-  sql: postgres.Sql
+  db: Database
   config: DjangoConfig
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number
@@ -71,7 +71,7 @@ export function sessionNotFound(): DjangoError {
 }
 
 export function createSessionReader(deps: SessionReaderDeps): SessionReader {
-  const { sql, config } = deps
+  const { db, config } = deps
   const now = deps.now ?? Date.now
   const secrets = [config.secretKey, ...config.secretKeyFallbacks]
 
@@ -109,7 +109,7 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
     const at = now()
     let rows: SessionRow[]
     try {
-      rows = await sql<SessionRow[]>`
+      rows = await db.sql()<SessionRow[]>`
         SELECT session_data, expire_date FROM django_session
         WHERE session_key = ${key} AND expire_date > ${new Date(at)}`
     } catch (err) {
@@ -152,7 +152,7 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
     async exists(sessionKey) {
       if (config.sessionEngine === 'signed_cookies' || !isValidSessionKey(sessionKey)) return false
       try {
-        const rows = await sql`
+        const rows = await db.sql()`
           SELECT 1 FROM django_session
           WHERE session_key = ${sessionKey} AND expire_date > ${new Date(now())}`
         return rows.length > 0

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto'
 import postgres from 'postgres'
 import type { UserTableConfig } from '../config.ts'
 import { BridgeError, ConfigError, DependencyError, DjangoError } from '../errors.ts'
+import type { Database } from './database.ts'
 
 export interface DjangoUser {
   /** `str(pk)`, exactly as Django writes `_auth_user_id`. */
@@ -120,9 +121,14 @@ export function toPk(id: string, pkType: UserTableConfig['pkType']): string | nu
   }
 }
 
-export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): UserRepository {
-  const table = sql(cfg.table)
-  const idCol = sql(cfg.id)
+export function createUserRepository(db: Database, cfg: UserTableConfig): UserRepository {
+  // The writes are composed per call on the client that runs them (they are rare; the reads
+  // below are the hot path).
+  const names = (sql: postgres.Sql) => ({
+    table: sql(cfg.table),
+    idCol: sql(cfg.id),
+    pkCast: cfg.pkType === 'int' ? sql`::int8` : cfg.pkType === 'uuid' ? sql`::uuid` : sql``,
+  })
 
   /*
    * Missing optional fields become constants with Django's meaning, so one row mapper serves
@@ -166,7 +172,6 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
    * primary key index (both are in the integer_ops btree family).
    */
   const pkCastText = cfg.pkType === 'int' ? '::int8' : cfg.pkType === 'uuid' ? '::uuid' : ''
-  const pkCast = cfg.pkType === 'int' ? sql`::int8` : cfg.pkType === 'uuid' ? sql`::uuid` : sql``
   const byIdText = `${selectUser} WHERE u.${id(cfg.id)} = $1${pkCastText}`
   const byUsernameText = `${selectUser} WHERE u.${id(cfg.username)} = $1`
   // Django's session query with the user of a given pk alongside (NULL pk: no user row).
@@ -176,7 +181,7 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
     LEFT JOIN LATERAL (${selectUser} WHERE u.${id(cfg.id)} = $2${pkCastText}) x ON true
     WHERE s.session_key = $1 AND s.expire_date > $3`
   const read = <T extends object[]>(text: string, params: postgres.ParameterOrJSON<never>[]) =>
-    sql.unsafe<T>(text, params, { prepare: true })
+    db.sql().unsafe<T>(text, params, { prepare: true })
 
   const run = async <T>(operation: string, query: () => Promise<T>): Promise<T> => {
     try {
@@ -222,6 +227,8 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
     async updateLastLogin(id, now) {
       const pk = toPk(id, cfg.pkType)
       if (cfg.lastLogin === null || pk === null) return
+      const sql = db.sql()
+      const { table, idCol, pkCast } = names(sql)
       const lastLogin = sql(cfg.lastLogin)
       await run(
         'update last_login (set DJANGO_UPDATE_LAST_LOGIN=false for a read-only role)',
@@ -232,6 +239,8 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
     async setPassword(id, encoded) {
       const pk = toPk(id, cfg.pkType)
       if (pk === null) return false
+      const sql = db.sql()
+      const { table, idCol, pkCast } = names(sql)
       const result = await run(
         'update the password',
         () =>
@@ -243,6 +252,8 @@ export function createUserRepository(sql: postgres.Sql, cfg: UserTableConfig): U
     async createUser(user) {
       // Which of AbstractUser's other NOT NULL fields the table has (first_name, last_name,
       // date_joined): looked up once per process, only on the first registration.
+      const sql = db.sql()
+      const { table, idCol } = names(sql)
       insertColumns ??= run(
         'read the user table columns',
         () => sql<{ column_name: string }[]>`

@@ -4,9 +4,9 @@
  * Parity target: async-django-user's login/logout/set_password/register, but with Django's
  * current formats (sha256 session auth hash, `str(pk)` in the session, signed session data).
  */
-import type postgres from 'postgres'
 import type { DjangoConfig } from '../config.ts'
 import { BridgeError, DjangoError } from '../errors.ts'
+import type { Database } from './database.ts'
 import { BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY } from './auth.ts'
 import { sessionAuthHash } from './session-auth-hash.ts'
 import {
@@ -70,7 +70,7 @@ export interface DjangoWriter {
 }
 
 export interface DjangoWriterDeps {
-  sql: postgres.Sql
+  db: Database
   users: UserRepository
   hashers: PasswordMaker
   config: DjangoConfig
@@ -82,7 +82,7 @@ export interface DjangoWriterDeps {
 const MAX_KEY_ATTEMPTS = 5
 
 export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
-  const { sql, users, hashers, config } = deps
+  const { db, users, hashers, config } = deps
   const now = deps.now ?? Date.now
   const secrets = [config.secretKey, ...config.secretKeyFallbacks]
 
@@ -140,7 +140,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
       // save(must_create=True): an existing key is a collision, never an overwrite.
       let inserted: number
       try {
-        const result = await sql`
+        const result = await db.sql()`
           INSERT INTO django_session (session_key, session_data, expire_date)
           VALUES (${sessionKey}, ${sessionData}, ${expireDate})
           ON CONFLICT (session_key) DO NOTHING`
@@ -164,7 +164,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
   async function deleteSession(sessionKey: string): Promise<boolean> {
     if (config.sessionEngine === 'signed_cookies' || !isValidSessionKey(sessionKey)) return false
     try {
-      const result = await sql`DELETE FROM django_session WHERE session_key = ${sessionKey}`
+      const result = await db.sql()`DELETE FROM django_session WHERE session_key = ${sessionKey}`
       return result.count > 0
     } catch (err) {
       throw postgresFailure(err, 'delete from django_session')
@@ -192,7 +192,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
       let rows: { session_key: string; session_data: string }[]
       const at = now()
       try {
-        rows = await sql<{ session_key: string; session_data: string }[]>`
+        rows = await db.sql()<{ session_key: string; session_data: string }[]>`
           SELECT session_key, session_data FROM django_session
           WHERE session_key > ${after} AND expire_date > ${new Date(at)}
           ORDER BY session_key LIMIT ${batchSize}`
@@ -221,7 +221,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
       }
       if (mine.length > 0) {
         try {
-          const result = await sql`DELETE FROM django_session WHERE session_key = ANY(${mine})`
+          const result = await db.sql()`DELETE FROM django_session WHERE session_key = ANY(${mine})`
           deleted += result.count
         } catch (err) {
           throw postgresFailure(err, 'delete from django_session')

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/log.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
 import { djangoDatabase, runDjango, type DjangoDatabase, type DjangoEnv } from './django.ts'
 import { testRedis, type TestRedis } from './redis.ts'
+import { overClients } from '../../src/django/database.ts'
 
 export interface TestBridge {
   bridge: Bridge
@@ -71,7 +72,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     logger,
     now,
   })
-  const bridge = createBridge({ config, sql: db.sql, redis: redis.redis, ring, logger, now })
+  const bridge = createBridge({ config, db: overClients([db.sql]), redis: redis.redis, ring, logger, now })
   const server: Server = bridge.app.listen(0, '127.0.0.1')
   await new Promise<void>((resolve) => server.once('listening', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

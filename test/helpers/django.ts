@@ -20,6 +20,7 @@ import { createSessionReader, type SessionReader } from '../../src/django/sessio
 import { createUserRepository, type UserRepository } from '../../src/django/users.ts'
 import { createDjangoWriter, type DjangoWriter } from '../../src/django/write.ts'
 import { adminSql, databaseUrl, testDatabase, type TestDatabase } from './pg.ts'
+import { overClients } from '../../src/django/database.ts'
 
 export const PYTHON = '/usr/bin/python3'
 const INTEROP = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop')
@@ -258,14 +259,14 @@ export function bridgeFor(
 ): Bridge {
   const config: DjangoConfig = { ...db.config, ...options.config }
   const now = options.now ?? Date.now
-  const users = createUserRepository(db.sql, config.users)
-  const sessions = createSessionReader({ sql: db.sql, config, now })
+  const users = createUserRepository(overClients([db.sql]), config.users)
+  const sessions = createSessionReader({ db: overClients([db.sql]), config, now })
   const hashers = createPasswordHashers({
     enabled: config.passwordHashers,
     pbkdf2Iterations: config.pbkdf2Iterations,
     concurrency: 2,
   })
   const auth = createDjangoAuth({ users, sessions, hashers, config, now })
-  const writer = createDjangoWriter({ sql: db.sql, users, hashers, config, now })
+  const writer = createDjangoWriter({ db: overClients([db.sql]), users, hashers, config, now })
   return { config, users, sessions, hashers, auth, writer }
 }

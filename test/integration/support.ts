@@ -15,6 +15,7 @@ import { createLogger } from '../../src/log.ts'
 import type { KeyRing } from '../../src/tokens/keys.ts'
 import { EXCHANGE, SESSION_TYPE } from '../helpers/bridge.ts'
 import { runDjangoBatch, type DjangoEnv } from '../helpers/django.ts'
+import { overClients } from '../../src/django/database.ts'
 
 export type Agent = supertest.Agent
 
@@ -153,7 +154,7 @@ export async function manualBridge(options: ManualBridgeOptions): Promise<Manual
   const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env })
   const bridge = createBridge({
     config,
-    sql: options.sql,
+    db: overClients([options.sql]),
     redis: options.redis,
     ring: options.ring,
     logger: createLogger('silent'),

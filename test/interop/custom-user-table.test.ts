@@ -9,6 +9,7 @@ import type { UserTableConfig } from '../../src/config.ts'
 import { createUserRepository } from '../../src/django/users.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { bridgeFor, djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
+import { overClients } from '../../src/django/database.ts'
 
 const MEMBER: UserTableConfig = {
   table: 'accounts_member',
@@ -162,7 +163,7 @@ describe('custom user table mapping', () => {
         [{ pkType: 'string' }, 'DJANGO_USER_PK_TYPE'],
       ]
       for (const [change, variable] of cases) {
-        const repo = createUserRepository(db.sql, { ...MEMBER, ...change })
+        const repo = createUserRepository(overClients([db.sql]), { ...MEMBER, ...change })
         const id =
           change.pkType === 'int'
             ? '1'
@@ -178,7 +179,7 @@ describe('custom user table mapping', () => {
         })
       }
       // On the default auth_user mapping, a pk type that does not match.
-      const wrong = createUserRepository(db.sql, { ...db.config.users, pkType: 'uuid' })
+      const wrong = createUserRepository(overClients([db.sql]), { ...db.config.users, pkType: 'uuid' })
       await assert.rejects(wrong.findById('00000000-0000-0000-0000-000000000000'), {
         variable: 'DJANGO_USER_PK_TYPE',
       })

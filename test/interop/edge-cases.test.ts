@@ -22,6 +22,7 @@ import {
   runDjangoBatch,
   type DjangoDatabase,
 } from '../helpers/django.ts'
+import { overClients } from '../../src/django/database.ts'
 
 interface Created {
   id: string
@@ -427,7 +428,7 @@ test('Postgres down: a DependencyError (503), never a raw driver error', async (
     })
     const db = { sql: dead, config }
     const bridge = bridgeFor(db)
-    const sessions = createSessionReader({ sql: dead, config: db.config })
+    const sessions = createSessionReader({ db: overClients([dead]), config: db.config })
     for (const attempt of [
       () => sessions.load('abcdefghijklmnopqrstuvwxyz012345'),
       () => sessions.exists('abcdefghijklmnopqrstuvwxyz012345'),

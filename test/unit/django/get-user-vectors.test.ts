@@ -24,6 +24,7 @@ import { createUserRepository } from '../../../src/django/users.ts'
 import { DjangoError, type ErrorCode } from '../../../src/errors.ts'
 import { testDatabase, type TestDatabase } from '../../helpers/pg.ts'
 import { vectorFiles } from '../../helpers/vectors.ts'
+import { overClients } from '../../../src/django/database.ts'
 
 interface VectorUser {
   id: number
@@ -143,8 +144,8 @@ for (const { name: file, data } of vectorFiles()) {
       }
       const now = () => verifyAtMs
       return createDjangoAuth({
-        users: createUserRepository(db.sql, config.users),
-        sessions: createSessionReader({ sql: db.sql, config, now }),
+        users: createUserRepository(overClients([db.sql]), config.users),
+        sessions: createSessionReader({ db: overClients([db.sql]), config, now }),
         hashers: createPasswordHashers({
           enabled: config.passwordHashers,
           pbkdf2Iterations: config.pbkdf2Iterations,
@@ -239,18 +240,18 @@ for (const { name: file, data } of vectorFiles()) {
         ON CONFLICT (session_key) DO NOTHING`
       const now = Date.parse(e.now)
       const config = { ...base, secretKeyFallbacks: v.settings.SECRET_KEY_FALLBACKS ?? [] }
-      const sessions = createSessionReader({ sql: db.sql, config, now: () => now })
+      const sessions = createSessionReader({ db: overClients([db.sql]), config, now: () => now })
       await assert.rejects(sessions.load(e.session_key), { code: 'SESSION_NOT_FOUND' })
       assert.equal(await sessions.exists(e.session_key), false)
       // The same row one millisecond before its expiry is there (Django: expire_date > now).
       const early = createSessionReader({
-        sql: db.sql,
+        db: overClients([db.sql]),
         config,
         now: () => Date.parse(e.expire_date) - 1,
       })
       assert.deepEqual((await early.load(e.session_key)).data, { k: 'v' })
       const exact = createSessionReader({
-        sql: db.sql,
+        db: overClients([db.sql]),
         config,
         now: () => Date.parse(e.expire_date),
       })

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type postgres from 'postgres'
+import { connectDatabase, overClients } from '../../../src/django/database.ts'
+import { adminSql, testDatabase } from '../../helpers/pg.ts'
+
+const backendPid = async (sql: postgres.Sql) =>
+  (await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`)[0]?.pid
+
+async function connectionsTo(name: string): Promise<number> {
+  const admin = adminSql()
+  try {
+    const rows = await admin<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${name}`
+    return rows[0]?.n ?? -1
+  } finally {
+    await admin.end()
+  }
+}
+
+test('connectDatabase: queries take the connections in turn, one backend each', async () => {
+  const t = await testDatabase('dbrr')
+  const db = connectDatabase(t.url, { connections: 3 })
+  try {
+    const pids: (number | undefined)[] = []
+    for (let i = 0; i < 6; i++) pids.push(await backendPid(db.sql()))
+    assert.equal(new Set(pids).size, 3, `three backends: ${pids.join(',')}`)
+    assert.deepEqual(pids.slice(3), pids.slice(0, 3), 'round-robin: the same order again')
+  } finally {
+    await db.end()
+    await t.cleanup()
+  }
+})
+
+test('connectDatabase: many concurrent queries never open more than the configured connections', async () => {
+  const t = await testDatabase('dbmax')
+  const db = connectDatabase(t.url, { connections: 2 })
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        db.sql().unsafe<{ n: number }[]>('SELECT $1::int AS n', [i], { prepare: true }),
+      ),
+    )
+    assert.deepEqual(
+      results.map((r) => r[0]?.n),
+      Array.from({ length: 300 }, (_, i) => i),
+      'every query answered with its own parameter',
+    )
+    // Each client has max 1, so two connections carried all 300.
+    assert.equal(await connectionsTo(t.name), 2)
+  } finally {
+    await db.end()
+    await t.cleanup()
+  }
+})
+
+test('connectDatabase: end() closes every connection and later queries fail', async () => {
+  const t = await testDatabase('dbend')
+  const db = connectDatabase(t.url, { connections: 2 })
+  try {
+    await Promise.all([backendPid(db.sql()), backendPid(db.sql())])
+    assert.equal(await connectionsTo(t.name), 2)
+    await db.end({ timeout: 5 })
+    let open = await connectionsTo(t.name)
+    for (let i = 0; open > 0 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      open = await connectionsTo(t.name)
+    }
+    assert.equal(open, 0, 'no backend left for the database')
+    await assert.rejects(backendPid(db.sql()), { code: 'CONNECTION_ENDED' })
+  } finally {
+    await t.cleanup()
+  }
+})
+
+test('overClients: one client is always that client; none is refused', async () => {
+  const t = await testDatabase('dbone')
+  try {
+    const db = overClients([t.sql])
+    assert.equal(db.sql(), t.sql)
+    assert.equal(db.sql(), t.sql)
+    assert.throws(() => overClients([]), /at least one client/)
+  } finally {
+    await t.cleanup()
+  }
+})
