@@ -90,6 +90,7 @@ function rotateWorker(store: TokenStore, label: string) {
     return async () => {
       const next = `${familyId}:${++n}`
       const r = await store.rotate({
+        userId: `bench-${slot}`,
         familyId,
         presentedJti: current,
         nextJti: next,
@@ -125,6 +126,7 @@ async function correctness(store: TokenStore): Promise<string> {
   const results = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
       store.rotate({
+        userId: 'bench-race',
         familyId,
         presentedJti: 'rt1',
         nextJti: `rt2-${i}`,

@@ -187,7 +187,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     async revoke(token) {
       const asRefresh = await verifyRefresh(token).catch(() => null)
       if (asRefresh !== null) {
-        await store.revokeFamily(asRefresh.fid, 'revoke')
+        await store.revokeFamily(asRefresh.sub, asRefresh.fid, 'revoke')
         logger.info({ event: 'revoked', fid: asRefresh.fid, sub: asRefresh.sub }, 'audit')
         return
       }
@@ -206,7 +206,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         claims = await verifyRefresh(credential.refreshToken)
         // A refresh token of a family that is already gone (revoked, reused, expired) must not
         // be able to log the user out everywhere: a leaked old token would be a logout weapon.
-        const family = await store.getFamily(claims.fid)
+        const family = await store.getFamily(claims.sub, claims.fid)
         if (family === null || family.userId !== claims.sub) {
           throw new OAuthError('invalid_grant', REFRESH_INVALID)
         }
@@ -219,7 +219,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           'audit',
         )
       } else {
-        await store.revokeFamily(claims.fid, 'logout')
+        await store.revokeFamily(claims.sub, claims.fid, 'logout')
         logger.info({ event: 'logout', fid: claims.fid, sub: claims.sub }, 'audit')
       }
     },

@@ -19,35 +19,29 @@ export const FAMILY_FIELDS = [
 ] as const
 
 /**
- * KEYS[1] family hash. ARGV[1] TTL ms, ARGV[2..] field/value pairs.
+ * KEYS[1] family hash, KEYS[2] the user's family index (set), KEYS[3] the user's not-before; all
+ * three are {userId}-tagged. ARGV[1] family TTL ms, ARGV[2] family id, ARGV[3] family absolute
+ * lifetime ms, ARGV[4..] field/value pairs.
  * Returns 0 (and writes nothing) if the family exists: ids are random, a collision is a bug.
- */
-export const CREATE_FAMILY = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-`
-
-/**
- * KEYS[1] user's family index (set), KEYS[2] user's not-before. Both are {userId}-tagged.
- * ARGV[1] family id, ARGV[2] family absolute lifetime ms.
  * Keeps the index, and a not-before if one exists, alive at least as long as the new family:
  * the not-before must outlive any family that may have raced a logout-everywhere.
  */
-export const INDEX_FAMILY = `
-local ttl = tonumber(ARGV[2])
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-local n = redis.call('PTTL', KEYS[2])
-if n > 0 and n < ttl then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+export const CREATE_FAMILY = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+local n = redis.call('PTTL', KEYS[3])
+if n > 0 and n < ttl then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
 return 1
 `
 
 /**
- * The rotation decision, atomically. KEYS[1] family hash.
+ * The rotation decision, atomically. KEYS[1] family hash, KEYS[2] the user's family index.
  * ARGV[1] presented jti, ARGV[2] next jti, ARGV[3] sealed successor (bytes),
- * ARGV[4] refresh TTL ms, ARGV[5] grace ms, ARGV[6] now ms.
+ * ARGV[4] refresh TTL ms, ARGV[5] grace ms, ARGV[6] now ms, ARGV[7] family id.
  * Reply: {outcome, uid, sk, ah, at, gen, ca, exp, iexp[, successor]}; sk/ah are nil when null.
  *
  * Ordering is by jti pointers ('cur' = the one live token, 'prev' = its immediate predecessor)
@@ -85,13 +79,18 @@ end
 
 -- Anything else is replay of a consumed token: destroy the family (RFC 9700 §4.14.2).
 redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[7])
 return {'reuse', f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]}
 `
 
-/** KEYS[1] family hash. Deletes it; returns the owner's id, or nil when it did not exist. */
+/**
+ * KEYS[1] family hash, KEYS[2] the user's family index. ARGV[1] family id.
+ * Deletes the family and its index entry; returns the owner's id, or nil when it did not exist.
+ */
 export const DELETE_FAMILY = `
 local uid = redis.call('HGET', KEYS[1], 'uid')
 if uid then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[2], ARGV[1])
 return uid
 `
 

@@ -9,7 +9,6 @@ import {
   CREATE_FAMILY,
   DELETE_FAMILY,
   FAMILY_FIELDS,
-  INDEX_FAMILY,
   PUBLISH_REVOCATION,
   REVOKE_USER,
   ROTATE,
@@ -50,19 +49,28 @@ export interface RedisStoreOptions {
 
 /** The scripts, as ioredis exposes them after defineCommand (EVALSHA with EVAL fallback). */
 interface StoreCommands {
-  djbCreateFamily(key: string, ttlMs: string, ...fieldValues: string[]): Promise<unknown>
-  djbIndexFamily(index: string, nbf: string, familyId: string, ttlMs: string): Promise<unknown>
+  djbCreateFamily(
+    key: string,
+    index: string,
+    nbf: string,
+    ttlMs: string,
+    familyId: string,
+    maxAgeMs: string,
+    ...fieldValues: string[]
+  ): Promise<unknown>
   // The Buffer variant: the sealed successor is binary and must come back byte for byte.
   djbRotateBuffer(
     key: string,
+    index: string,
     presented: string,
     next: string,
     sealed: Buffer,
     ttlMs: string,
     graceMs: string,
     nowMs: string,
+    familyId: string,
   ): Promise<unknown>
-  djbDeleteFamily(key: string): Promise<unknown>
+  djbDeleteFamily(key: string, index: string, familyId: string): Promise<unknown>
   djbRevokeUser(nbfKey: string, indexKey: string, nowMs: string, minTtlMs: string): Promise<unknown>
   djbPublishRevocation(
     key: string,
@@ -77,10 +85,9 @@ interface StoreCommands {
 }
 
 function defineCommands(redis: Redis): Redis & StoreCommands {
-  redis.defineCommand('djbCreateFamily', { numberOfKeys: 1, lua: CREATE_FAMILY })
-  redis.defineCommand('djbIndexFamily', { numberOfKeys: 2, lua: INDEX_FAMILY })
-  redis.defineCommand('djbRotate', { numberOfKeys: 1, lua: ROTATE })
-  redis.defineCommand('djbDeleteFamily', { numberOfKeys: 1, lua: DELETE_FAMILY })
+  redis.defineCommand('djbCreateFamily', { numberOfKeys: 3, lua: CREATE_FAMILY })
+  redis.defineCommand('djbRotate', { numberOfKeys: 2, lua: ROTATE })
+  redis.defineCommand('djbDeleteFamily', { numberOfKeys: 2, lua: DELETE_FAMILY })
   redis.defineCommand('djbRevokeUser', { numberOfKeys: 2, lua: REVOKE_USER })
   redis.defineCommand('djbPublishRevocation', { numberOfKeys: 1, lua: PUBLISH_REVOCATION })
   redis.defineCommand('djbThrottleHit', { numberOfKeys: 1, lua: THROTTLE_HIT })
@@ -185,12 +192,8 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
     return { v: 1, type: 'family', id: familyId, exp }
   }
 
-  /** Removes a deleted family from its user's index (another slot), then publishes. */
-  async function afterFamilyDeleted(familyId: string, userId: string | null, nowMs: number) {
-    if (userId !== null) {
-      const index = keys.userFamilies(userId)
-      await call(() => redis.srem(index, familyId))
-    }
+  /** The family and its index entry are gone (one script): tell the verifiers. */
+  async function afterFamilyDeleted(familyId: string, nowMs: number) {
     await publish(familyRevocation(familyId, nowMs), nowMs)
   }
 
@@ -200,7 +203,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       const idleMs = positiveSeconds(f.refreshTtl, 'refreshTtl')
       const maxAgeMs = positiveSeconds(f.maxAge, 'maxAge')
       const ttlMs = Math.min(idleMs, maxAgeMs)
-      const familyKey = keys.family(f.familyId)
+      const familyKey = keys.family(f.userId, f.familyId)
       const indexKey = keys.userFamilies(f.userId)
       const nbfKey = keys.userNotBefore(f.userId)
       if (f.currentJti === '') throw new TypeError('currentJti must be a non-empty string')
@@ -217,13 +220,19 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       if (f.sessionKey !== null) fields.push('sk', f.sessionKey)
       if (f.authHash !== null) fields.push('ah', f.authHash)
 
-      // Both writes go out together (different slots, so not one script). A family is never
-      // *used* without being reachable for logout-everywhere: no token for it is handed out
-      // unless both succeeded, and a family nobody holds a token for is inert until its TTL.
-      const [, created] = await Promise.all([
-        call(() => redis.djbIndexFamily(indexKey, nbfKey, f.familyId, String(maxAgeMs))),
-        call(() => redis.djbCreateFamily(familyKey, String(ttlMs), ...fields)),
-      ])
+      // One script: the family and its place in the user's index (same slot) exist together
+      // or not at all, so a family is never live without being reachable for logout-everywhere.
+      const created = await call(() =>
+        redis.djbCreateFamily(
+          familyKey,
+          indexKey,
+          nbfKey,
+          String(ttlMs),
+          f.familyId,
+          String(maxAgeMs),
+          ...fields,
+        ),
+      )
       if (created !== 1) {
         throw new BridgeError('server_error', 'refresh family id already exists', 500)
       }
@@ -235,16 +244,18 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
         throw new TypeError('nextJti must be a fresh, non-empty jti')
       }
       const idleMs = positiveSeconds(r.refreshTtl, 'refreshTtl')
-      const key = keys.family(r.familyId)
+      const key = keys.family(r.userId, r.familyId)
       const reply = await call(() =>
         redis.djbRotateBuffer(
           key,
+          keys.userFamilies(r.userId),
           r.presentedJti,
           r.nextJti,
           r.successorSealed,
           String(idleMs),
           ms(r.graceMs, 'graceMs'),
           ms(now, 'now'),
+          r.familyId,
         ),
       )
       if (!Array.isArray(reply) || reply.length === 0) throw badReply('rotate')
@@ -260,17 +271,17 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
           return { outcome, family, successorSealed: sealed }
         }
         case 'reuse':
-          // The family is already gone (fail closed). If these follow-ups fail the caller gets
+          // The family is already gone (fail closed). If the publication fails the caller gets
           // a 503, and a retry sees `missing`: still no live token.
-          await afterFamilyDeleted(r.familyId, family.userId, now)
+          await afterFamilyDeleted(r.familyId, now)
           return { outcome, family }
         default:
           throw badReply('rotate')
       }
     },
 
-    async getFamily(familyId: string, now = clock()): Promise<FamilyRecord | null> {
-      const key = keys.family(familyId)
+    async getFamily(userId: string, familyId: string, now = clock()): Promise<FamilyRecord | null> {
+      const key = keys.family(userId, familyId)
       const f = await call(() => redis.hmget(key, ...FAMILY_FIELDS))
       if (f[0] === null || f[0] === undefined) return null
       const family = familyFrom(familyId, f, 0)
@@ -279,16 +290,19 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
     },
 
     async revokeFamily(
+      userId: string,
       familyId: string,
       reason: RevocationReason,
       now = clock(),
     ): Promise<RevokeFamilyResult> {
-      const key = keys.family(familyId)
-      const userId = text(await call(() => redis.djbDeleteFamily(key)))
+      const key = keys.family(userId, familyId)
+      const owner = text(
+        await call(() => redis.djbDeleteFamily(key, keys.userFamilies(userId), familyId)),
+      )
       // Published even when the family was already gone: a retry after a failed publication
       // must still reach the verifiers.
-      await afterFamilyDeleted(familyId, userId, now)
-      return { existed: userId !== null, userId, reason }
+      await afterFamilyDeleted(familyId, now)
+      return { existed: owner !== null, userId: owner, reason }
     },
 
     async revokeUser(
@@ -323,12 +337,13 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
         },
         now,
       )
-      // 3. Each family is its own slot: separate commands, all in flight at once.
+      // 3. Delete each family with its index entry (one script per family, all in flight at
+      //    once). A failure part-way leaves the rest indexed for a retry.
       const deleted = await Promise.all(
-        familyIds.map((id) => call(() => redis.djbDeleteFamily(keys.family(id)))),
+        familyIds.map((id) =>
+          call(() => redis.djbDeleteFamily(keys.family(userId, id), indexKey, id)),
+        ),
       )
-      // 4. Only now forget them, so a failure above leaves the index for a retry.
-      if (familyIds.length > 0) await call(() => redis.srem(indexKey, ...familyIds))
       return { notBefore, familiesRevoked: deleted.filter((u) => u !== null).length }
     },
 

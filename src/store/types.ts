@@ -16,9 +16,11 @@
  * - The store is an allow-list of live state, not a deny-list: a family is valid only while its
  *   record exists, so a wiped or restarted Redis logs users out instead of reviving revoked
  *   tokens (checklist F1).
- * - Cluster-safe: every script touches keys of one hash slot only. Family keys are tagged
- *   `{familyId}`, user keys `{userId}`; operations spanning several slots are separate commands,
- *   ordered so that a failure half-way leaves the safe (revoked) state or can be retried.
+ * - Cluster-safe: every script touches keys of one hash slot only. A user's families and user
+ *   keys are all tagged `{userId}`, so a family, its user's index and not-before change together
+ *   in one script; the revocation snapshot has its own slot and is written separately, after.
+ * - A family is addressed by its user and its id: both are in the refresh token's signed claims
+ *   (`sub`, `fid`).
  */
 
 /** A live refresh family as the store records it. */
@@ -57,6 +59,8 @@ export interface CreateFamilyInput {
 }
 
 export interface RotateInput {
+  /** The family's user (the refresh token's `sub`). */
+  userId: string
   familyId: string
   /** The jti of the refresh token the client presented. */
   presentedJti: string
@@ -135,11 +139,10 @@ export type RevocationMessage =
 
 export interface TokenStore {
   /**
-   * Records a new family: adds it to the user's family index (a set used by `revokeUser`), then
-   * writes the family record. The record's TTL is min(refreshTtl, maxAge); the index lives as
-   * long as the longest family in it. Not atomic across the two keys (different slots): the
-   * index is written first, so a family is never live without being reachable from its user,
-   * and a racing `revokeUser` is caught by `userNotBefore` (createdAt ≤ notBefore).
+   * Records a new family and adds it to the user's family index (a set used by `revokeUser`),
+   * in one script. The record's TTL is min(refreshTtl, maxAge); the index, and a not-before if
+   * there is one, live at least as long as the family. A family created by a request that raced
+   * `revokeUser` is caught by `userNotBefore` (createdAt ≤ notBefore).
    * Rejects with a 500 BridgeError if the family id already exists (ids must be random).
    */
   createFamily(f: CreateFamilyInput): Promise<void>
@@ -149,20 +152,21 @@ export interface TokenStore {
    * pointers and a generation counter, never timestamps in seconds, so two rotations within
    * the same second are ordered. On `rotated` the TTL is reset to min(refreshTtl, absolute
    * remaining) — never beyond the absolute expiry. Only the immediate predecessor gets grace.
-   * Does NOT check the user's not-before (another slot): callers must compare
-   * `family.createdAt` with `userNotBefore(family.userId)`.
+   * Does NOT check the user's not-before: callers must compare `family.createdAt` with
+   * `userNotBefore(family.userId)`. On `reuse` the family leaves the user's index too.
    */
   rotate(r: RotateInput): Promise<RotateResult>
 
   /** The live family, or null when missing or past its idle/absolute expiry at `now`. */
-  getFamily(familyId: string, now?: number): Promise<FamilyRecord | null>
+  getFamily(userId: string, familyId: string, now?: number): Promise<FamilyRecord | null>
 
   /**
-   * Deletes the family, removes it from the user's index and publishes a `family` revocation.
-   * Idempotent: revoking again is harmless and publishes again (so a retry after a failure
-   * half-way completes the publication).
+   * Deletes the family and removes it from the user's index (one script), then publishes a
+   * `family` revocation. Idempotent: revoking again is harmless and publishes again (so a retry
+   * after a failure half-way completes the publication).
    */
   revokeFamily(
+    userId: string,
     familyId: string,
     reason: RevocationReason,
     now?: number,
@@ -170,9 +174,9 @@ export interface TokenStore {
 
   /**
    * Logout everywhere. In this order: records the user's not-before (= max(previous, now)),
-   * publishes a `user` revocation, deletes every family in the user's index (one command per
-   * family: each lives in its own slot), then prunes the index. Retry-safe: a failure after the
-   * first step leaves the not-before in force and the index intact for the retry.
+   * publishes a `user` revocation, then deletes every family in the user's index with its index
+   * entry. Retry-safe: a failure after the first step leaves the not-before in force and the
+   * remaining families indexed for the retry.
    * The not-before lives at least accessTokenTtl + leeway, and as long as any family indexed
    * for the user could (createFamily extends it), so a family that raced the revocation is
    * still caught by the createdAt check.

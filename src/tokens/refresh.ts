@@ -48,7 +48,7 @@ export function createRefresher(deps: RefresherDeps) {
     const nowMs = deps.now()
     const now = Math.floor(nowMs / 1000)
     const claims = await deps.verify(token, now)
-    const family = await store.getFamily(claims.fid, nowMs)
+    const family = await store.getFamily(claims.sub, claims.fid, nowMs)
     if (family === null || family.userId !== claims.sub) throw invalid()
 
     let user: Subject['user']
@@ -58,7 +58,7 @@ export function createRefresher(deps: RefresherDeps) {
     } catch (err) {
       if (!(err instanceof OAuthError) || err.code !== 'invalid_grant') throw err
       deps.logger.info({ event: 'family_revoked', fid: claims.fid, reason: 'django' }, 'audit')
-      await store.revokeFamily(claims.fid, 'django', nowMs)
+      await store.revokeFamily(claims.sub, claims.fid, 'django', nowMs)
       throw invalid()
     }
 
@@ -76,6 +76,7 @@ export function createRefresher(deps: RefresherDeps) {
     })
     const successor = signer.sign('rt+jwt', next)
     const result = await store.rotate({
+      userId: claims.sub,
       familyId: claims.fid,
       presentedJti: claims.jti,
       nextJti: next.jti,

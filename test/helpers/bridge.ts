@@ -29,7 +29,11 @@ export interface TestBridge {
   /** Runs a djangoctl command against this bridge's database. */
   django<T = Record<string, unknown>>(cmd: string, args?: Record<string, unknown>): Promise<T>
   /** Creates a user with Django and logs it in through Django; returns its id and session cookie. */
-  djangoLogin(username: string, password?: string, extra?: Record<string, unknown>): Promise<{ id: string; cookie: string }>
+  djangoLogin(
+    username: string,
+    password?: string,
+    extra?: Record<string, unknown>,
+  ): Promise<{ id: string; cookie: string }>
   clock: { now: number }
   cleanup(): Promise<void>
 }
@@ -72,7 +76,14 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     logger,
     now,
   })
-  const bridge = createBridge({ config, db: overClients([db.sql]), redis: redis.redis, ring, logger, now })
+  const bridge = createBridge({
+    config,
+    db: overClients([db.sql]),
+    redis: redis.redis,
+    ring,
+    logger,
+    now,
+  })
   const server: Server = bridge.app.listen(0, '127.0.0.1')
   await new Promise<void>((resolve) => server.once('listening', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -91,7 +102,10 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     clock,
     async djangoLogin(username, password = 'correct horse battery staple', extra = {}) {
       const created = await django<{ id: string }>('create_user', { username, password, ...extra })
-      const login = await django<{ ok: boolean; cookie: string | null }>('login', { username, password })
+      const login = await django<{ ok: boolean; cookie: string | null }>('login', {
+        username,
+        password,
+      })
       if (!login.ok || login.cookie === null) throw new Error(`Django login failed for ${username}`)
       return { id: created.id, cookie: login.cookie }
     },

@@ -49,7 +49,7 @@ async function newFamily(
 }
 
 async function familyExists(t: TestBridge, token: string): Promise<boolean> {
-  return (await t.redis.redis.exists(familyKey(t.redis.prefix, fidOf(token)))) === 1
+  return (await t.redis.redis.exists(familyKey(t.redis.prefix, token))) === 1
 }
 
 /** One character of the signature changed (the middle one, so it is never a padding bit). */
@@ -90,7 +90,7 @@ describe('refresh grant (real clock)', () => {
     const [rt2 = ''] = successors
     assert.notEqual(rt2, rt1)
     // One rotation committed, not fifty.
-    const key = familyKey(t.redis.prefix, fidOf(rt1))
+    const key = familyKey(t.redis.prefix, rt1)
     assert.equal(await t.redis.redis.hget(key, 'gen'), '1')
     // Every answer carried a working access token of this family.
     for (const r of results)
@@ -333,7 +333,7 @@ describe('refresh grant (fake clock: grace, idle and absolute lifetimes)', () =>
 
   it('a family ends at REFRESH_FAMILY_MAX_AGE however often it rotates (E8 absolute)', async () => {
     const { refresh: rt1 } = await newFamily(t, user.cookie)
-    const key = familyKey(t.redis.prefix, fidOf(rt1))
+    const key = familyKey(t.redis.prefix, rt1)
     const absolute = await t.redis.redis.hget(key, 'exp')
     assert.equal(Number(absolute), t.clock.now + MAX_AGE_S * 1000)
     advance(50)
@@ -352,7 +352,10 @@ describe('refresh grant (fake clock: grace, idle and absolute lifetimes)', () =>
       'idle expiry is capped',
     )
     // A rotated token never claims more life than its family has left.
-    assert.ok(Number(claimsOf(rt4)['exp']) * 1000 <= Number(absolute), 'rt4 exp is capped at the family end')
+    assert.ok(
+      Number(claimsOf(rt4)['exp']) * 1000 <= Number(absolute),
+      'rt4 exp is capped at the family end',
+    )
     advance(11) // +151 s: past the absolute family lifetime
     await refused(t, rt4, 'past the absolute family lifetime')
   })

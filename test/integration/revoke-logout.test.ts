@@ -36,7 +36,7 @@ async function assertDead(t: TestBridge, tokens: Tokens, why: string): Promise<v
   const res = await refresh(t.request, tokens.refresh)
   assert.equal(res.status, 400, `${why}: ${res.status} ${res.text}`)
   assert.equal(res.body.error, 'invalid_grant', why)
-  assert.equal(await t.redis.redis.exists(familyKey(t.redis.prefix, fidOf(tokens.refresh))), 0, why)
+  assert.equal(await t.redis.redis.exists(familyKey(t.redis.prefix, tokens.refresh)), 0, why)
 }
 
 /** Refreshes and returns the rotated pair (the old refresh token is then spent). */

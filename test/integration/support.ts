@@ -112,9 +112,12 @@ export async function dumpPrefix(redis: Redis, prefix: string): Promise<RedisEnt
   return out
 }
 
-/** The family hash of a family id, as the store names it (src/store/keys.ts). */
-export function familyKey(prefix: string, familyId: string): string {
-  return `${prefix}fam:{${familyId.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`
+/** The family hash of a refresh token's family, as the store names it (src/store/keys.ts). */
+export function familyKey(prefix: string, refreshToken: string): string {
+  const claims = claimsOf(refreshToken)
+  const escape = (id: unknown) =>
+    String(id).replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return `${prefix}fam:{${escape(claims['sub'])}}:${escape(claims['fid'])}`
 }
 
 /** The claims of a JWT, without verifying it (for ids the test needs: fid, jti, sub, exp). */

@@ -179,7 +179,10 @@ describe('custom user table mapping', () => {
         })
       }
       // On the default auth_user mapping, a pk type that does not match.
-      const wrong = createUserRepository(overClients([db.sql]), { ...db.config.users, pkType: 'uuid' })
+      const wrong = createUserRepository(overClients([db.sql]), {
+        ...db.config.users,
+        pkType: 'uuid',
+      })
       await assert.rejects(wrong.findById('00000000-0000-0000-0000-000000000000'), {
         variable: 'DJANGO_USER_PK_TYPE',
       })

@@ -16,15 +16,29 @@ export const T0 = 1_800_000_000_000
 export interface StoreFixture extends TestRedis {
   store: TokenStore
   keys: StoreKeys
+  /**
+   * The user a family was created for through this fixture's store (family keys and calls are
+   * addressed by user and family); an id it never created gets a user of its own.
+   */
+  owner(familyId: string): string
 }
 
 export async function storeFixture(label: string, client?: Redis): Promise<StoreFixture> {
   const t = await testRedis(label)
-  const store = createRedisStore(client ?? t.redis, {
+  const inner = createRedisStore(client ?? t.redis, {
     prefix: t.prefix,
     accessTokenTtl: ACCESS_TTL,
   })
-  return { ...t, store, keys: storeKeys(t.prefix) }
+  const owners = new Map<string, string>()
+  const store: TokenStore = {
+    ...inner,
+    createFamily(input) {
+      owners.set(input.familyId, input.userId)
+      return inner.createFamily(input)
+    },
+  }
+  const owner = (familyId: string) => owners.get(familyId) ?? `nobody-${familyId}`
+  return { ...t, store, keys: storeKeys(t.prefix), owner }
 }
 
 export const id = (label: string): string => `${label}-${randomBytes(8).toString('base64url')}`

@@ -29,9 +29,10 @@ function isDependencyError(err: unknown): boolean {
 /** Rotate a family's current jti one millisecond after it was made. */
 function rotateCurrent(
   store: TokenStore,
-  f: { familyId: string; jti: string },
+  f: { familyId: string; userId: string; jti: string },
 ): Promise<RotateResult> {
   return store.rotate({
+    userId: f.userId,
     familyId: f.familyId,
     presentedJti: f.jti,
     nextJti: id('jti'),
@@ -48,6 +49,7 @@ function everyMethod(store: TokenStore): Record<string, () => Promise<unknown>> 
     createFamily: () => family(store),
     rotate: () =>
       store.rotate({
+        userId: 'u',
         familyId: 'f',
         presentedJti: 'a',
         nextJti: 'b',
@@ -56,8 +58,8 @@ function everyMethod(store: TokenStore): Record<string, () => Promise<unknown>> 
         graceMs: 1000,
         now: T0,
       }),
-    getFamily: () => store.getFamily('f', T0),
-    revokeFamily: () => store.revokeFamily('f', 'logout', T0),
+    getFamily: () => store.getFamily('u', 'f', T0),
+    revokeFamily: () => store.revokeFamily('u', 'f', 'logout', T0),
     revokeUser: () => store.revokeUser('u', T0, 300),
     userNotBefore: () => store.userNotBefore('u'),
     revokeJti: () => store.revokeJti('j', T0 / 1000 + 300, T0),
@@ -111,12 +113,12 @@ describe('store: health and Redis failures (private redis-server)', () => {
   })
 
   it('wraps OOM under noeviction into DependencyError; reads still work (F4)', async () => {
-    const { familyId } = await family(store)
+    const { familyId, userId } = await family(store)
     await admin.config('SET', 'maxmemory', '1')
     try {
       await assert.rejects(family(store), isDependencyError)
       await assert.rejects(store.hit('u:x', 60), isDependencyError)
-      assert.notEqual(await store.getFamily(familyId, T0), null)
+      assert.notEqual(await store.getFamily(userId, familyId, T0), null)
     } finally {
       await admin.config('SET', 'maxmemory', '0')
     }
@@ -125,10 +127,10 @@ describe('store: health and Redis failures (private redis-server)', () => {
   it('fails closed after FLUSHALL: no family survives, revoked ones stay gone (F1)', async () => {
     const live = await family(store)
     const revoked = await family(store)
-    await store.revokeFamily(revoked.familyId, 'logout', T0)
+    await store.revokeFamily(revoked.userId, revoked.familyId, 'logout', T0)
     await admin.flushall()
     for (const f of [live, revoked]) {
-      assert.equal(await store.getFamily(f.familyId, T0), null)
+      assert.equal(await store.getFamily(f.userId, f.familyId, T0), null)
       const r = await rotateCurrent(store, f)
       assert.equal(r.outcome, 'missing')
     }
@@ -172,7 +174,7 @@ describe('store: health and Redis failures (private redis-server)', () => {
     const r = await rotateCurrent(store, old)
     assert.equal(r.outcome, 'missing')
     const fresh = await family(store)
-    assert.notEqual(await store.getFamily(fresh.familyId, T0), null)
+    assert.notEqual(await store.getFamily(fresh.userId, fresh.familyId, T0), null)
   })
 
   it('a command in flight when the server dies rejects quickly', async () => {

@@ -36,9 +36,9 @@ describe('store: revocation', () => {
     received.length = 0
     const { familyId, userId } = await family(f.store)
     const now = T0 + 500
-    const result = await f.store.revokeFamily(familyId, 'logout', now)
+    const result = await f.store.revokeFamily(f.owner(familyId), familyId, 'logout', now)
     assert.deepEqual(result, { existed: true, userId, reason: 'logout' })
-    assert.equal(await f.redis.exists(f.keys.family(familyId)), 0)
+    assert.equal(await f.redis.exists(f.keys.family(f.owner(familyId), familyId)), 0)
     assert.equal(await f.redis.sismember(f.keys.userFamilies(userId), familyId), 0)
 
     // exp = now (rounded up) + access-token TTL + 60 s leeway, in unix seconds.
@@ -56,8 +56,8 @@ describe('store: revocation', () => {
   it('revokeFamily is idempotent and publishes again', async () => {
     received.length = 0
     const { familyId } = await family(f.store)
-    await f.store.revokeFamily(familyId, 'revoke', T0)
-    assert.deepEqual(await f.store.revokeFamily(familyId, 'revoke', T0), {
+    await f.store.revokeFamily(f.owner(familyId), familyId, 'revoke', T0)
+    assert.deepEqual(await f.store.revokeFamily(f.owner(familyId), familyId, 'revoke', T0), {
       existed: false,
       userId: null,
       reason: 'revoke',
@@ -99,8 +99,10 @@ describe('store: revocation', () => {
 
       const r = await f.store.revokeUser(alice, now, ACCESS_TTL)
       assert.deepEqual(r, { notBefore: now, familiesRevoked: 3 })
-      for (const a of aliceFams) assert.equal(await f.store.getFamily(a.familyId, now), null)
-      for (const b of bobFams) assert.notEqual(await f.store.getFamily(b.familyId, now), null)
+      for (const a of aliceFams)
+        assert.equal(await f.store.getFamily(f.owner(a.familyId), a.familyId, now), null)
+      for (const b of bobFams)
+        assert.notEqual(await f.store.getFamily(f.owner(b.familyId), b.familyId, now), null)
       assert.equal(await f.redis.scard(f.keys.userFamilies(alice)), 0)
       assert.equal(await f.redis.scard(f.keys.userFamilies(bob)), 2)
 
@@ -139,7 +141,7 @@ describe('store: revocation', () => {
       const raced = await family(f.store, { userId: v, maxAge: 86400, now: T0 - 1 })
       const nbfTtl = await f.redis.pttl(f.keys.userNotBefore(v))
       assert.ok(nbfTtl > 86_400_000 - 2000, `extended nbf PTTL ${nbfTtl}`)
-      const fam = await f.store.getFamily(raced.familyId, T0)
+      const fam = await f.store.getFamily(f.owner(raced.familyId), raced.familyId, T0)
       const notBefore = await f.store.userNotBefore(v)
       assert.ok(fam !== null && notBefore !== null && fam.createdAt <= notBefore)
     })

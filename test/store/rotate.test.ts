@@ -28,6 +28,7 @@ describe('store: refresh families', () => {
     o: { nextJti?: string; successor?: Buffer; graceMs?: number; refreshTtl?: number } = {},
   ): Promise<RotateResult> =>
     f.store.rotate({
+      userId: f.owner(familyId),
       familyId,
       presentedJti,
       nextJti: o.nextJti ?? id('jti'),
@@ -50,7 +51,7 @@ describe('store: refresh families', () => {
       maxAge: 86400,
       now: T0,
     })
-    assert.deepEqual(await f.store.getFamily(familyId, T0 + 1), {
+    assert.deepEqual(await f.store.getFamily(f.owner(familyId), familyId, T0 + 1), {
       familyId,
       userId: '42',
       sessionKey: 'abcdefghijklmnopqrstuvwxyz012345',
@@ -67,14 +68,14 @@ describe('store: refresh families', () => {
 
   it('keeps null session key and auth hash as null', async () => {
     const { familyId } = await family(f.store)
-    const fam = await f.store.getFamily(familyId, T0)
+    const fam = await f.store.getFamily(f.owner(familyId), familyId, T0)
     assert.equal(fam?.sessionKey, null)
     assert.equal(fam?.authHash, null)
   })
 
   it('refuses a duplicate family id with a 500, not a dependency error', async () => {
-    const { familyId } = await family(f.store)
-    await assert.rejects(family(f.store, { familyId }), (err: unknown) => {
+    const { familyId, userId } = await family(f.store)
+    await assert.rejects(family(f.store, { familyId, userId }), (err: unknown) => {
       assert.ok(err instanceof BridgeError)
       assert.ok(!(err instanceof DependencyError))
       assert.equal(err.status, 500)
@@ -92,7 +93,7 @@ describe('store: refresh families', () => {
     const r2 = await rotate(familyId, 'j2', T0 + 2000, { nextJti: 'j3' })
     assert.ok(r2.outcome === 'rotated')
     assert.equal(r2.family.generation, 2)
-    assert.equal(await f.redis.hget(f.keys.family(familyId), 'cur'), 'j3')
+    assert.equal(await f.redis.hget(f.keys.family(f.owner(familyId), familyId), 'cur'), 'j3')
   })
 
   it('gives the immediate predecessor the same successor inside the grace window', async () => {
@@ -106,7 +107,7 @@ describe('store: refresh families', () => {
     assert.ok(g.successorSealed.equals(successor), 'binary successor comes back byte for byte')
     assert.equal(g.family.generation, 1)
     // Grace changed nothing: j2 is still the one live token.
-    assert.equal(await f.redis.hget(f.keys.family(familyId), 'cur'), 'j2')
+    assert.equal(await f.redis.hget(f.keys.family(f.owner(familyId), familyId), 'cur'), 'j2')
     assert.equal((await rotate(familyId, 'j2', T0 + 2000)).outcome, 'rotated')
   })
 
@@ -119,8 +120,8 @@ describe('store: refresh families', () => {
     assert.ok(r.outcome === 'reuse')
     assert.equal(r.family.userId, userId)
     assert.equal(r.family.generation, 2)
-    assert.equal(await f.redis.exists(f.keys.family(familyId)), 0)
-    assert.equal(await f.store.getFamily(familyId, T0 + 300), null)
+    assert.equal(await f.redis.exists(f.keys.family(f.owner(familyId), familyId)), 0)
+    assert.equal(await f.store.getFamily(f.owner(familyId), familyId, T0 + 300), null)
     // Every token of the family is dead, including the newest (E1/E2).
     assert.equal((await rotate(familyId, 'j3', T0 + 400)).outcome, 'missing')
     assert.equal(await f.redis.sismember(f.keys.userFamilies(userId), familyId), 0)
@@ -130,7 +131,7 @@ describe('store: refresh families', () => {
     const { familyId, jti } = await family(f.store)
     assert.equal((await rotate(familyId, jti, T0, { nextJti: 'j2' })).outcome, 'rotated')
     assert.equal((await rotate(familyId, jti, T0 + GRACE + 1)).outcome, 'reuse')
-    assert.equal(await f.redis.exists(f.keys.family(familyId)), 0)
+    assert.equal(await f.redis.exists(f.keys.family(f.owner(familyId), familyId)), 0)
     assert.equal((await rotate(familyId, 'j2', T0 + GRACE + 2)).outcome, 'missing')
   })
 
@@ -171,10 +172,10 @@ describe('store: refresh families', () => {
 
   it('expires after the idle lifetime and at the absolute lifetime (E8)', async () => {
     const idle = await family(f.store, { refreshTtl: 60, maxAge: 600 })
-    assert.equal(await f.store.getFamily(idle.familyId, T0 + 60_000), null)
+    assert.equal(await f.store.getFamily(f.owner(idle.familyId), idle.familyId, T0 + 60_000), null)
     assert.equal((await rotate(idle.familyId, idle.jti, T0 + 60_000)).outcome, 'missing')
     // The expired family is not a reuse and was not destroyed by the caller's clock.
-    assert.equal(await f.redis.exists(f.keys.family(idle.familyId)), 1)
+    assert.equal(await f.redis.exists(f.keys.family(f.owner(idle.familyId), idle.familyId)), 1)
 
     const abs = await family(f.store, { refreshTtl: 60, maxAge: 100 })
     let jti = abs.jti
@@ -200,9 +201,13 @@ describe('store: refresh families', () => {
 
     it('sets the family TTL to min(refresh TTL, absolute lifetime)', async () => {
       const a = await family(f.store, { refreshTtl: 60, maxAge: 100 })
-      near(await f.redis.pttl(f.keys.family(a.familyId)), 60_000, 'idle-bound')
+      near(await f.redis.pttl(f.keys.family(f.owner(a.familyId), a.familyId)), 60_000, 'idle-bound')
       const b = await family(f.store, { refreshTtl: 600, maxAge: 120 })
-      near(await f.redis.pttl(f.keys.family(b.familyId)), 120_000, 'absolute-bound')
+      near(
+        await f.redis.pttl(f.keys.family(f.owner(b.familyId), b.familyId)),
+        120_000,
+        'absolute-bound',
+      )
       // The user index lives as long as the family can.
       near(await f.redis.pttl(f.keys.userFamilies(b.userId)), 120_000, 'index')
     })
@@ -212,12 +217,20 @@ describe('store: refresh families', () => {
       const early = await rotate(familyId, jti, T0 + 10_000, { nextJti: 'j2', refreshTtl: 60 })
       assert.ok(early.outcome === 'rotated')
       assert.equal(early.family.idleExpiresAt, T0 + 70_000)
-      near(await f.redis.pttl(f.keys.family(familyId)), 60_000, 'reset to refresh TTL')
+      near(
+        await f.redis.pttl(f.keys.family(f.owner(familyId), familyId)),
+        60_000,
+        'reset to refresh TTL',
+      )
       const late = await rotate(familyId, 'j2', T0 + 65_000, { nextJti: 'j3', refreshTtl: 60 })
       assert.ok(late.outcome === 'rotated')
       assert.equal(late.family.idleExpiresAt, T0 + 100_000)
       assert.equal(late.family.expiresAt, T0 + 100_000)
-      near(await f.redis.pttl(f.keys.family(familyId)), 35_000, 'capped at absolute remaining')
+      near(
+        await f.redis.pttl(f.keys.family(f.owner(familyId), familyId)),
+        35_000,
+        'capped at absolute remaining',
+      )
     })
   })
 })
@@ -236,6 +249,7 @@ describe('store: 50 parallel rotations of one token (E3)', () => {
           Array.from({ length: 50 }, (_, i) =>
             f.store
               .rotate({
+                userId: f.owner(familyId),
                 familyId,
                 presentedJti: jti,
                 nextJti: `next-${i}`,
@@ -257,7 +271,7 @@ describe('store: 50 parallel rotations of one token (E3)', () => {
           assert.equal(g.r.successorSealed.toString(), `sealed-${winner}`)
         }
         // Exactly one live successor: the winner's. A loser's would-be jti is not a token.
-        const fam = await f.redis.hmget(f.keys.family(familyId), 'cur', 'gen')
+        const fam = await f.redis.hmget(f.keys.family(f.owner(familyId), familyId), 'cur', 'gen')
         assert.deepEqual(fam, [`next-${winner}`, '1'])
       } finally {
         await f.cleanup()
