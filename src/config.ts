@@ -69,6 +69,8 @@ export interface Config {
   databaseUrl: string
   /** Postgres connections; few on purpose, see DATABASE_POOL_SIZE. */
   databasePoolSize: number
+  /** Seconds a Postgres statement may run, lock waits included; 0 leaves the server's. */
+  databaseStatementTimeout: number
   redisUrl: string
   redisPrefix: string
   /** Refuse to start (true) or only warn (false) when Redis may evict token state. */
@@ -295,6 +297,12 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
     default: '2',
     description:
       'Postgres connections per instance (1 to 100), taken in turn; queries pipeline on them, so a few carry the load (see Benchmarks).',
+  },
+  {
+    name: 'DATABASE_STATEMENT_TIMEOUT',
+    default: '5',
+    description:
+      "Seconds a Postgres statement may run, lock waits included (0 to 3600; 0 keeps the server's). A stuck query becomes a 503 instead of holding up the requests pipelined behind it.",
   },
   {
     name: 'REFRESH_TOKEN_SIGNING',
@@ -635,6 +643,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     // measured pool 2 at 0.82× the CPU per exchange of pool 10). Our queries are short
     // indexed lookups; the one scan (deleteUserSessions) is paged.
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 2, 1, 100),
+    // Queries pipeline on a connection, so one waiting on a lock (say Django holding the user
+    // row in a long transaction while we update last_login) would hold every query queued
+    // behind it. The server ends it after this long (SQLSTATE 57014): a 503 to that caller.
+    databaseStatementTimeout: r.int('DATABASE_STATEMENT_TIMEOUT', 5, 0, 3600),
     redisUrl,
     redisPrefix: r.string('REDIS_PREFIX', 'djb:'),
     redisRequireNoEviction: r.bool('REDIS_REQUIRE_NOEVICTION', true),

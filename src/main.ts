@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const db = connectDatabase(config.databaseUrl, {
     connections: config.databasePoolSize,
     connectTimeout: 5,
+    statementTimeout: config.databaseStatementTimeout,
   })
   await checkDjangoSchema(db.sql(), config, logger)
 

@@ -30,6 +30,12 @@ export interface DatabaseOptions {
   connections: number
   /** Seconds to wait for a connection before the query fails. */
   connectTimeout?: number
+  /**
+   * Seconds a statement may run, lock waits included, before the server cancels it (SQLSTATE
+   * 57014). 0 or absent: the server's own setting. Sent as a startup parameter, which a
+   * connection pooler must pass through (PgBouncer: `ignore_startup_parameters` does not).
+   */
+  statementTimeout?: number
 }
 
 export function connectDatabase(url: string, options: DatabaseOptions): Database {
@@ -38,6 +44,12 @@ export function connectDatabase(url: string, options: DatabaseOptions): Database
       max: 1,
       onnotice: () => {},
       ...(options.connectTimeout === undefined ? {} : { connect_timeout: options.connectTimeout }),
+      connection: {
+        application_name: 'django-jwt-bridge',
+        ...(options.statementTimeout === undefined || options.statementTimeout === 0
+          ? {}
+          : { statement_timeout: Math.round(options.statementTimeout * 1000) }),
+      },
     }),
   )
   return overClients(clients)

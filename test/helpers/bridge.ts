@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
 import { djangoDatabase, runDjango, type DjangoDatabase, type DjangoEnv } from './django.ts'
 import { testRedis, type TestRedis } from './redis.ts'
-import { overClients } from '../../src/django/database.ts'
+import { connectDatabase } from '../../src/django/database.ts'
 
 export interface TestBridge {
   bridge: Bridge
@@ -76,9 +76,15 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     logger,
     now,
   })
+  // The service's own connections (single-connection clients, statement timeout), as main.ts
+  // makes them.
+  const database = connectDatabase(db.url, {
+    connections: config.databasePoolSize,
+    statementTimeout: config.databaseStatementTimeout,
+  })
   const bridge = createBridge({
     config,
-    db: overClients([db.sql]),
+    db: database,
     redis: redis.redis,
     ring,
     logger,
@@ -111,6 +117,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     },
     async cleanup() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await database.end({ timeout: 5 })
       await redis.cleanup()
       await db.cleanup()
       await rm(keysDir, { recursive: true, force: true })

@@ -84,3 +84,25 @@ test('overClients: one client is always that client; none is refused', async () 
     await t.cleanup()
   }
 })
+
+test('connectDatabase: statementTimeout has the server cancel a long statement (57014)', async () => {
+  const t = await testDatabase('dbsto')
+  const db = connectDatabase(t.url, { connections: 1, statementTimeout: 0.2 })
+  try {
+    await assert.rejects(db.sql()`SELECT pg_sleep(3)`, { code: '57014' })
+    // The connection is still good for the next statement.
+    assert.equal(typeof (await backendPid(db.sql())), 'number')
+    const none = connectDatabase(t.url, { connections: 1 })
+    try {
+      const rows = await none.sql()<
+        { v: string }[]
+      >`SELECT current_setting('statement_timeout') AS v`
+      assert.equal(rows[0]?.v, '0', 'no timeout unless asked for')
+    } finally {
+      await none.end()
+    }
+  } finally {
+    await db.end()
+    await t.cleanup()
+  }
+})
