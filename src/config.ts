@@ -302,7 +302,7 @@ export const CONFIG_VARIABLES: readonly VariableDoc[] = [
     name: 'DATABASE_STATEMENT_TIMEOUT',
     default: '5',
     description:
-      "Seconds a Postgres statement may run, lock waits included (0 to 3600; 0 keeps the server's). A stuck query becomes a 503 instead of holding up the requests pipelined behind it.",
+      "Seconds a Postgres statement may run, lock waits included (0 to 3600). A stuck query becomes a 503 instead of holding up the requests pipelined behind it. 0 keeps the server's setting: use it behind PgBouncer, which refuses this startup parameter, and set the timeout on the role.",
   },
   {
     name: 'REFRESH_TOKEN_SIGNING',
