@@ -95,12 +95,12 @@ return uid
 `
 
 /**
- * Logout everywhere, the user-slot half. KEYS[1] not-before, KEYS[2] family index.
+ * Logout everywhere, first step. KEYS[1] not-before, KEYS[2] family index.
  * ARGV[1] now ms, ARGV[2] minimum not-before TTL ms (access-token lifetime + leeway).
  * Sets not-before = max(old, now) and a TTL that covers both the access tokens and every
  * indexed family's remaining lifetime. Returns {notBefore, familyIds...}. The index is NOT
- * deleted here: the caller removes ids only after their families are gone, so a failure in
- * between can be retried.
+ * touched here: the caller then deletes each family with DELETE_FAMILY, which drops its index
+ * entry, so a failure in between leaves the rest indexed for a retry.
  */
 export const REVOKE_USER = `
 local function int(n) return string.format('%d', n) end
