@@ -7,7 +7,8 @@
  *   BENCH_A_ENTRY=/tmp/base/dist/src/main.js npx tsx bench/exchange/ab.ts
  *
  * Knobs: BENCH_A_ENTRY / BENCH_B_ENTRY (a built main.js; default this repository's build),
- * BENCH_A_ENV / BENCH_B_ENV (NAME=value lines, as BENCH_BRIDGE_ENV), BENCH_RUNS (pairs, 6),
+ * BENCH_A_ENV / BENCH_B_ENV (NAME=value lines, as BENCH_BRIDGE_ENV), BENCH_A_NODE_ARGS /
+ * BENCH_B_NODE_ARGS (node flags for one side), BENCH_RUNS (pairs, 6),
  * BENCH_SECONDS (per run, 5). Not a comparison with the peer: quote run.ts for that.
  */
 import { randomBytes } from 'node:crypto'
@@ -18,7 +19,7 @@ import { treeCpuSeconds } from './cpu.ts'
 import { stopServer } from './procs.ts'
 import { median } from './report.ts'
 import type { Started } from './servers.ts'
-import { parseEnvLines, startBridge } from './servers.ts'
+import { parseEnvLines, splitArgs, startBridge } from './servers.ts'
 import { createDatabase, deleteRedisPrefix, djangoSetup, peerEnv, writePeerKeys } from './setup.ts'
 import { runWrk } from './wrk.ts'
 
@@ -57,6 +58,7 @@ try {
         keysDir,
         ...(entry === undefined || entry === '' ? {} : { entry }),
         extraEnv: parseEnvLines(process.env[`BENCH_${side}_ENV`]),
+        nodeArgs: splitArgs(process.env[`BENCH_${side}_NODE_ARGS`]),
       },
       tmp,
       serverCpus,

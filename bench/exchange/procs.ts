@@ -66,8 +66,11 @@ export function startServer(name: string, cmd: string, args: string[], opts: Run
   })
   if (pidFile !== undefined && child.pid !== undefined) appendFileSync(pidFile, `${child.pid}\n`)
   let tail = ''
+  // BENCH_SERVER_LOG=<file>: every server's whole output appended there too (e.g. --trace-gc).
+  const log = process.env['BENCH_SERVER_LOG']
   const keep = (chunk: Buffer): void => {
     tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES)
+    if (log !== undefined && log !== '') appendFileSync(log, chunk)
   }
   child.stdout?.on('data', keep)
   child.stderr?.on('data', keep)

@@ -60,6 +60,8 @@ export interface BridgeSettings {
   entry?: string
   /** Extra environment for the bridge (BENCH_BRIDGE_ENV, or an A/B side's settings). */
   extraEnv?: Readonly<Record<string, string>>
+  /** Extra node flags for this bridge alone (an A/B side's BENCH_A_NODE_ARGS / BENCH_B_NODE_ARGS). */
+  nodeArgs?: readonly string[]
 }
 
 /**
@@ -143,9 +145,7 @@ export async function startBridge(
   }
   // BENCH_BRIDGE_NODE_ARGS: extra node flags for profiling the bridge under this load, e.g.
   // "--cpu-prof --cpu-prof-dir=/tmp/prof" (an absolute dir: the temp cwd is deleted).
-  const nodeArgs = (process.env['BENCH_BRIDGE_NODE_ARGS'] ?? '')
-    .split(/\s+/)
-    .filter((a) => a !== '')
+  const nodeArgs = [...splitArgs(process.env['BENCH_BRIDGE_NODE_ARGS']), ...(s.nodeArgs ?? [])]
   const args = [...nodeArgs, ...cmd.args]
   const server = startServer('bridge', process.execPath, args, { env, cwd, cpus })
   const baseUrl = `http://127.0.0.1:${port}`
@@ -165,4 +165,9 @@ export async function startBridge(
     }
   }
   return { ok: true, started: { server, baseUrl, how: cmd.how } }
+}
+
+/** Space-separated node flags from an environment variable ('' or unset: none). */
+export function splitArgs(value: string | undefined): string[] {
+  return (value ?? '').split(/\s+/).filter((a) => a !== '')
 }

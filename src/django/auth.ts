@@ -5,7 +5,7 @@
  * Every "no" is a DjangoError with its own code, for logs and metrics; callers turn them all into
  * the same invalid_grant so the token endpoint does not reveal which one it was.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { BoundedMap } from '../util/bounded-map.ts'
 import type { DjangoConfig } from '../config.ts'
 import { DjangoError } from '../errors.ts'
@@ -71,7 +71,8 @@ export interface DjangoAuthDeps {
 const SESSION_USER_HINTS = 10_000
 
 function hintKey(sessionKey: string): string {
-  return createHash('sha256').update(sessionKey).digest('base64url')
+  // One-shot crypto.hash: no Hash object (and no native handle for the GC to sweep) per call.
+  return hash('sha256', sessionKey, 'base64url')
 }
 
 /** ModelBackend.user_can_authenticate is skipped by this backend (and subclasses named so). */

@@ -8,9 +8,10 @@
  * MALFORMED_SIGNED_VALUE (bad base64/base62/zlib or over the size limit, all only reachable
  * with a valid signature or by an oversized input), SESSION_DATA_INVALID / SESSION_PICKLED (json.ts).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, hash, timingSafeEqual } from 'node:crypto'
 import { deflateSync, inflateSync } from 'node:zlib'
 import { DjangoError } from '../errors.ts'
+import { BoundedMap } from '../util/bounded-map.ts'
 import { pyJsonDumps, pyJsonLoads } from './json.ts'
 
 /** sha1/sha256 are what Django signs with; sha512 only because salted_hmac accepts any hashlib name. */
@@ -67,6 +68,14 @@ export function b62Decode(s: string): number {
   return neg ? 0 - n : n
 }
 
+/**
+ * salted_hmac's derived keys, per algorithm, salt and secret. The salts are fixed strings of
+ * the callers (never request data) and the secrets are the configured keys, so a handful of
+ * entries cover a deployment; the bound only guards against a caller that varies the salt.
+ * The key derivation was a second hash per session exchange (the session auth hash check).
+ */
+const derivedKeys = new BoundedMap<string, Buffer>(64)
+
 /** `salted_hmac`: key = H(salt + secret) digest, no separator; returns the HMAC digest. */
 export function saltedHmac(
   salt: string,
@@ -74,7 +83,14 @@ export function saltedHmac(
   secret: string,
   algorithm: HmacAlgorithm,
 ): Buffer {
-  const key = createHash(algorithm).update(salt, 'utf8').update(secret, 'utf8').digest()
+  // Salt's length in the id makes it one-to-one: a salt and secret that merely concatenate
+  // alike ('ab' + 'c', 'a' + 'bc') get different entries, though Django's key is H(salt + secret).
+  const id = `${algorithm}\0${salt.length}\0${salt}\0${secret}`
+  let key = derivedKeys.get(id)
+  if (key === undefined) {
+    key = hash(algorithm, salt + secret, 'buffer')
+    derivedKeys.set(id, key)
+  }
   return createHmac(algorithm, key).update(value).digest()
 }
 

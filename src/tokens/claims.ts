@@ -5,7 +5,7 @@
  * Access tokens follow RFC 9068 (JWT profile for OAuth 2.0 access tokens); refresh tokens are
  * JWTs only we verify, kept apart from access tokens by both `typ` (rt+jwt) and `aud`.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import type { ExtraClaim } from '../config.ts'
 
 /** The user fields claims are built from. Optional fields are absent when Django has no column. */
@@ -116,7 +116,8 @@ const SID_DOMAIN = 'django-jwt-bridge/sid/v1\0'
  * the session key the service may compute. 22 base64url chars = 132 bits, ample for an id.
  */
 export function sessionId(sessionKey: string): string {
-  return createHash('sha256').update(SID_DOMAIN).update(sessionKey).digest('base64url').slice(0, 22)
+  // The same bytes as update(SID_DOMAIN).update(sessionKey): both are UTF-8 strings.
+  return hash('sha256', SID_DOMAIN + sessionKey, 'base64url').slice(0, 22)
 }
 
 function whole(n: number, name: string): number {

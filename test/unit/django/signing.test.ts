@@ -3,7 +3,7 @@
  * and every `signing[]` case, for every version file. A case this file cannot interpret fails.
  */
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { DjangoError } from '../../../src/errors.ts'
 import { pyJsonStringify } from '../../../src/django/json.ts'
@@ -168,6 +168,13 @@ for (const v of VERSIONS) {
         assert.equal(mac.toString('hex'), str(c, 'hexdigest'))
         assert.equal(b64Encode(mac), str(c, 'b64url_nopad'))
       }
+      // Again, now that every derived key is cached: a cache entry must never answer for
+      // another (salt, secret, algorithm).
+      for (const c of [...cases].reverse()) {
+        const alg = algorithm(str(c, 'algorithm'))
+        const mac = saltedHmac(str(c, 'key_salt'), str(c, 'value'), str(c, 'secret'), alg)
+        assert.equal(mac.toString('hex'), str(c, 'hexdigest'))
+      }
     })
 
     it('b62 and the clock', () => {
@@ -252,5 +259,30 @@ describe('signing edge cases', () => {
       { secret: 'k', salt: 's', compress: true, now: 0 },
     )
     assert.ok(big.startsWith('.eJ'), 'zlib header 78 9c encodes as eJ')
+  })
+})
+
+describe('saltedHmac key cache', () => {
+  it('keys by salt and secret apart, yet derives H(salt + secret) as Django does', () => {
+    const direct = (salt: string, secret: string) =>
+      createHash('sha256').update(salt + secret).digest()
+    for (const [salt, secret] of [
+      ['ab', 'c'],
+      ['a', 'bc'],
+      ['a\u00000', 'x'],
+      ['a', '\u00000x'],
+    ] as const) {
+      const want = createHmac('sha256', direct(salt, secret)).update('v').digest('hex')
+      assert.equal(saltedHmac(salt, 'v', secret, 'sha256').toString('hex'), want)
+      assert.equal(saltedHmac(salt, 'v', secret, 'sha256').toString('hex'), want)
+    }
+    assert.notEqual(
+      saltedHmac('s', 'v', 'one', 'sha256').toString('hex'),
+      saltedHmac('s', 'v', 'two', 'sha256').toString('hex'),
+    )
+    assert.notEqual(
+      saltedHmac('s', 'v', 'one', 'sha1').toString('hex'),
+      saltedHmac('s', 'v', 'one', 'sha256').toString('hex').slice(0, 40),
+    )
   })
 })
