@@ -19,6 +19,7 @@ import {
   keyResolver,
   refreshKeyResolver,
   verifyRefreshToken,
+  type VerifyRefreshOptions,
 } from '../../../src/tokens/jwt.ts'
 import type { KeyRing } from '../../../src/tokens/keys.ts'
 import { runKeysCommand } from '../../../src/cli/keys.ts'
@@ -68,6 +69,11 @@ function access(now = NOW) {
 
 function refresh(now = NOW) {
   return refreshClaims({ issuer: ISSUER, user, familyId: 'fam-1', ttl: REFRESH_TTL, now })
+}
+
+/** verifyRefreshToken as most tests here call it: this ring, our issuer, at NOW. */
+function verifyAt(ring: VerifyRefreshOptions['ring'], token: string) {
+  return verifyRefreshToken(token, { ring, issuer: ISSUER, now: NOW })
 }
 
 async function setup(t: Parameters<typeof tempDir>[0], alg: (typeof ALGS)[number]) {
@@ -289,7 +295,7 @@ describe('verifyRefreshToken: HS256 refresh tokens and asymmetric ones', () => {
       const mac = createHmac('sha256', ring.active.refreshKey).update(`${h}.${p}`).digest()
       assert.equal(mac.length, 32)
       assert.equal(s, mac.toString('base64url'))
-      assert.deepEqual(await verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW }), claims)
+      assert.deepEqual(await verifyAt(ring, rt), claims)
     })
 
     test(`${alg} key: asymmetric refresh tokens verify as well`, async (t) => {
@@ -297,20 +303,17 @@ describe('verifyRefreshToken: HS256 refresh tokens and asymmetric ones', () => {
       const claims = refresh()
       // The old signer's output, byte for byte: crypto.sign with the private key.
       const old = legacyRefresh(ring, claims)
-      assert.deepEqual(await verifyRefreshToken(old, { ring, issuer: ISSUER, now: NOW }), claims)
+      assert.deepEqual(await verifyAt(ring, old), claims)
       // And one from plain jose.
       const viaJose = await new SignJWT({ ...claims })
         .setProtectedHeader({ alg, kid: ring.active.kid, typ: 'rt+jwt' })
         .sign(ring.active.privateKey)
-      assert.deepEqual(
-        await verifyRefreshToken(viaJose, { ring, issuer: ISSUER, now: NOW }),
-        claims,
-      )
+      assert.deepEqual(await verifyAt(ring, viaJose), claims)
       // Still a real signature check.
       const [h, , s] = parts(old)
       const evil = b64({ ...claims, sub: '1' })
       await rejectsGrant(
-        verifyRefreshToken(`${h}.${evil}.${s}`, { ring, issuer: ISSUER, now: NOW }),
+        verifyAt(ring, `${h}.${evil}.${s}`),
         (c) => c instanceof errors.JWSSignatureVerificationFailed,
       )
     })
@@ -338,19 +341,15 @@ describe('verifyRefreshToken: HS256 refresh tokens and asymmetric ones', () => {
       if (alg === 'RS256') secrets.push(publicKey.export({ type: 'pkcs1', format: 'pem' }))
       for (const secret of secrets) {
         await rejectsGrant(
-          verifyRefreshToken(forgeHs({ alg: 'HS256', kid, typ: 'rt+jwt' }, refresh(), secret), {
-            ring,
-            issuer: ISSUER,
-            now: NOW,
-          }),
+          verifyAt(ring, forgeHs({ alg: 'HS256', kid, typ: 'rt+jwt' }, refresh(), secret)),
           (c) => c instanceof errors.JWSSignatureVerificationFailed,
         )
       }
       // The control: the right key passes, so the refusals above are about the key.
       assert.ok(
-        await verifyRefreshToken(
+        await verifyAt(
+          ring,
           forgeHs({ alg: 'HS256', kid, typ: 'rt+jwt' }, refresh(), ring.active.refreshKey),
-          { ring, issuer: ISSUER, now: NOW },
         ),
       )
     })
@@ -370,18 +369,10 @@ describe('verifyRefreshToken: HS256 refresh tokens and asymmetric ones', () => {
       'x'.repeat(2000),
     ]) {
       const header = { alg: 'HS256', typ: 'rt+jwt', ...(kid === undefined ? {} : { kid }) }
-      await rejectsGrant(
-        verifyRefreshToken(forgeHs(header, refresh(), key), { ring, issuer: ISSUER, now: NOW }),
-      )
+      await rejectsGrant(verifyAt(ring, forgeHs(header, refresh(), key)))
     }
     // Another ring's genuine refresh token.
-    await rejectsGrant(
-      verifyRefreshToken(other.signer.sign('rt+jwt', refresh()), {
-        ring,
-        issuer: ISSUER,
-        now: NOW,
-      }),
-    )
+    await rejectsGrant(verifyAt(ring, other.signer.sign('rt+jwt', refresh())))
   })
 
   test('HS256 refresh tokens still need typ rt+jwt', async (t) => {
@@ -389,13 +380,7 @@ describe('verifyRefreshToken: HS256 refresh tokens and asymmetric ones', () => {
     const kid = ring.active.kid
     for (const typ of ['at+jwt', 'JWT', undefined]) {
       const header = { alg: 'HS256', kid, ...(typ === undefined ? {} : { typ }) }
-      await rejectsGrant(
-        verifyRefreshToken(forgeHs(header, refresh(), ring.active.refreshKey), {
-          ring,
-          issuer: ISSUER,
-          now: NOW,
-        }),
-      )
+      await rejectsGrant(verifyAt(ring, forgeHs(header, refresh(), ring.active.refreshKey)))
     }
   })
 
@@ -451,17 +436,15 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
     const [h, p, s] = parts(signer.sign('rt+jwt', refresh()))
     const evil = b64({ ...refresh(), sub: '1' })
     await rejectsGrant(
-      verifyRefreshToken(`${h}.${evil}.${s}`, { ring, issuer: ISSUER, now: NOW }),
+      verifyAt(ring, `${h}.${evil}.${s}`),
       (c) => c instanceof errors.JWSSignatureVerificationFailed,
     )
     const flipped = (s[0] === 'A' ? 'B' : 'A') + s.slice(1)
-    await rejectsGrant(
-      verifyRefreshToken(`${h}.${p}.${flipped}`, { ring, issuer: ISSUER, now: NOW }),
-    )
-    await rejectsGrant(verifyRefreshToken(`${h}.${p}.`, { ring, issuer: ISSUER, now: NOW }))
-    await rejectsGrant(verifyRefreshToken(`${h}.${p}`, { ring, issuer: ISSUER, now: NOW }))
-    await rejectsGrant(verifyRefreshToken('', { ring, issuer: ISSUER, now: NOW }))
-    await rejectsGrant(verifyRefreshToken('not a token', { ring, issuer: ISSUER, now: NOW }))
+    await rejectsGrant(verifyAt(ring, `${h}.${p}.${flipped}`))
+    await rejectsGrant(verifyAt(ring, `${h}.${p}.`))
+    await rejectsGrant(verifyAt(ring, `${h}.${p}`))
+    await rejectsGrant(verifyAt(ring, ''))
+    await rejectsGrant(verifyAt(ring, 'not a token'))
   })
 
   test('expired (fake clock, no sleeping)', async (t) => {
@@ -476,12 +459,8 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
 
   test('wrong typ: an access token, or a refresh body typed at+jwt, JWT or none', async (t) => {
     const { ring, signer } = await setup(t, 'ES256')
-    await rejectsGrant(
-      verifyRefreshToken(signer.sign('at+jwt', access()), { ring, issuer: ISSUER, now: NOW }),
-    )
-    await rejectsGrant(
-      verifyRefreshToken(signer.sign('at+jwt', refresh()), { ring, issuer: ISSUER, now: NOW }),
-    )
+    await rejectsGrant(verifyAt(ring, signer.sign('at+jwt', access())))
+    await rejectsGrant(verifyAt(ring, signer.sign('at+jwt', refresh())))
     const kid = ring.active.kid
     for (const typ of ['JWT', 'refresh+jwt', undefined]) {
       const token = forge(
@@ -489,24 +468,15 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
         { alg: 'ES256', kid, ...(typ === undefined ? {} : { typ }) },
         refresh(),
       )
-      await rejectsGrant(verifyRefreshToken(token, { ring, issuer: ISSUER, now: NOW }))
+      await rejectsGrant(verifyAt(ring, token))
     }
   })
 
   test('wrong aud or iss', async (t) => {
     const { ring, signer } = await setup(t, 'RS256')
+    await rejectsGrant(verifyAt(ring, signer.sign('rt+jwt', { ...refresh(), aud: 'orders' })))
     await rejectsGrant(
-      verifyRefreshToken(signer.sign('rt+jwt', { ...refresh(), aud: 'orders' }), {
-        ring,
-        issuer: ISSUER,
-        now: NOW,
-      }),
-    )
-    await rejectsGrant(
-      verifyRefreshToken(
-        signer.sign('rt+jwt', { ...refresh(), aud: [refreshAudience(ISSUER), 'x'] }),
-        { ring, issuer: ISSUER, now: NOW },
-      ),
+      verifyAt(ring, signer.sign('rt+jwt', { ...refresh(), aud: [refreshAudience(ISSUER), 'x'] })),
     )
     await rejectsGrant(
       verifyRefreshToken(signer.sign('rt+jwt', refresh()), {
@@ -528,9 +498,7 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
     const { ring, signer } = await setup(t, 'ES256')
     for (const drop of ['sub', 'jti', 'fid', 'iat', 'exp', 'iss', 'aud']) {
       const claims = Object.fromEntries(Object.entries(refresh()).filter(([k]) => k !== drop))
-      await rejectsGrant(
-        verifyRefreshToken(signer.sign('rt+jwt', claims), { ring, issuer: ISSUER, now: NOW }),
-      )
+      await rejectsGrant(verifyAt(ring, signer.sign('rt+jwt', claims)))
     }
     for (const [k, v] of [
       ['sub', 42],
@@ -539,31 +507,17 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
       ['exp', String(NOW + 99)],
       ['iat', {}],
     ] as const) {
-      await rejectsGrant(
-        verifyRefreshToken(signer.sign('rt+jwt', { ...refresh(), [k]: v }), {
-          ring,
-          issuer: ISSUER,
-          now: NOW,
-        }),
-      )
+      await rejectsGrant(verifyAt(ring, signer.sign('rt+jwt', { ...refresh(), [k]: v })))
     }
   })
 
   test('unknown kid, missing kid, non-string kid', async (t) => {
     const { ring } = await setup(t, 'ES256')
     const other = await setup(t, 'ES256')
-    await rejectsGrant(
-      verifyRefreshToken(other.signer.sign('rt+jwt', refresh()), {
-        ring,
-        issuer: ISSUER,
-        now: NOW,
-      }),
-    )
+    await rejectsGrant(verifyAt(ring, other.signer.sign('rt+jwt', refresh())))
     for (const kid of [undefined, 42, { a: 1 }, null, '../../etc/passwd', 'x'.repeat(2000)]) {
       const header = { alg: 'ES256', typ: 'rt+jwt', ...(kid === undefined ? {} : { kid }) }
-      await rejectsGrant(
-        verifyRefreshToken(forge(ring, header, refresh()), { ring, issuer: ISSUER, now: NOW }),
-      )
+      await rejectsGrant(verifyAt(ring, forge(ring, header, refresh())))
     }
   })
 
@@ -571,18 +525,12 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
     const { ring, signer } = await setup(t, 'EdDSA')
     const big = signer.sign('rt+jwt', { ...refresh(), pad: 'x'.repeat(4000) })
     assert.ok(big.length > MAX_REFRESH_TOKEN_LENGTH)
-    await rejectsGrant(
-      verifyRefreshToken(big, { ring, issuer: ISSUER, now: NOW }),
-      (c) => c === undefined,
-    )
-    await rejectsGrant(
-      verifyRefreshToken('a'.repeat(10_000_000), { ring, issuer: ISSUER, now: NOW }),
-      (c) => c === undefined,
-    )
+    await rejectsGrant(verifyAt(ring, big), (c) => c === undefined)
+    await rejectsGrant(verifyAt(ring, 'a'.repeat(10_000_000)), (c) => c === undefined)
     // Just under the cap is still verified normally.
     const fits = signer.sign('rt+jwt', { ...refresh(), pad: 'x'.repeat(2000) })
     assert.ok(fits.length <= MAX_REFRESH_TOKEN_LENGTH)
-    assert.ok(await verifyRefreshToken(fits, { ring, issuer: ISSUER, now: NOW }))
+    assert.ok(await verifyAt(ring, fits))
   })
 
   test('alg swap: HS* "signed" with our public key in every encoding, and relabelled algs', async (t) => {
@@ -606,12 +554,10 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
             .digest('base64url')
           // HS256 is allowed for refresh tokens, but only ever keyed with the kid's derived
           // secret, so the MAC fails; HS384 and HS512 are not allowed at all.
-          await rejectsGrant(
-            verifyRefreshToken(`${input}.${mac}`, { ring, issuer: ISSUER, now: NOW }),
-            (c) =>
-              hs === 'HS256'
-                ? c instanceof errors.JWSSignatureVerificationFailed
-                : c instanceof errors.JOSEAlgNotAllowed,
+          await rejectsGrant(verifyAt(ring, `${input}.${mac}`), (c) =>
+            hs === 'HS256'
+              ? c instanceof errors.JWSSignatureVerificationFailed
+              : c instanceof errors.JOSEAlgNotAllowed,
           )
         }
       }
@@ -626,10 +572,8 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
           (a) => a !== from,
         )) {
           const h = b64({ alg: other, kid, typ: 'rt+jwt' })
-          await rejectsGrant(
-            verifyRefreshToken(`${h}.${p}.${s}`, { ring, issuer: ISSUER, now: NOW }),
-          )
-          await rejectsGrant(verifyRefreshToken(`${h}.${p}.`, { ring, issuer: ISSUER, now: NOW }))
+          await rejectsGrant(verifyAt(ring, `${h}.${p}.${s}`))
+          await rejectsGrant(verifyAt(ring, `${h}.${p}.`))
         }
       }
     }
@@ -644,13 +588,7 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
       key: attacker.privateKey,
       dsaEncoding: 'ieee-p1363',
     })
-    await rejectsGrant(
-      verifyRefreshToken(`${input}.${sig.toString('base64url')}`, {
-        ring,
-        issuer: ISSUER,
-        now: NOW,
-      }),
-    )
+    await rejectsGrant(verifyAt(ring, `${input}.${sig.toString('base64url')}`))
   })
 
   test('crit headers are refused', async (t) => {
@@ -660,7 +598,7 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
       { alg: 'ES256', kid: ring.active.kid, typ: 'rt+jwt', crit: ['x-unknown'], 'x-unknown': 1 },
       refresh(),
     )
-    await rejectsGrant(verifyRefreshToken(token, { ring, issuer: ISSUER, now: NOW }))
+    await rejectsGrant(verifyAt(ring, token))
   })
 
   test('a retired key verifies refresh tokens until its window ends, then not', async (t) => {
@@ -717,19 +655,14 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
       rt.replace(/\.[^.]+\./, `.${b64('x')}.`),
     ]
     for (const bad of inputs) {
-      await assert.rejects(
-        verifyRefreshToken(bad, { ring, issuer: ISSUER, now: NOW }),
-        (e: unknown) => {
-          assert.ok(e instanceof OAuthError)
-          assert.ok(!(e instanceof errors.JOSEError))
-          assert.notEqual(e.cause, undefined)
-          return true
-        },
-      )
+      await assert.rejects(verifyAt(ring, bad), (e: unknown) => {
+        assert.ok(e instanceof OAuthError)
+        assert.ok(!(e instanceof errors.JOSEError))
+        assert.notEqual(e.cause, undefined)
+        return true
+      })
     }
-    await rejectsGrant(
-      verifyRefreshToken(42 as unknown as string, { ring, issuer: ISSUER, now: NOW }),
-    )
+    await rejectsGrant(verifyAt(ring, 42 as unknown as string))
   })
 
   test('an explicit audience option overrides the default', async (t) => {
@@ -739,6 +672,6 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
       (await verifyRefreshToken(rt, { ring, issuer: ISSUER, audience: 'custom', now: NOW })).aud,
       'custom',
     )
-    await rejectsGrant(verifyRefreshToken(rt, { ring, issuer: ISSUER, now: NOW }))
+    await rejectsGrant(verifyAt(ring, rt))
   })
 })
