@@ -5,7 +5,7 @@
  * `--trace-gc-nvp`, the median bytes promoted per scavenge and the median scavenge pause.
  *
  *   npx tsx bench/gc-promotion.ts [--runs 6] [--seconds 4] [--mode pg|redis|none]
- *     [--node-args "--single-threaded-gc"] [--url postgres://...]
+ *     [--node-args "--single-threaded-gc"] [--url postgres://...] [--sql "SELECT 1"]
  *
  * `pg` is the case under study. `redis` does the same round trip as a raw RESP PING on one
  * socket, and `none` answers at once: the controls, which promote nothing.
@@ -15,10 +15,14 @@
  * second. The promoted query objects are not reachable at the next mark-compact (V8's
  * `--track-retaining-path` prints no path for them), so something already dead in the old
  * generation points at them: the scavenger has to treat old-to-new pointers as roots.
- * Not the cause (each tried over several runs): postgres.js's write batching through
+ * A query that returns no rows (`--sql "SELECT 1 WHERE false"`) and `max_pipeline: 1` promote
+ * as well. Not the cause (each tried over several runs): postgres.js's write batching through
  * setImmediate, the last slot its Queue leaves behind, Query being a Promise subclass, the
  * Query's own fields (cleared after resolve), V8's allocation-site pretenuring, page promotion,
- * parallel scavenging.
+ * parallel scavenging. The `redis` control stays at 0 even with postgres.js's Query class, its
+ * setImmediate write batching and its Result class grafted on, so what is left to bisect is
+ * postgres.js's connection pool (Queue moves), its `sent` queue and its read parser (a
+ * `subarray` per message), or Postgres's own reply timing.
  */
 import { spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
@@ -41,6 +45,8 @@ const URL_ = arg(
   'url',
   process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 )
+/** The query of `pg` mode, run with one int parameter when it has a `$1`. */
+const SQL = arg('sql', 'SELECT $1::int AS n')
 const PORT = 18_099
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -55,7 +61,9 @@ const mode = ${JSON.stringify(MODE)}
 let roundTrip = async () => {}
 if (mode === 'pg') {
   const sql = postgres(${JSON.stringify(URL_)}, { max: 1, onnotice() {} })
-  roundTrip = () => sql.unsafe('SELECT $1::int AS n', [1], { prepare: true })
+  const text = ${JSON.stringify(SQL)}
+  const params = text.includes('$1') ? [1] : []
+  roundTrip = () => sql.unsafe(text, params, { prepare: true })
 } else if (mode === 'redis') {
   const waiting = []
   const redis = net.connect(6379, '127.0.0.1')
