@@ -13,11 +13,7 @@
  */
 import postgres from 'postgres'
 import { connectDatabase } from '../src/django/database.ts'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback
-}
+import { arg } from './args.ts'
 
 const URL_ = arg(
   'url',

@@ -27,13 +27,9 @@
 import { spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { arg } from './args.ts'
 import { median } from './exchange/report.ts'
 import { runCommand } from './exchange/procs.ts'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback
-}
 
 const RUNS = Number(arg('runs', '6'))
 const SECONDS = Number(arg('seconds', '4'))

@@ -15,11 +15,7 @@ import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { Redis } from 'ioredis'
 import { createRedisClient, createRedisStore, type TokenStore } from '../src/store/index.ts'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback
-}
+import { arg } from './args.ts'
 
 const URL_ = arg('url', process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/0')
 const SECONDS = Number(arg('seconds', '3'))
