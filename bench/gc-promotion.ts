@@ -29,7 +29,7 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { arg } from './args.ts'
 import { median } from './exchange/report.ts'
-import { runCommand } from './exchange/procs.ts'
+import { pinned, runCommand } from './exchange/procs.ts'
 
 const RUNS = Number(arg('runs', '6'))
 const SECONDS = Number(arg('seconds', '4'))
@@ -45,6 +45,10 @@ const URL_ = arg(
 const SQL = arg('sql', 'SELECT $1::int AS n')
 const PORT = 18_099
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
+// Pinned like the exchange bench: the server on CPU 0, wrk on the last CPU.
+const cores = availableParallelism()
+const serverCpus = cores >= 2 ? '0' : undefined
+const wrkCpus = cores >= 2 ? String(cores - 1) : undefined
 
 if (!['pg', 'redis', 'none'].includes(MODE)) throw new Error('--mode must be pg, redis or none')
 
@@ -85,11 +89,14 @@ function field(line: string, name: string): number | undefined {
 }
 
 async function oneRun(): Promise<Run> {
-  const pin = availableParallelism() >= 2
-  const args = [...NODE_ARGS, '--trace-gc-nvp', '--input-type=module', '-e', SERVER]
-  const child = pin
-    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: ROOT })
-    : spawn(process.execPath, args, { cwd: ROOT })
+  const [cmd, args] = pinned(serverCpus, process.execPath, [
+    ...NODE_ARGS,
+    '--trace-gc-nvp',
+    '--input-type=module',
+    '-e',
+    SERVER,
+  ])
+  const child = spawn(cmd, args, { cwd: ROOT })
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d))
@@ -103,7 +110,7 @@ async function oneRun(): Promise<Run> {
   }
   const wrkArgs = ['-t2', '-c16', `-d${SECONDS}s`, `http://127.0.0.1:${PORT}/`]
   const wrk = await runCommand('wrk', wrkArgs, {
-    cpus: pin ? String(availableParallelism() - 1) : undefined,
+    cpus: wrkCpus,
     env: process.env,
     cwd: ROOT,
   })
