@@ -1,32 +1,49 @@
 /**
  * A repro for the young-generation promotion that sets the exchange benchmark's p99, outside
- * the bridge: a bare TCP server that answers each request after one postgres.js query, loaded
- * by wrk at 16 connections. Each run is a fresh process; the run prints its req/s and, from
+ * the bridge: a server that answers each request after one postgres.js query, loaded by wrk at
+ * 16 connections. Each run is a fresh process; the run prints its req/s and, from
  * `--trace-gc-nvp`, the median bytes promoted per scavenge and the median scavenge pause.
  *
- *   npx tsx bench/gc-promotion.ts [--runs 6] [--seconds 4] [--mode pg|redis|none]
- *     [--node-args "--single-threaded-gc"] [--url postgres://...] [--sql "SELECT 1"]
+ *   npx tsx bench/gc-promotion.ts [--runs 6] [--seconds 4] [--mode pg|redis|none] [--http]
+ *     [--node-args "--min-semi-space-size=16"] [--postgres /path/to/postgres/src/index.js]
+ *     [--url postgres://...] [--sql "SELECT 1"]
  *
  * `pg` is the case under study. `redis` does the same round trip as a raw RESP PING on one
- * socket, and `none` answers at once: the controls, which promote nothing.
+ * socket, and `none` answers at once: the controls, which promote nothing. The server is a bare
+ * TCP server that awaits the query, or with `--http` a node:http server that calls `.then` on
+ * it (the form that fell into the promoting state most often). `--postgres` loads another copy
+ * of postgres.js (a patched one) instead of the installed package.
  *
- * What it showed (fifth session's VM): the same `pg` process promotes 0, ~0.34 MB or ~1.7 MB
- * per scavenge from one run to the next, and a run keeps the state it falls into in its first
- * second. The promoted query objects are not reachable at the next mark-compact (V8's
- * `--track-retaining-path` prints no path for them), so something already dead in the old
- * generation points at them: the scavenger has to treat old-to-new pointers as roots.
- * A query that returns no rows (`--sql "SELECT 1 WHERE false"`) and `max_pipeline: 1` promote
- * as well. Not the cause (each tried over several runs): postgres.js's write batching through
- * setImmediate, the last slot its Queue leaves behind, Query being a Promise subclass, the
- * Query's own fields (cleared after resolve), V8's allocation-site pretenuring, page promotion,
- * parallel scavenging. The `redis` control stays at 0 even with postgres.js's Query class, its
- * setImmediate write batching and its Result class grafted on, so what is left to bisect is
- * postgres.js's connection pool (Queue moves), its `sent` queue and its read parser (a
- * `subarray` per message), or Postgres's own reply timing.
+ * A run falls into a promoting state in its first second and keeps it (0, ~0.34, ~1.2 or ~1.7 MB
+ * per scavenge). Which state runs fall into also drifts over minutes on this VM, so run the two
+ * variants of a comparison interleaved (A, B, A, B), never as a block of each.
+ * `--node-args "--min-semi-space-size=16"` (a full-size young generation from the start)
+ * makes runs fall into the promoting state more often. The bridge itself promoted 0.50 MB per
+ * scavenge in each of 9 traced runs on the sixth session's VM, which makes it the better place
+ * to judge a change (bench/exchange/bridge-only.ts with BENCH_SERVER_LOG and
+ * `BENCH_BRIDGE_NODE_ARGS=--trace-gc-nvp`). bench/postgres-query-plain-promise.patch is the
+ * Query change below.
+ *
+ * Found this way (sixth session, 2026-12-06), in the bridge, each pair interleaved twice:
+ * - postgres.js's Query is a Promise subclass. A copy whose Query holds a plain Promise and
+ *   delegates then/catch/finally to it (loaded with bench/postgres-redirect.mjs) promotes
+ *   0.14 MB per scavenge against 0.50, and the median scavenge pause drops 3.5 → 1.8-2.5 ms.
+ *   The same change takes `--http` here from 1.2 MB per scavenge to 0. Constructing the
+ *   subclass is enough: a Query made with super() but settled through an inner promise still
+ *   promotes. A bare Promise subclass in the same server does not, so something postgres.js
+ *   does with the instance is involved; what, is not found yet.
+ * - With that copy, `--no-allocation-site-pretenuring` takes 0.14 MB to 0.04 MB and the pause
+ *   to 1.3-1.6 ms. (Alone, with the installed postgres.js, it leaves the bridge at 0.50.)
+ *   `--trace-pretenuring-statistics` in a plain query loop shows why: four allocation sites
+ *   are decided "tenure" at start-up, every sampled object alive then, and a tenured site
+ *   never goes back. Its objects are allocated old, die young, and keep what they point at
+ *   alive through scavenges until the next mark-compact.
+ * Earlier notes listed the flag and the Promise subclass as ruled out; both were measured as
+ * blocks of runs, which the drift above makes unreliable.
  */
 import { spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { arg } from './args.ts'
 import { median } from './exchange/report.ts'
 import { pinned, runCommand } from './exchange/procs.ts'
@@ -34,6 +51,9 @@ import { pinned, runCommand } from './exchange/procs.ts'
 const RUNS = Number(arg('runs', '6'))
 const SECONDS = Number(arg('seconds', '4'))
 const MODE = arg('mode', 'pg')
+const HTTP = process.argv.includes('--http')
+/** Another postgres.js entry (e.g. a patched copy's src/index.js); default the installed one. */
+const POSTGRES = arg('postgres', 'postgres')
 const NODE_ARGS = arg('node-args', '')
   .split(/\s+/)
   .filter((a) => a !== '')
@@ -54,8 +74,9 @@ if (!['pg', 'redis', 'none'].includes(MODE)) throw new Error('--mode must be pg,
 
 /** The server, as plain JavaScript so that node runs it without a loader in the way. */
 const SERVER = `
+import http from 'node:http'
 import net from 'node:net'
-import postgres from 'postgres'
+import postgres from ${JSON.stringify(POSTGRES === 'postgres' ? POSTGRES : pathToFileURL(POSTGRES).href)}
 const RESP = 'HTTP/1.1 200 OK\\r\\nContent-Length: 7\\r\\nContent-Type: application/json\\r\\n\\r\\n{"n":1}'
 const mode = ${JSON.stringify(MODE)}
 let roundTrip = async () => {}
@@ -73,8 +94,10 @@ if (mode === 'pg') {
   })
   roundTrip = () => new Promise((resolve) => { waiting.push(resolve); redis.write('PING\\r\\n') })
 }
-net.createServer((s) => s.on('data', async () => { await roundTrip(); s.write(RESP) }))
-  .listen(${PORT}, '127.0.0.1', () => console.log('LISTENING'))
+const server = ${HTTP}
+  ? http.createServer((req, res) => { roundTrip().then(() => { res.writeHead(200, { 'Content-Length': 7 }); res.end('{"n":1}') }) })
+  : net.createServer((s) => s.on('data', async () => { await roundTrip(); s.write(RESP) }))
+server.listen(${PORT}, '127.0.0.1', () => console.log('LISTENING'))
 `
 
 interface Run {
@@ -125,7 +148,9 @@ async function oneRun(): Promise<Run> {
   return { rps, promotedBytes: median(of('promoted')), pauseMs: median(of('pause')) }
 }
 
-console.log(`mode ${MODE}, ${RUNS} runs of ${SECONDS} s, node args: ${NODE_ARGS.join(' ') || '-'}`)
+console.log(
+  `mode ${MODE}${HTTP ? ' (http)' : ''}, postgres.js ${POSTGRES}, ${RUNS} runs of ${SECONDS} s, node args: ${NODE_ARGS.join(' ') || '-'}`,
+)
 let promoting = 0
 for (let i = 1; i <= RUNS; i++) {
   const r = await oneRun()
