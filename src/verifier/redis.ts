@@ -177,6 +177,7 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
   let syncing: Promise<void> | undefined
   let resolveReady: () => void = () => undefined
   const ready = new Promise<void>((resolve) => (resolveReady = resolve))
+  const startedAt = now()
 
   const lag = (): number => now() - lastContactAt
   const report = (problem: RevocationFeedProblem, message: string, cause?: unknown): void => {
@@ -207,9 +208,13 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
   }
   const checkStale = (): boolean => {
     if (lag() <= maxLagMs) return false
-    if (!staleReported) {
+    // Before the first sync the lag is Infinity (so fail-closed trusts nothing), but the feed has
+    // only been silent since it started: startup is reported as an outage only once it has lasted
+    // maxLag, like any other silence, not on the first heartbeat of a slow start.
+    const silentMs = now() - Math.max(lastContactAt, startedAt)
+    if (!staleReported && silentMs > maxLagMs) {
       staleReported = true
-      report('stale', `revocation feed has had no contact for ${Math.round(lag())} ms`)
+      report('stale', `revocation feed has had no contact for ${Math.round(silentMs)} ms`)
     }
     return true
   }

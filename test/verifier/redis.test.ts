@@ -248,6 +248,43 @@ describe('Redis revocation feed', () => {
       assert.equal(await codeOf(v, t), 'ok')
     })
 
+    it('a slow start is not reported as stale until it has lasted maxLag, then once', async () => {
+      const proxy = await startTcpProxy('127.0.0.1', Number(new URL(r.url).port || 6379))
+      closers.push(() => proxy.close())
+      proxy.cut()
+      const clock = fakeClock(nowS())
+      const errors: RevocationFeedError[] = []
+      const f = createRedisRevocations({
+        client: proxiedClient(proxy.port),
+        prefix: r.prefix,
+        failMode: 'closed',
+        maxLag: 10,
+        heartbeat: 0.05,
+        now: clock.now,
+        onError: (e) => errors.push(e),
+      })
+      closers.push(() => f.close())
+      const v = verifierWith(f, clock)
+      const t = mint(key, claimsAt(clock.seconds()))
+      await until(() => errors.some((e) => e.problem === 'disconnected'), 3000, 'connect failed')
+      await new Promise((res) => setTimeout(res, 200)) // a few heartbeats
+      assert.equal(await codeOf(v, t), 'revocation_unavailable', 'nothing trusted before sync')
+      const stale = (): RevocationFeedError[] => errors.filter((e) => e.problem === 'stale')
+      assert.equal(stale().length, 0, 'starting up for less than maxLag is not an outage')
+      clock.advance(11)
+      assert.equal(await codeOf(v, t), 'revocation_unavailable')
+      assert.equal(stale().length, 1, 'a start longer than maxLag is reported')
+      proxy.restore()
+      await until(() => f.status().state === 'live', 5000, 'first sync')
+      assert.equal(await codeOf(v, t), 'ok')
+      // The first sync ends that outage; the next one is reported once more, not twice.
+      proxy.cut()
+      await until(() => f.status().state === 'disconnected', 3000, 'disconnect noticed')
+      clock.advance(11)
+      assert.equal(await codeOf(v, t), 'revocation_unavailable')
+      assert.equal(stale().length, 2, 'one report per outage')
+    })
+
     it('fail-open: past maxLag tokens still verify, and the lag is reported', async () => {
       const { clock, v, f, errors } = await outage('open')
       clock.advance(60)
