@@ -13,6 +13,7 @@ import { createBridge, type Bridge } from '../../src/bridge.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { createLogger } from '../../src/log.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
+import type { CreateUserReply, LoginReply } from './djangoctl.ts'
 import { djangoDatabase, runDjango, type DjangoDatabase, type DjangoEnv } from './django.ts'
 import { testRedis, type TestRedis } from './redis.ts'
 import { connectDatabase } from '../../src/django/database.ts'
@@ -107,8 +108,8 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     django,
     clock,
     async djangoLogin(username, password = 'correct horse battery staple', extra = {}) {
-      const created = await django<{ id: string }>('create_user', { username, password, ...extra })
-      const login = await django<{ ok: boolean; cookie: string | null }>('login', {
+      const created = await django<CreateUserReply>('create_user', { username, password, ...extra })
+      const login = await django<LoginReply>('login', {
         username,
         password,
       })

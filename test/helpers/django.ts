@@ -99,7 +99,7 @@ export function djangoVersion(): Promise<string> {
   return versionCheck
 }
 
-/** Run one djangoctl command against `env`; resolves with its JSON result. */
+/** Run one djangoctl command against `env`; resolves with its JSON result (typed in djangoctl.ts). */
 export async function runDjango<T = Record<string, unknown>>(
   cmd: string,
   args: Record<string, unknown>,
