@@ -12,13 +12,11 @@ import {
   PASSWORD,
   djangoUsers,
   exchange,
-  manualBridge,
   median,
   passwordGrant,
   refresh,
   type Agent,
   type LoggedIn,
-  type ManualBridge,
 } from './support.ts'
 
 /** Django-compatible pbkdf2_sha256 hash at `iterations`, made by the bridge's own hasher. */
@@ -314,8 +312,8 @@ describe('SECRET_KEY rotation: the old key as DJANGO_SECRET_KEY_FALLBACKS (G6)',
   const NEW_KEY = 'a-brand-new-secret-key-for-the-rotation-test-0123456789abcdefghij'
   let t: TestBridge
   let user: LoggedIn
-  let oldOnly: ManualBridge
-  let newOnly: ManualBridge
+  let oldOnly: TestBridge
+  let newOnly: TestBridge
 
   before(async () => {
     t = await startBridge({
@@ -325,30 +323,15 @@ describe('SECRET_KEY rotation: the old key as DJANGO_SECRET_KEY_FALLBACKS (G6)',
     assert.equal(t.db.env['DJANGO_SECRET_KEY'], DJANGO_SECRET_KEY)
     assert.equal(t.config.django.secretKey, NEW_KEY)
     ;[user] = (await djangoUsers(t.db.env, [{ username: 'rotor' }])) as [LoggedIn]
-    const shared = {
-      ...t.db.env,
-      DATABASE_URL: t.db.url,
-      REDIS_URL: t.redis.url,
-      REDIS_PREFIX: t.redis.prefix,
-      KEYS_DIR: t.keysDir,
-      BRIDGE_ISSUER: 'http://bridge.test',
-      BRIDGE_AUDIENCE: 'https://api.test',
-      DJANGO_PBKDF2_ITERATIONS: '1000',
-    }
     // Two more instances over the same database, Redis prefix and keys: one from before the
     // rotation (old key only) and one whose operator dropped the fallback too early.
     ;[oldOnly, newOnly] = await Promise.all([
-      manualBridge({ env: shared, sql: t.db.sql, redis: t.redis.redis, ring: t.ring }),
-      manualBridge({
-        env: { ...shared, DJANGO_SECRET_KEY: NEW_KEY },
-        sql: t.db.sql,
-        redis: t.redis.redis,
-        ring: t.ring,
-      }),
+      startBridge({ peer: t }),
+      startBridge({ peer: t, env: { DJANGO_SECRET_KEY: NEW_KEY } }),
     ])
   })
   after(async () => {
-    await Promise.all([oldOnly.close(), newOnly.close()])
+    await Promise.all([oldOnly.cleanup(), newOnly.cleanup()])
     await t.cleanup()
   })
 

@@ -9,10 +9,10 @@ import type { HasherName, SessionEngine } from '../../src/config.ts'
 import { createPasswordHashers } from '../../src/django/hashers/index.ts'
 import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
 import { UsernameTakenError } from '../../src/django/users.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
 import {
   ALL_DJANGO_32_HASHERS,
   DJANGO_SECRET_KEY,
-  bridgeFor,
   djangoDatabase,
   runDjango,
   runDjangoBatch,

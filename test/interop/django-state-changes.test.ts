@@ -7,13 +7,8 @@ import { describe, test } from 'node:test'
 import postgres from 'postgres'
 import type { SessionEngine } from '../../src/config.ts'
 import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
-import {
-  DJANGO_SECRET_KEY,
-  bridgeFor,
-  djangoDatabase,
-  runDjango,
-  runDjangoBatch,
-} from '../helpers/django.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
+import { DJANGO_SECRET_KEY, djangoDatabase, runDjango, runDjangoBatch } from '../helpers/django.ts'
 import type {
   CreateUserReply,
   LoadSessionReply,

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { SessionEngine } from '../../src/config.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
 import {
   ALL_DJANGO_32_HASHERS,
-  bridgeFor,
   djangoDatabase,
   runDjango,
   runDjangoBatch,

@@ -13,10 +13,10 @@ import { newSessionKey } from '../../src/django/session-key.ts'
 import { createSessionReader } from '../../src/django/sessions.ts'
 import { postgresFailure } from '../../src/django/users.ts'
 import { DependencyError } from '../../src/errors.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
 import {
   DJANGO_SECRET_KEY,
   bridgeConfig,
-  bridgeFor,
   djangoDatabase,
   runDjango,
   runDjangoBatch,
