@@ -122,11 +122,3 @@ export function fidOf(jwt: string): string {
   if (typeof fid !== 'string') throw new Error('token has no fid')
   return fid
 }
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  const hi = sorted[mid] ?? NaN
-  const lo = sorted[mid - 1] ?? hi
-  return sorted.length % 2 === 0 ? (lo + hi) / 2 : hi
-}
