@@ -1,21 +1,36 @@
 /**
- * A whole bridge over real infrastructure for HTTP tests: a Postgres database migrated by real
- * Django, a Redis key prefix, a fresh key folder, the real config loader, and the Koa app on a
- * loopback port. Everything is removed by `cleanup()`.
+ * The bridge for tests, built in one place:
+ * - startBridge(): the whole service as main.ts composes it (createBridge over a Postgres database
+ *   migrated by real Django, a Redis key prefix, a key folder and the real config loader), serving
+ *   HTTP on a loopback port. Options swap one piece for what a test needs: a second instance of
+ *   the same deployment, a Postgres client that cannot connect, a Redis server the test kills.
+ * - bridgeFor(): only its Django layer (users, sessions, hashers, auth, writer) over a database,
+ *   for the interop tests that compare it with real Django call by call.
+ *
+ * Whatever a builder makes it also removes (cleanup()); what the caller passes in stays the
+ * caller's to close.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Redis } from 'ioredis'
+import type postgres from 'postgres'
 import supertest from 'supertest'
 import { createBridge, type Bridge } from '../../src/bridge.ts'
-import { loadConfig, type Config } from '../../src/config.ts'
+import { loadConfig, type Config, type DjangoConfig } from '../../src/config.ts'
+import { createDjangoAuth, type DjangoAuth } from '../../src/django/auth.ts'
+import { connectDatabase, overClients, type Database } from '../../src/django/database.ts'
+import { createPasswordHashers, type PasswordHashers } from '../../src/django/hashers/index.ts'
+import { createSessionReader, type SessionReader } from '../../src/django/sessions.ts'
+import { createUserRepository, type UserRepository } from '../../src/django/users.ts'
+import { createDjangoWriter, type DjangoWriter } from '../../src/django/write.ts'
 import { createLogger } from '../../src/log.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
+import type { CreateUserReply, LoginReply } from './djangoctl.ts'
 import { djangoDatabase, runDjango, type DjangoDatabase, type DjangoEnv } from './django.ts'
-import { testRedis, type TestRedis } from './redis.ts'
-import { connectDatabase } from '../../src/django/database.ts'
+import { testRedis, uniquePrefix, type TestRedis } from './redis.ts'
 
 export interface TestBridge {
   bridge: Bridge
@@ -34,25 +49,73 @@ export interface TestBridge {
     password?: string,
     extra?: Record<string, unknown>,
   ): Promise<{ id: string; cookie: string }>
+  /** The fake clock's time (epoch ms); the bridge reads it only with `fakeClock`. */
   clock: { now: number }
+  /** The clock the bridge reads: `clock.now` with `fakeClock`, Date.now otherwise. */
+  now: () => number
+  /** Stops the server and removes what this call made (not what was passed in). */
   cleanup(): Promise<void>
 }
 
 export interface TestBridgeOptions {
-  /** Bridge environment overrides (on top of the test defaults). */
+  /** Bridge environment overrides (on top of the test defaults, never inherited from `peer`). */
   env?: Record<string, string>
-  /** Django settings overrides for djangoctl. */
+  /** Django settings overrides for djangoctl (for the database made here; not with `peer`). */
   djangoEnv?: DjangoEnv
-  /** Use a controllable clock (epoch ms) instead of Date.now. */
+  /** Use a controllable clock (epoch ms) instead of Date.now (not with `peer`: its clock is used). */
   fakeClock?: boolean
+  /**
+   * Another instance of `peer`'s deployment, as a second process of one service would be: the
+   * same Django database, Redis client and prefix, keys and clock, with its own config and app.
+   */
+  peer?: TestBridge
+  /**
+   * The service's Postgres client instead of its own connections to the database (for example
+   * one pointed at a closed port).
+   */
+  sql?: postgres.Sql
+  /**
+   * A Redis server other than the shared test one (a private redis-server the test kills): the
+   * service's client for it and its URL. Keys go under a fresh prefix. Not with `peer`.
+   */
+  redis?: { client: Redis; url: string }
 }
 
+/** The password djangoLogin (and the integration tests' users) log in with. */
+export const PASSWORD = 'correct horse battery staple'
+
+/** The whole bridge on a loopback port, over real Postgres, Redis and Django (see the top). */
 export async function startBridge(options: TestBridgeOptions = {}): Promise<TestBridge> {
-  const db = await djangoDatabase(options.djangoEnv === undefined ? {} : { env: options.djangoEnv })
-  const redis = await testRedis('http')
-  const keysDir = await mkdtemp(join(tmpdir(), 'djb-keys-'))
-  const clock = { now: Date.now() }
-  const now = options.fakeClock === true ? () => clock.now : Date.now
+  const { peer } = options
+  if (
+    peer !== undefined &&
+    (options.djangoEnv !== undefined ||
+      options.fakeClock !== undefined ||
+      options.redis !== undefined)
+  ) {
+    throw new TypeError('startBridge: with `peer`, the database, Redis and clock are the peer’s')
+  }
+  const owned: (() => Promise<void>)[] = []
+  const db =
+    peer?.db ??
+    (await djangoDatabase(options.djangoEnv === undefined ? {} : { env: options.djangoEnv }))
+  if (peer === undefined) owned.push(() => db.cleanup())
+  const redis: TestRedis =
+    peer?.redis ??
+    (options.redis === undefined
+      ? await testRedis('http')
+      : {
+          redis: options.redis.client,
+          prefix: uniquePrefix('http'),
+          url: options.redis.url,
+          cleanup: async () => {},
+        })
+  if (peer === undefined) owned.push(() => redis.cleanup())
+  const keysDir = peer?.keysDir ?? (await mkdtemp(join(tmpdir(), 'djb-keys-')))
+  if (peer === undefined) owned.push(() => rm(keysDir, { recursive: true, force: true }))
+  const clock = peer?.clock ?? { now: Date.now() }
+  const now = peer?.now ?? (options.fakeClock === true ? () => clock.now : Date.now)
+
   const config = loadConfig({
     ...db.env,
     DATABASE_URL: db.url,
@@ -67,29 +130,31 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     ...options.env,
   })
   const logger = createLogger('silent')
-  const ring = await loadKeyRing({
-    keysDir,
-    signingAlg: config.signingAlg,
-    accessTokenTtl: config.accessTokenTtl,
-    refreshTokenTtl: config.refreshTokenTtl,
-    generateIfEmpty: true,
-    logger,
-    now,
-  })
+  const ring =
+    peer?.ring ??
+    (await loadKeyRing({
+      keysDir,
+      signingAlg: config.signingAlg,
+      accessTokenTtl: config.accessTokenTtl,
+      refreshTokenTtl: config.refreshTokenTtl,
+      generateIfEmpty: true,
+      logger,
+      now,
+    }))
   // The service's own connections (single-connection clients, statement timeout), as main.ts
-  // makes them.
-  const database = connectDatabase(db.url, {
-    connections: config.databasePoolSize,
-    statementTimeout: config.databaseStatementTimeout,
-  })
-  const bridge = createBridge({
-    config,
-    db: database,
-    redis: redis.redis,
-    ring,
-    logger,
-    now,
-  })
+  // makes them, unless the test brings its own client.
+  let database: Database
+  if (options.sql === undefined) {
+    const own = connectDatabase(db.url, {
+      connections: config.databasePoolSize,
+      statementTimeout: config.databaseStatementTimeout,
+    })
+    owned.push(() => own.end({ timeout: 5 }))
+    database = own
+  } else {
+    database = overClients([options.sql])
+  }
+  const bridge = createBridge({ config, db: database, redis: redis.redis, ring, logger, now })
   const server: Server = bridge.app.listen(0, '127.0.0.1')
   await new Promise<void>((resolve) => server.once('listening', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -106,24 +171,56 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     request: supertest.agent(server),
     django,
     clock,
-    async djangoLogin(username, password = 'correct horse battery staple', extra = {}) {
-      const created = await django<{ id: string }>('create_user', { username, password, ...extra })
-      const login = await django<{ ok: boolean; cookie: string | null }>('login', {
+    now,
+    async djangoLogin(username, password = PASSWORD, extra = {}) {
+      const created = await django<CreateUserReply>('create_user', {
         username,
         password,
+        ...extra,
       })
+      const login = await django<LoginReply>('login', { username, password })
       if (!login.ok || login.cookie === null) throw new Error(`Django login failed for ${username}`)
       return { id: created.id, cookie: login.cookie }
     },
     async cleanup() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await database.end({ timeout: 5 })
-      await redis.cleanup()
-      await db.cleanup()
-      await rm(keysDir, { recursive: true, force: true })
+      // In the reverse order they were made: connections before the database they point at.
+      for (const step of owned.reverse()) await step()
     },
   }
 }
 
 export const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const SESSION_TYPE = 'urn:django:session'
+
+/** The bridge's Django layer: what createBridge builds over Postgres, before Redis and HTTP. */
+export interface DjangoLayer {
+  config: DjangoConfig
+  users: UserRepository
+  sessions: SessionReader
+  hashers: PasswordHashers
+  auth: DjangoAuth
+  writer: DjangoWriter
+}
+
+/**
+ * The bridge's Django layer wired to a database, as createBridge composes it; `config` overrides
+ * the database's DjangoConfig (see djangoDatabase) and `now` is the clock it reads.
+ */
+export function bridgeFor(
+  db: { sql: postgres.Sql; config: DjangoConfig },
+  options: { config?: Partial<DjangoConfig>; now?: () => number } = {},
+): DjangoLayer {
+  const config: DjangoConfig = { ...db.config, ...options.config }
+  const now = options.now ?? Date.now
+  const users = createUserRepository(overClients([db.sql]), config.users)
+  const sessions = createSessionReader({ db: overClients([db.sql]), config, now })
+  const hashers = createPasswordHashers({
+    enabled: config.passwordHashers,
+    pbkdf2Iterations: config.pbkdf2Iterations,
+    concurrency: 2,
+  })
+  const auth = createDjangoAuth({ users, sessions, hashers, config, now })
+  const writer = createDjangoWriter({ db: overClients([db.sql]), users, hashers, config, now })
+  return { config, users, sessions, hashers, auth, writer }
+}

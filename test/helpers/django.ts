@@ -12,15 +12,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type postgres from 'postgres'
 import { loadConfig, type DjangoConfig } from '../../src/config.ts'
-import { createDjangoAuth, type DjangoAuth } from '../../src/django/auth.ts'
-import { createPasswordHashers, type PasswordHashers } from '../../src/django/hashers/index.ts'
-import { createSessionReader, type SessionReader } from '../../src/django/sessions.ts'
-import { createUserRepository, type UserRepository } from '../../src/django/users.ts'
-import { createDjangoWriter, type DjangoWriter } from '../../src/django/write.ts'
 import { adminSql, databaseUrl, testDatabase, type TestDatabase } from './pg.ts'
-import { overClients } from '../../src/django/database.ts'
 
 export const PYTHON = '/usr/bin/python3'
 const INTEROP = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop')
@@ -99,7 +92,7 @@ export function djangoVersion(): Promise<string> {
   return versionCheck
 }
 
-/** Run one djangoctl command against `env`; resolves with its JSON result. */
+/** Run one djangoctl command against `env`; resolves with its JSON result (typed in djangoctl.ts). */
 export async function runDjango<T = Record<string, unknown>>(
   cmd: string,
   args: Record<string, unknown>,
@@ -241,32 +234,4 @@ export async function djangoDatabase(
   djangoTimings.clonesMs.push(performance.now() - started)
   const env = djangoEnv(db.url, options.env)
   return { ...db, env, config: bridgeConfig(env, options.config) }
-}
-
-export interface Bridge {
-  config: DjangoConfig
-  users: UserRepository
-  sessions: SessionReader
-  hashers: PasswordHashers
-  auth: DjangoAuth
-  writer: DjangoWriter
-}
-
-/** The bridge's Django layer wired to a database, as the service composes it. */
-export function bridgeFor(
-  db: { sql: postgres.Sql; config: DjangoConfig },
-  options: { config?: Partial<DjangoConfig>; now?: () => number } = {},
-): Bridge {
-  const config: DjangoConfig = { ...db.config, ...options.config }
-  const now = options.now ?? Date.now
-  const users = createUserRepository(overClients([db.sql]), config.users)
-  const sessions = createSessionReader({ db: overClients([db.sql]), config, now })
-  const hashers = createPasswordHashers({
-    enabled: config.passwordHashers,
-    pbkdf2Iterations: config.pbkdf2Iterations,
-    concurrency: 2,
-  })
-  const auth = createDjangoAuth({ users, sessions, hashers, config, now })
-  const writer = createDjangoWriter({ db: overClients([db.sql]), users, hashers, config, now })
-  return { config, users, sessions, hashers, auth, writer }
 }

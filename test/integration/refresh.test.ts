@@ -8,6 +8,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { SignJWT } from 'jose'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
+import type { LogoutReply } from '../helpers/djangoctl.ts'
 import {
   PASSWORD,
   claimsOf,
@@ -258,7 +259,7 @@ describe('refresh grant (real clock)', () => {
     const session = await newFamily(t, leo.cookie)
     const pw = await passwordGrant(t.request, 'leo', PASSWORD).expect(200)
     const sessionRt2 = await refreshed(t, session.refresh, 'before the Django logout')
-    const out = await t.django<{ ok: boolean }>('logout', { cookie: leo.cookie })
+    const out = await t.django<LogoutReply>('logout', { cookie: leo.cookie })
     assert.equal(out.ok, true)
     await refused(t, sessionRt2, 'session-born family after Django logout')
     assert.equal(await familyExists(t, sessionRt2), false)

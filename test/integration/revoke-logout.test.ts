@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { REVOCATION_LEEWAY_SECONDS } from '../../src/store/redis.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
 import { runDjangoBatch } from '../helpers/django.ts'
+import type { SuccessfulLogin, WhoamiReply } from '../helpers/djangoctl.ts'
 import {
   PASSWORD,
   claimsOf,
@@ -268,7 +269,7 @@ describe('POST /logout everywhere with LOGOUT_DELETES_DJANGO_SESSIONS=true', () 
       { username: 'olga' },
     ])) as [LoggedIn, LoggedIn]
     // A second browser: another Django session of the same user.
-    const second = await t.django<{ ok: boolean; cookie: string }>('login', {
+    const second = await t.django<SuccessfulLogin>('login', {
       username: 'sam',
       password: PASSWORD,
     })
@@ -283,7 +284,7 @@ describe('POST /logout everywhere with LOGOUT_DELETES_DJANGO_SESSIONS=true', () 
       .send({ everywhere: 'true' })
       .expect(204)
 
-    const [a, b, c] = await runDjangoBatch<{ id: string | null }[]>(
+    const [a, b, c] = await runDjangoBatch<WhoamiReply[]>(
       [
         { cmd: 'whoami', cookie: sam.cookie },
         { cmd: 'whoami', cookie: second.cookie },

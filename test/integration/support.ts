@@ -1,25 +1,16 @@
 /**
  * Small shared pieces for the HTTP integration tests: the three grants as requests, Django users
- * made and logged in by real Django in one process, Redis inspection by prefix, and a bridge
- * built by hand (createBridge) when a test needs a client startBridge does not make (a Postgres
- * that is not there, a private redis-server, a second config over the same database).
+ * made and logged in by real Django in one process, and Redis inspection by prefix. The bridge
+ * itself comes from startBridge (test/helpers/bridge.ts).
  */
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import type postgres from 'postgres'
 import type { Redis } from 'ioredis'
-import supertest from 'supertest'
-import { createBridge, type Bridge } from '../../src/bridge.ts'
-import { loadConfig, type Config } from '../../src/config.ts'
-import { createLogger } from '../../src/log.ts'
-import type { KeyRing } from '../../src/tokens/keys.ts'
-import { EXCHANGE, SESSION_TYPE } from '../helpers/bridge.ts'
+import type supertest from 'supertest'
+import { EXCHANGE, PASSWORD, SESSION_TYPE } from '../helpers/bridge.ts'
 import { runDjangoBatch, type DjangoEnv } from '../helpers/django.ts'
-import { overClients } from '../../src/django/database.ts'
+
+export { PASSWORD }
 
 export type Agent = supertest.Agent
-
-export const PASSWORD = 'correct horse battery staple'
 
 export function exchange(agent: Agent, cookie: string) {
   return agent
@@ -130,55 +121,4 @@ export function fidOf(jwt: string): string {
   const fid = claimsOf(jwt)['fid']
   if (typeof fid !== 'string') throw new Error('token has no fid')
   return fid
-}
-
-export interface ManualBridge {
-  bridge: Bridge
-  config: Readonly<Config>
-  request: Agent
-  url: string
-  close(): Promise<void>
-}
-
-export interface ManualBridgeOptions {
-  /** Environment for loadConfig (DATABASE_URL, REDIS_URL and so on must be in it). */
-  env: Record<string, string>
-  sql: postgres.Sql
-  redis: Redis
-  ring: KeyRing
-  now?: () => number
-}
-
-/**
- * A bridge over clients the caller made, on a loopback port. close() stops the server only:
- * the clients belong to the caller.
- */
-export async function manualBridge(options: ManualBridgeOptions): Promise<ManualBridge> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env })
-  const bridge = createBridge({
-    config,
-    db: overClients([options.sql]),
-    redis: options.redis,
-    ring: options.ring,
-    logger: createLogger('silent'),
-    ...(options.now === undefined ? {} : { now: options.now }),
-  })
-  const server: Server = bridge.app.listen(0, '127.0.0.1')
-  await new Promise<void>((resolve) => server.once('listening', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return {
-    bridge,
-    config,
-    request: supertest.agent(server),
-    url,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  const hi = sorted[mid] ?? NaN
-  const lo = sorted[mid - 1] ?? hi
-  return sorted.length % 2 === 0 ? (lo + hi) / 2 : hi
 }

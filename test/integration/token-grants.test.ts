@@ -10,6 +10,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JS
 import { sessionId } from '../../src/tokens/claims.ts'
 import { createJwtSigner } from '../../src/tokens/jwt.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
+import type { UserInfoReply } from '../helpers/djangoctl.ts'
 
 describe('POST /token', () => {
   let t: TestBridge
@@ -97,7 +98,7 @@ describe('POST /token', () => {
     assert.equal(payload['username'], 'bob')
     assert.equal(payload['sid'], undefined, 'password-born tokens have no sid')
     assert.equal(res.body.issued_token_type, undefined)
-    const info = await t.django<{ last_login: string | null }>('user_info', { username: 'bob' })
+    const info = await t.django<UserInfoReply>('user_info', { username: 'bob' })
     assert.notEqual(info.last_login, null, 'last_login is updated as Django does')
   })
 

@@ -4,9 +4,6 @@
  * (checklist B1, B2, F1, F2).
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
@@ -15,21 +12,17 @@ import type { Redis } from 'ioredis'
 import { runKeysCommand } from '../../src/cli/keys.ts'
 import { createLogger } from '../../src/log.ts'
 import { createRedisClient } from '../../src/store/client.ts'
-import { loadKeyRing, reloadKeyRing } from '../../src/tokens/keys.ts'
+import { reloadKeyRing } from '../../src/tokens/keys.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
-import { djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
-import { REDIS_URL } from '../helpers/redis.ts'
 import { privateRedis, type PrivateRedis } from '../store/private-redis.ts'
 import {
   PASSWORD,
   djangoUsers,
   exchange,
-  manualBridge,
   passwordGrant,
   refresh,
   type Agent,
   type LoggedIn,
-  type ManualBridge,
 } from './support.ts'
 
 const ISSUER = 'http://bridge.test'
@@ -299,52 +292,22 @@ describe('every signing algorithm verifies with plain jose against the served JW
 })
 
 describe('Redis outage (a private redis-server, killed)', () => {
-  let db: DjangoDatabase
   let server: PrivateRedis
   let client: Redis
-  let keysDir: string
-  let b: ManualBridge
+  let b: TestBridge
   let user: LoggedIn
 
   before(async () => {
-    ;[db, server, keysDir] = await Promise.all([
-      djangoDatabase(),
-      privateRedis(),
-      mkdtemp(join(tmpdir(), 'djb-keys-')),
-    ])
+    server = await privateRedis()
+    // The service's own client (src/store/client.ts): its reconnection is what is under test.
     client = createRedisClient(server.url, { onError: () => {} })
-    const logger = createLogger('silent')
-    const ring = await loadKeyRing({
-      keysDir,
-      signingAlg: 'ES256',
-      accessTokenTtl: 300,
-      refreshTokenTtl: 1209600,
-      generateIfEmpty: true,
-      logger,
-    })
-    b = await manualBridge({
-      env: {
-        ...db.env,
-        DATABASE_URL: db.url,
-        REDIS_URL: server.url,
-        REDIS_PREFIX: 'djbtest:http-outage:',
-        KEYS_DIR: keysDir,
-        BRIDGE_ISSUER: ISSUER,
-        BRIDGE_AUDIENCE: AUDIENCE,
-        DJANGO_PBKDF2_ITERATIONS: '1000',
-      },
-      sql: db.sql,
-      redis: client,
-      ring,
-    })
-    ;[user] = (await djangoUsers(db.env, [{ username: 'olive' }])) as [LoggedIn]
+    b = await startBridge({ redis: { client, url: server.url } })
+    ;[user] = (await djangoUsers(b.db.env, [{ username: 'olive' }])) as [LoggedIn]
   })
   after(async () => {
-    await b.close()
+    await b.cleanup()
     client.disconnect()
     await server.stop()
-    await db.cleanup()
-    await rm(keysDir, { recursive: true, force: true })
   })
 
   it('readiness names redis, every grant answers 503 temporarily_unavailable, and Redis coming back empty fails closed (F1, F2)', async () => {
@@ -403,9 +366,8 @@ describe('Redis outage (a private redis-server, killed)', () => {
 describe('Postgres outage (a client pointed at a closed port)', () => {
   let h: TestBridge
   let user: LoggedIn
-  let down: ManualBridge
+  let down: TestBridge
   let deadSql: postgres.Sql
-  let redis: Redis
 
   before(async () => {
     // The healthy bridge and the one without Postgres share Redis (prefix), keys and clock, as
@@ -417,28 +379,15 @@ describe('Postgres outage (a client pointed at a closed port)', () => {
       max: 1,
       onnotice: () => {},
     })
-    redis = createRedisClient(REDIS_URL, { onError: () => {} })
-    down = await manualBridge({
-      env: {
-        ...h.db.env,
-        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x',
-        REDIS_URL,
-        REDIS_PREFIX: h.redis.prefix,
-        KEYS_DIR: h.keysDir,
-        BRIDGE_ISSUER: ISSUER,
-        BRIDGE_AUDIENCE: AUDIENCE,
-        DJANGO_PBKDF2_ITERATIONS: '1000',
-      },
+    down = await startBridge({
+      peer: h,
+      env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' },
       sql: deadSql,
-      redis,
-      ring: h.ring,
-      now: () => h.clock.now,
     })
   })
   after(async () => {
-    await down.close()
+    await down.cleanup()
     await deadSql.end({ timeout: 1 })
-    redis.disconnect()
     await h.cleanup()
   })
 

@@ -9,53 +9,32 @@ import type { HasherName, SessionEngine } from '../../src/config.ts'
 import { createPasswordHashers } from '../../src/django/hashers/index.ts'
 import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
 import { UsernameTakenError } from '../../src/django/users.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
 import {
   ALL_DJANGO_32_HASHERS,
   DJANGO_SECRET_KEY,
-  bridgeFor,
   djangoDatabase,
   runDjango,
   runDjangoBatch,
 } from '../helpers/django.ts'
-
-interface Created {
-  id: string
-  password: string
-}
-interface LoggedIn {
-  ok: boolean
-  id: string | null
-  cookie: string | null
-}
-interface Loaded {
-  user_id: string | null
-  state: string
-  session_key: string | null
-  data: Record<string, unknown>
-}
-interface Row {
-  exists: boolean
-  expire_date?: string
-  decoded?: Record<string, unknown>
-}
-interface UserInfo {
-  exists: boolean
-  id: string
-  password: string
-  email: string
-  first_name: string
-  last_name: string
-  date_joined: string
-  last_login: string | null
-  is_active: boolean
-}
+import type {
+  AuthenticateReply,
+  CheckPasswordReply,
+  CreateUserReply,
+  LoadSessionReply,
+  LoginReply,
+  SessionAuthHashReply,
+  SessionRowReply,
+  UserInfoReply,
+  WhoamiReply,
+} from '../helpers/djangoctl.ts'
 
 describe('the bridge writes, Django reads', () => {
   for (const engine of ['db', 'cached_db', 'signed_cookies'] as const satisfies SessionEngine[]) {
     test(`${engine}: createSession is a session Django's get_user accepts`, async () => {
       const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
       try {
-        const made = await runDjango<Created>(
+        const made = await runDjango<CreateUserReply>(
           'create_user',
           { username: 'carol', password: 'c-pw' },
           db.env,
@@ -70,7 +49,7 @@ describe('the bridge writes, Django reads', () => {
           assert.equal(created.sessionKey.length, 32)
           assert.equal(created.cookieValue, created.sessionKey)
         }
-        const [loaded, who] = await runDjangoBatch<[Loaded, { id: string | null }]>(
+        const [loaded, who] = await runDjangoBatch<[LoadSessionReply, WhoamiReply]>(
           [
             { cmd: 'load_session', cookie: created.cookieValue },
             { cmd: 'whoami', cookie: created.cookieValue },
@@ -98,7 +77,7 @@ describe('the bridge writes, Django reads', () => {
             ? false
             : await bridge.writer.deleteSession(created.sessionKey)
         assert.equal(deleted, engine !== 'signed_cookies')
-        const after = await runDjango<Loaded>(
+        const after = await runDjango<LoadSessionReply>(
           'load_session',
           { cookie: created.cookieValue },
           db.env,
@@ -113,7 +92,7 @@ describe('the bridge writes, Django reads', () => {
   test('expireSeconds is set_expiry(): Django sees our expire_date and keeps it on re-save', async () => {
     const db = await djangoDatabase()
     try {
-      const made = await runDjango<Created>(
+      const made = await runDjango<CreateUserReply>(
         'create_user',
         { username: 'dan', password: 'pw' },
         db.env,
@@ -126,7 +105,11 @@ describe('the bridge writes, Django reads', () => {
       )
       assert.equal(created.expireDate.getTime(), now + 3_600_000)
       assert.ok(created.sessionKey !== null)
-      const row = await runDjango<Row>('session_row', { session_key: created.sessionKey }, db.env)
+      const row = await runDjango<SessionRowReply>(
+        'session_row',
+        { session_key: created.sessionKey },
+        db.env,
+      )
       assert.equal(Date.parse(row.expire_date ?? ''), now + 3_600_000)
       assert.equal(row.decoded?.['_session_expiry'], 3600)
     } finally {
@@ -138,7 +121,7 @@ describe('the bridge writes, Django reads', () => {
     const db = await djangoDatabase()
     try {
       const hashers = ['pbkdf2_sha256', 'argon2', 'md5', 'unsalted_md5'] as const
-      const results = await runDjangoBatch<(Created | { hash: string })[]>(
+      const results = await runDjangoBatch<(CreateUserReply | SessionAuthHashReply)[]>(
         hashers.flatMap((h) => [
           { cmd: 'create_user', username: `h_${h}`, password: 'x', hasher: h },
           { cmd: 'session_auth_hash', username: `h_${h}` },
@@ -146,8 +129,8 @@ describe('the bridge writes, Django reads', () => {
         db.env,
       )
       for (let i = 0; i < results.length; i += 2) {
-        const made = results[i] as Created
-        const theirs = results[i + 1] as { hash: string }
+        const made = results[i] as CreateUserReply
+        const theirs = results[i + 1] as SessionAuthHashReply
         assert.equal(sessionAuthHash(made.password, DJANGO_SECRET_KEY), theirs.hash)
       }
     } finally {
@@ -170,7 +153,7 @@ describe('the bridge writes, Django reads', () => {
         })
         made.push({ hasher, encoded: await h.make(raw) })
       }
-      const checks = await runDjangoBatch<{ ok: boolean }[]>(
+      const checks = await runDjangoBatch<CheckPasswordReply[]>(
         made.flatMap(({ encoded }) => [
           { cmd: 'check_password', raw, encoded },
           { cmd: 'check_password', raw: `${raw}x`, encoded },
@@ -199,7 +182,7 @@ describe('the bridge writes, Django reads', () => {
       // NFKC: full-width letters become ASCII, as normalize_username; the domain is lowercased.
       assert.equal(user.username, 'eve')
       assert.equal(user.email, 'Eve@example.com')
-      const [info, login] = await runDjangoBatch<[UserInfo, LoggedIn]>(
+      const [info, login] = await runDjangoBatch<[UserInfoReply, LoginReply]>(
         [
           { cmd: 'user_info', username: 'eve' },
           { cmd: 'login', username: 'eve', password: 'eve-pw' },
@@ -223,7 +206,11 @@ describe('the bridge writes, Django reads', () => {
 
       const locked = await bridge.writer.register({ username: 'nopw', password: null })
       assert.ok(locked.password.startsWith('!'))
-      const denied = await runDjango<LoggedIn>('login', { username: 'nopw', password: '' }, db.env)
+      const denied = await runDjango<LoginReply>(
+        'login',
+        { username: 'nopw', password: '' },
+        db.env,
+      )
       assert.equal(denied.ok, false)
     } finally {
       await db.cleanup()
@@ -233,7 +220,7 @@ describe('the bridge writes, Django reads', () => {
   test('setPassword: Django takes the new password, and its old sessions end', async () => {
     const db = await djangoDatabase()
     try {
-      const [made, login] = await runDjangoBatch<[Created, LoggedIn]>(
+      const [made, login] = await runDjangoBatch<[CreateUserReply, LoginReply]>(
         [
           { cmd: 'create_user', username: 'fay', password: 'old-pw' },
           { cmd: 'login', username: 'fay', password: 'old-pw' },
@@ -244,7 +231,7 @@ describe('the bridge writes, Django reads', () => {
       assert.equal(await bridge.writer.setPassword(made.id, 'new-pw'), true)
       assert.equal(await bridge.writer.setPassword('999999', 'x'), false)
       const [ok, old, loaded] = await runDjangoBatch<
-        [{ id: string | null }, { id: string | null }, Loaded]
+        [AuthenticateReply, AuthenticateReply, LoadSessionReply]
       >(
         [
           { cmd: 'authenticate', username: 'fay', password: 'new-pw' },
@@ -266,7 +253,7 @@ describe('the bridge writes, Django reads', () => {
     const db = await djangoDatabase()
     try {
       const [g, h, l1, l2, l3] = await runDjangoBatch<
-        [Created, Created, LoggedIn, LoggedIn, LoggedIn]
+        [CreateUserReply, CreateUserReply, LoginReply, LoginReply, LoginReply]
       >(
         [
           { cmd: 'create_user', username: 'gus', password: 'pw' },
@@ -286,7 +273,7 @@ describe('the bridge writes, Django reads', () => {
       // A small batch size makes the keyset pagination cross several pages.
       const deleted = await bridge.writer.deleteUserSessions(g.id, { batchSize: 2 })
       assert.equal(deleted, 3)
-      const seen = await runDjangoBatch<Loaded[]>(
+      const seen = await runDjangoBatch<LoadSessionReply[]>(
         [l1, l2, l3, { cookie: ours.cookieValue }].map((l) => ({
           cmd: 'load_session',
           cookie: l.cookie,

@@ -8,7 +8,8 @@ import { describe, test } from 'node:test'
 import type { UserTableConfig } from '../../src/config.ts'
 import { createUserRepository } from '../../src/django/users.ts'
 import { ConfigError } from '../../src/errors.ts'
-import { bridgeFor, djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
+import { djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
 import { overClients } from '../../src/django/database.ts'
 
 const MEMBER: UserTableConfig = {

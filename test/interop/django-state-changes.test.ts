@@ -7,27 +7,19 @@ import { describe, test } from 'node:test'
 import postgres from 'postgres'
 import type { SessionEngine } from '../../src/config.ts'
 import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
-import {
-  DJANGO_SECRET_KEY,
-  bridgeFor,
-  djangoDatabase,
-  runDjango,
-  runDjangoBatch,
-} from '../helpers/django.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
+import { DJANGO_SECRET_KEY, djangoDatabase, runDjango, runDjangoBatch } from '../helpers/django.ts'
+import type {
+  CreateUserReply,
+  LoadSessionReply,
+  LogoutReply,
+  SuccessfulLogin,
+} from '../helpers/djangoctl.ts'
 import type { DjangoDatabase } from '../helpers/django.ts'
-
-interface Created {
-  id: string
-  password: string
-}
-interface LoggedIn {
-  ok: boolean
-  cookie: string
-}
 
 /** A Django user logged in by Django, with both kinds of re-check input checked to pass. */
 async function loggedIn(db: DjangoDatabase) {
-  const [made, login] = await runDjangoBatch<[Created, LoggedIn]>(
+  const [made, login] = await runDjangoBatch<[CreateUserReply, SuccessfulLogin]>(
     [
       { cmd: 'create_user', username: 'ivy', password: 'pw' },
       { cmd: 'login', username: 'ivy', password: 'pw' },
@@ -55,11 +47,7 @@ for (const engine of ['db', 'cached_db', 'signed_cookies'] as const satisfies Se
       const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
       try {
         const { bridge, cookie, sessionBorn, passwordBorn } = await loggedIn(db)
-        const out = await runDjango<{ ok: boolean; cookie: string | null }>(
-          'logout',
-          { cookie },
-          db.env,
-        )
+        const out = await runDjango<LogoutReply>('logout', { cookie }, db.env)
         assert.equal(out.ok, true)
         assert.equal(out.cookie, null, 'Django deleted the cookie')
         if (engine === 'signed_cookies') {
@@ -88,11 +76,7 @@ for (const engine of ['db', 'cached_db', 'signed_cookies'] as const satisfies Se
         }
         await assert.rejects(bridge.auth.recheck(passwordBorn), { code: 'SESSION_HASH_MISMATCH' })
         // Django agrees: the session is flushed.
-        const seen = await runDjango<{ user_id: string | null; state: string }>(
-          'load_session',
-          { cookie },
-          db.env,
-        )
+        const seen = await runDjango<LoadSessionReply>('load_session', { cookie }, db.env)
         assert.deepEqual([seen.user_id, seen.state], [null, 'flushed'])
       } finally {
         await db.cleanup()
@@ -157,7 +141,9 @@ for (const engine of ['db', 'cached_db'] as const satisfies SessionEngine[]) {
     const queries: string[] = []
     const sql = postgres(db.url, { max: 1, onnotice: () => {}, debug: (_c, q) => queries.push(q) })
     try {
-      const [ivy, bob, ivyIn, bobIn] = await runDjangoBatch<[Created, Created, LoggedIn, LoggedIn]>(
+      const [ivy, bob, ivyIn, bobIn] = await runDjangoBatch<
+        [CreateUserReply, CreateUserReply, SuccessfulLogin, SuccessfulLogin]
+      >(
         [
           { cmd: 'create_user', username: 'ivy', password: 'pw' },
           { cmd: 'create_user', username: 'bob', password: 'pw' },

@@ -5,27 +5,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { SessionEngine } from '../../src/config.ts'
+import { bridgeFor } from '../helpers/bridge.ts'
 import {
   ALL_DJANGO_32_HASHERS,
-  bridgeFor,
   djangoDatabase,
   runDjango,
   runDjangoBatch,
 } from '../helpers/django.ts'
-
-interface Created {
-  id: string
-  password: string
-}
-interface LoggedIn {
-  ok: boolean
-  id: string
-  cookie: string
-}
-interface Loaded {
-  user_id: string | null
-  state: string
-}
+import type { CreateUserReply, LoadSessionReply, SuccessfulLogin } from '../helpers/djangoctl.ts'
 
 // Non-ASCII, an astral character, "$" and spaces: every hasher must agree on the UTF-8 bytes.
 const secretFor = (hasher: string) => `pässwörd 🎉 $ ${hasher}`
@@ -35,7 +22,7 @@ describe('Django logs in, the bridge reads the session', () => {
     test(`${engine}: a user per Django hasher, logged in by Django`, async () => {
       const db = await djangoDatabase({ env: { DJANGO_SESSION_ENGINE: engine } })
       try {
-        const created = await runDjangoBatch<Created[]>(
+        const created = await runDjangoBatch<CreateUserReply[]>(
           ALL_DJANGO_32_HASHERS.map((hasher) => ({
             cmd: 'create_user',
             username: `u_${hasher}`,
@@ -46,7 +33,7 @@ describe('Django logs in, the bridge reads the session', () => {
           })),
           db.env,
         )
-        const logins = await runDjangoBatch<LoggedIn[]>(
+        const logins = await runDjangoBatch<SuccessfulLogin[]>(
           ALL_DJANGO_32_HASHERS.map((hasher) => ({
             cmd: 'login',
             username: `u_${hasher}`,
@@ -118,7 +105,7 @@ describe('Django logs in, the bridge reads the session', () => {
         env: { DJANGO_SESSION_ENGINE: engine, DJANGO_DEFAULT_HASHING_ALGORITHM: 'sha1' },
       })
       try {
-        const [, login] = await runDjangoBatch<[Created, LoggedIn]>(
+        const [, login] = await runDjangoBatch<[CreateUserReply, SuccessfulLogin]>(
           [
             { cmd: 'create_user', username: 'old', password: 'pw' },
             { cmd: 'login', username: 'old', password: 'pw' },
@@ -162,7 +149,9 @@ describe('Django logs in, the bridge reads the session', () => {
   test('Django and the bridge agree on a fresh session, user by user', async () => {
     const db = await djangoDatabase()
     try {
-      const [a, b, la, lb] = await runDjangoBatch<[Created, Created, LoggedIn, LoggedIn]>(
+      const [a, b, la, lb] = await runDjangoBatch<
+        [CreateUserReply, CreateUserReply, SuccessfulLogin, SuccessfulLogin]
+      >(
         [
           { cmd: 'create_user', username: 'alice', password: 'a-pw', is_staff: true },
           { cmd: 'create_user', username: 'bob', password: 'b-pw', is_superuser: true },
@@ -180,7 +169,7 @@ describe('Django logs in, the bridge reads the session', () => {
       assert.equal(rb.user.id, b.id)
       assert.equal(rb.user.isSuperuser, true)
       assert.deepEqual(ra.user.groups, [])
-      const seen = await runDjango<Loaded>('load_session', { cookie: la.cookie }, db.env)
+      const seen = await runDjango<LoadSessionReply>('load_session', { cookie: la.cookie }, db.env)
       assert.deepEqual(seen, { ...seen, user_id: a.id, state: 'unchanged' })
     } finally {
       await db.cleanup()

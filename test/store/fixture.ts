@@ -8,10 +8,9 @@ import {
   type TokenStore,
 } from '../../src/store/index.ts'
 import { testRedis, type TestRedis } from '../helpers/redis.ts'
+import { T0 } from '../helpers/time.ts'
 
 export const ACCESS_TTL = 300
-/** A fixed instant on a whole second, far from the real clock, so nothing depends on it. */
-export const T0 = 1_800_000_000_000
 
 export interface StoreFixture extends TestRedis {
   store: TokenStore

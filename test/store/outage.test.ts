@@ -13,7 +13,8 @@ import {
   type RotateResult,
   type TokenStore,
 } from '../../src/store/index.ts'
-import { family, id, sealed, T0 } from './fixture.ts'
+import { T0 } from '../helpers/time.ts'
+import { family, id, sealed } from './fixture.ts'
 import { privateRedis, type PrivateRedis } from './private-redis.ts'
 
 const PREFIX = 'djbtest:outage:'

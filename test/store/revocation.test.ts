@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
-import { ACCESS_TTL, family, id, storeFixture, T0, type StoreFixture } from './fixture.ts'
+import { T0, T0_SECONDS } from '../helpers/time.ts'
+import { ACCESS_TTL, family, id, storeFixture, type StoreFixture } from './fixture.ts'
 
 describe('store: revocation', () => {
   let f: StoreFixture
@@ -42,7 +43,7 @@ describe('store: revocation', () => {
     assert.equal(await f.redis.sismember(f.keys.userFamilies(userId), familyId), 0)
 
     // exp = now (rounded up) + access-token TTL + 60 s leeway, in unix seconds.
-    const exp = 1_800_000_001 + ACCESS_TTL + 60
+    const exp = T0_SECONDS + 1 + ACCESS_TTL + 60
     const expected = `{"v":1,"type":"family","id":"${familyId}","exp":${exp}}`
     assert.equal(await nextMessage(), expected)
     assert.equal(await f.redis.zscore(f.keys.revocations, expected), String(exp))
@@ -110,7 +111,7 @@ describe('store: revocation', () => {
       assert.equal(await f.store.userNotBefore(bob), null)
 
       // nbf is rounded up: an access token issued in the revocation's own second is covered.
-      const nbf = 1_800_000_008
+      const nbf = T0_SECONDS + 8
       const expected = `{"v":1,"type":"user","id":"${alice}","nbf":${nbf},"exp":${nbf + ACCESS_TTL + 60}}`
       assert.equal(await nextMessage(), expected)
       assert.equal(

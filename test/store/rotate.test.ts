@@ -8,7 +8,8 @@ import type { Redis } from 'ioredis'
 import { BridgeError, DependencyError } from '../../src/errors.ts'
 import { createRedisClient, type RotateResult } from '../../src/store/index.ts'
 import { REDIS_URL } from '../helpers/redis.ts'
-import { ACCESS_TTL, family, id, sealed, storeFixture, T0, type StoreFixture } from './fixture.ts'
+import { T0 } from '../helpers/time.ts'
+import { ACCESS_TTL, family, id, sealed, storeFixture, type StoreFixture } from './fixture.ts'
 
 const GRACE = 10_000
 

@@ -9,9 +9,10 @@ import {
   sessionId,
   type AccessClaimsInput,
 } from '../../../src/tokens/claims.ts'
+import { T0_SECONDS } from '../../helpers/time.ts'
 
 const SESSION_KEY = 'q8z0v1w2x3y4z5a6b7c8d9e0f1g2h3i4'
-const NOW = 1_772_323_200
+const NOW = T0_SECONDS
 
 function input(over: Partial<AccessClaimsInput> = {}): AccessClaimsInput {
   return {

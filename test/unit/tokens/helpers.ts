@@ -1,4 +1,4 @@
-/** Shared fixtures for the tokens tests: temp key folders, a capturing logger, a movable clock. */
+/** Shared fixtures for the tokens tests: temp key folders, a capturing logger, key files by hand. */
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto'
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -12,11 +12,11 @@ import {
   writeManifest,
   type KeyRecord,
 } from '../../../src/tokens/keystore.ts'
+import { T0 } from '../../helpers/time.ts'
 
 export const ALGS: readonly SigningAlg[] = ['ES256', 'EdDSA', 'RS256']
 export const ACCESS_TTL = 300
 export const REFRESH_TTL = 86_400
-export const T0 = Date.parse('2026-03-01T00:00:00.000Z')
 
 export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'djb-keys-'))
@@ -38,24 +38,6 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
     },
   })
   return { logger, lines }
-}
-
-/** A clock the test moves by hand (epoch ms). */
-export function clock(start = T0): {
-  now: () => number
-  set(t: number): void
-  advance(ms: number): void
-} {
-  let t = start
-  return {
-    now: () => t,
-    set: (v) => {
-      t = v
-    },
-    advance: (ms) => {
-      t += ms
-    },
-  }
 }
 
 export async function devRing(

@@ -23,19 +23,11 @@ import {
 } from '../../../src/tokens/jwt.ts'
 import type { KeyRing } from '../../../src/tokens/keys.ts'
 import { runKeysCommand } from '../../../src/cli/keys.ts'
-import {
-  ACCESS_TTL,
-  ALGS,
-  REFRESH_TTL,
-  T0,
-  clock,
-  devRing,
-  keyPairFor,
-  tempDir,
-} from './helpers.ts'
+import { ACCESS_TTL, ALGS, REFRESH_TTL, devRing, keyPairFor, tempDir } from './helpers.ts'
+import { T0_SECONDS, clock } from '../../helpers/time.ts'
 
 const ISSUER = 'https://auth.example.test'
-const NOW = Math.floor(T0 / 1000)
+const NOW = T0_SECONDS
 const user = {
   id: 42,
   username: 'alice',

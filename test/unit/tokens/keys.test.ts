@@ -20,9 +20,7 @@ import {
   ACCESS_TTL,
   ALGS,
   REFRESH_TTL,
-  T0,
   captureLogger,
-  clock,
   devRing,
   keyPairFor,
   madeAtT0,
@@ -31,6 +29,7 @@ import {
   writeSoleKey,
   writeStore,
 } from './helpers.ts'
+import { T0, clock } from '../../helpers/time.ts'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 const ALLOWED_MEMBERS: Record<string, string[]> = {
