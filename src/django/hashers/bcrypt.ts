@@ -4,11 +4,12 @@
  * (Django #20138: otherwise bcrypt ignores everything past 72 bytes); plain bcrypt does ignore it.
  *
  * Django calls pyca/bcrypt's `hashpw(password, salt)`; this module reproduces that function on
- * top of the `bcrypt` npm package, whose C code is the same OpenBSD bcrypt but whose salt parser
- * is looser (it accepts `$2$` and any atoi() round count, and no `$2y$`).
+ * top of `@node-rs/bcrypt` (Rust, a prebuilt binary per platform: no C++ toolchain to install).
+ * We parse the salt string ourselves and hand the library only the cost and the 16 salt bytes:
+ * its own salt handling is not pyca's (it takes raw bytes, and its genSalt pads with `==`).
  */
-import { createHash } from 'node:crypto'
-import bcrypt from 'bcrypt'
+import { createHash, randomBytes } from 'node:crypto'
+import { hash } from '@node-rs/bcrypt'
 import { BridgeError } from '../../errors.ts'
 import {
   constantTimeEqual,
@@ -31,6 +32,35 @@ export const BCRYPT_DEFAULT_ROUNDS = 12
  */
 const SALT = /^\$2([aby])\$(\d\d)\$[./A-Za-z0-9]{22}/
 
+const STANDARD_B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+const BCRYPT_B64 = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** Swaps every character of `s` from one base64 alphabet to the other (same bit layout). */
+function translate(s: string, from: string, to: string): string {
+  let out = ''
+  for (const c of s) out += to[from.indexOf(c)] ?? ''
+  return out
+}
+
+/**
+ * OpenBSD's decode_base64 of the 22 salt characters into 16 bytes: bcrypt's alphabet, standard
+ * bit order, and the last character's low 4 bits dropped. bcrypt then writes the salt back from
+ * these bytes, so a non-canonical last character changes the output, as in pyca.
+ */
+function saltBytes(salt22: string): Buffer {
+  return Buffer.from(translate(salt22, BCRYPT_B64, STANDARD_B64), 'base64')
+}
+
+/** `bcrypt.gensalt(rounds)`: `$2b$` + two-digit rounds + 16 random bytes in bcrypt's base64. */
+function genSalt(rounds: number): string {
+  const salt22 = translate(
+    randomBytes(16).toString('base64').slice(0, 22),
+    STANDARD_B64,
+    BCRYPT_B64,
+  )
+  return `$2b$${String(rounds).padStart(2, '0')}$${salt22}`
+}
+
 /** bcrypt input for each algorithm: hexlify(sha256(pw)) or the UTF-8 bytes themselves. */
 function secret(algorithm: BcryptAlgorithm, password: string): Buffer {
   const bytes = Buffer.from(password, 'utf8')
@@ -47,10 +77,11 @@ async function hashpw(input: Buffer, salt: string): Promise<string> {
   const m = isAscii(salt) ? SALT.exec(salt) : null
   const rounds = Number(m?.[2])
   if (m === null || rounds < 4 || rounds > 31) throw malformed('bcrypt salt is invalid')
-  const normalised = salt.startsWith('$2y$') ? `$2b$${salt.slice(4, 29)}` : salt.slice(0, 29)
+  // `$2a$`, `$2b$` and `$2y$` differ only for keys over 255 bytes, and the key is cut to 72 here,
+  // so one computation serves all three; the library always answers `$2b$`.
   let hashed: string
   try {
-    hashed = await bcrypt.hash(input.subarray(0, 72), normalised)
+    hashed = await hash(input.subarray(0, 72), rounds, saltBytes(salt.slice(7, 29)))
   } catch (err) {
     throw malformed('bcrypt failed', err)
   }
@@ -113,7 +144,7 @@ export function bcryptHasher(algorithm: BcryptAlgorithm, rounds: number, run: Kd
       }
     },
     async make(password) {
-      const salt = await bcrypt.genSalt(rounds, 'b')
+      const salt = genSalt(rounds)
       return run(() => encodeBcrypt(algorithm, password, salt))
     },
   }
