@@ -20,6 +20,8 @@ import { connectDatabase } from '../../src/django/database.ts'
 export interface TestBridge {
   bridge: Bridge
   config: Readonly<Config>
+  /** The environment `config` was loaded from: a base for another bridge over the same state. */
+  env: Readonly<Record<string, string>>
   db: DjangoDatabase
   redis: TestRedis
   ring: KeyRing
@@ -53,7 +55,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
   const keysDir = await mkdtemp(join(tmpdir(), 'djb-keys-'))
   const clock = { now: Date.now() }
   const now = options.fakeClock === true ? () => clock.now : Date.now
-  const config = loadConfig({
+  const env: Record<string, string> = {
     ...db.env,
     DATABASE_URL: db.url,
     REDIS_URL: redis.url,
@@ -65,7 +67,8 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     DJANGO_PBKDF2_ITERATIONS: '1000',
     LOG_LEVEL: 'silent',
     ...options.env,
-  })
+  }
+  const config = loadConfig(env)
   const logger = createLogger('silent')
   const ring = await loadKeyRing({
     keysDir,
@@ -98,6 +101,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
   return {
     bridge,
     config,
+    env,
     db,
     redis,
     ring,
