@@ -8,6 +8,7 @@ import type { Logger } from './log.ts'
 import { cors } from './http/cors.ts'
 import { errorHandler } from './http/errors.ts'
 import type { Metrics } from './http/metrics.ts'
+import { methodNotAllowed } from './http/methods.ts'
 import { createRouter, type RouterDeps } from './http/router.ts'
 
 export interface AppDeps extends RouterDeps {
@@ -39,7 +40,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.logger, deps.metrics))
   app.use(cors(deps.corsOrigins))
   app.use(router.routes())
-  app.use(router.allowedMethods())
+  app.use(methodNotAllowed(router))
   return app
 }
 

@@ -15,22 +15,22 @@ import { createPasswordHashers } from './django/hashers/index.ts'
 import { createSessionReader } from './django/sessions.ts'
 import { createUserRepository } from './django/users.ts'
 import { createDjangoWriter } from './django/write.ts'
-import { DjangoError, OAuthError } from './errors.ts'
 import { createMetrics, type Metrics } from './http/metrics.ts'
-import type { Readiness, TokenService } from './http/service.ts'
+import { createReadiness } from './http/readiness.ts'
+import type { TokenService } from './http/service.ts'
 import type { Logger } from './log.ts'
 import { createRedisStore } from './store/redis.ts'
-import type { FamilyRecord, TokenStore } from './store/types.ts'
+import type { TokenStore } from './store/types.ts'
 import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
-import { REFRESH_INVALID, createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
+import { createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
 import type { KeyRing } from './tokens/keys.ts'
-import { sessionId } from './tokens/claims.ts'
+import { createLogout } from './tokens/logout.ts'
+import { createRecheck } from './tokens/recheck.ts'
 import { createRefresher } from './tokens/refresh.ts'
-import { openAtRest, sealAtRest } from './tokens/seal.ts'
+import { createRevoke } from './tokens/revoke.ts'
+import { createSessionKeySealer } from './tokens/seal.ts'
 import type { ClaimsSettings, Signer } from './tokens/types.ts'
-import type { Subject } from './authn/types.ts'
-import { BoundedMap } from './util/bounded-map.ts'
 
 export interface BridgeDeps {
   config: Readonly<Config>
@@ -90,20 +90,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     refreshFamilyMaxAge: config.refreshFamilyMaxAge,
     refreshGraceSeconds: config.refreshGraceSeconds,
   }
-  // The Django session key is a live credential; Redis only ever holds it sealed. The sealed
-  // form is reused per session (keyed by its sid, never by the key itself): sealing anew for
-  // every exchange of the same session was wasted AES-GCM work. The cost: a reader of Redis can
-  // tell that two families came from one session, beyond the user id both already name.
-  const sealed = new BoundedMap<string, string>(10_000)
-  const sealSessionKey = (key: string): string => {
-    const id = sessionId(key)
-    let value = sealed.get(id)
-    if (value === undefined) {
-      value = sealAtRest(django.secretKey, key)
-      sealed.set(id, value)
-    }
-    return value
-  }
+  // The Django session key is a live credential; Redis only ever holds it sealed.
+  const sealSessionKey = createSessionKeySealer(django.secretKey)
   const issue = createIssuer({ settings, signing, store, sealSessionKey, now })
 
   const authenticateSession = createSessionAuthenticator({
@@ -124,37 +112,6 @@ export function createBridge(deps: BridgeDeps): Bridge {
     maxPending: config.passwordHashConcurrency * 32,
   })
 
-  /** Django's answer for a family today: any "no" becomes invalid_grant. */
-  async function recheck(
-    family: FamilyRecord,
-  ): Promise<{ user: Subject['user']; sessionKey: string | null }> {
-    const notBefore = await store.userNotBefore(family.userId)
-    // A family created before the user's "log out everywhere" (for instance one whose login
-    // raced it) must not survive it.
-    if (notBefore !== null && family.createdAt <= notBefore) {
-      throw new OAuthError('invalid_grant', REFRESH_INVALID)
-    }
-    const sessionKey = family.sessionKey === null ? null : openAtRest(secrets, family.sessionKey)
-    if (family.sessionKey !== null && sessionKey === null) {
-      throw new OAuthError('invalid_grant', REFRESH_INVALID)
-    }
-    try {
-      const user = await auth.recheck({
-        userId: family.userId,
-        sessionKey,
-        authHash: family.authHash,
-      })
-      return { user, sessionKey }
-    } catch (err) {
-      if (err instanceof DjangoError) {
-        throw new OAuthError('invalid_grant', REFRESH_INVALID, 400, {
-          cause: err,
-        })
-      }
-      throw err
-    }
-  }
-
   const seconds = () => Math.floor(now() / 1000)
   // `ring` is read at call time, so a key reload (setRing) applies to the next verification.
   const verifyRefresh = (token: string, at: number = seconds()) =>
@@ -165,7 +122,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     signing,
     store,
     verify: verifyRefresh,
-    recheck,
+    recheck: createRecheck({ store, auth, secrets }),
     onReuse: () => metrics.reuseDetected.inc(),
     logger,
     now,
@@ -184,67 +141,24 @@ export function createBridge(deps: BridgeDeps): Bridge {
       issue(await authenticatePassword(username, password, ip)),
     exchange: async (cookie) => issue(await authenticateSession(cookie)),
     refresh,
-    async revoke(token) {
-      const asRefresh = await verifyRefresh(token).catch(() => null)
-      if (asRefresh !== null) {
-        await store.revokeFamily(asRefresh.sub, asRefresh.fid, 'revoke')
-        logger.info({ event: 'revoked', fid: asRefresh.fid, sub: asRefresh.sub }, 'audit')
-        return
-      }
-      const asAccess = await verifyAccess(token).catch(() => null)
-      if (asAccess !== null) {
-        await store.revokeJti(asAccess.jti, asAccess.exp)
-        logger.info({ event: 'revoked', jti: asAccess.jti, sub: asAccess.sub }, 'audit')
-      }
-      // Anything else: RFC 7009 §2.2 answers 200 all the same.
-    },
-    async logout(credential, everywhere) {
-      let claims: { sub: string; fid: string }
-      if ('accessToken' in credential) {
-        claims = await verifyAccess(credential.accessToken)
-      } else {
-        claims = await verifyRefresh(credential.refreshToken)
-        // A refresh token of a family that is already gone (revoked, reused, expired) must not
-        // be able to log the user out everywhere: a leaked old token would be a logout weapon.
-        const family = await store.getFamily(claims.sub, claims.fid)
-        if (family === null || family.userId !== claims.sub) {
-          throw new OAuthError('invalid_grant', REFRESH_INVALID)
-        }
-      }
-      if (everywhere) {
-        const result = await store.revokeUser(claims.sub, now(), config.accessTokenTtl)
-        if (config.logoutDeletesDjangoSessions) await writer.deleteUserSessions(claims.sub)
-        logger.info(
-          { event: 'logout_everywhere', sub: claims.sub, families: result.familiesRevoked },
-          'audit',
-        )
-      } else {
-        await store.revokeFamily(claims.sub, claims.fid, 'logout')
-        logger.info({ event: 'logout', fid: claims.fid, sub: claims.sub }, 'audit')
-      }
-    },
-  }
-
-  const readiness: Readiness = {
-    async check() {
-      const [postgresOk, redisOk] = await Promise.all([
-        withTimeout(
-          db.sql()`SELECT 1`.then(() => true),
-          2000,
-        ),
-        withTimeout(
-          store.ping().then(() => true),
-          2000,
-        ),
-      ])
-      return { postgres: postgresOk, redis: redisOk, keys: ring.jwks.keys.length > 0 }
-    },
+    revoke: createRevoke({ verifyRefresh, verifyAccess, store, logger }),
+    logout: createLogout({
+      verifyRefresh,
+      verifyAccess,
+      store,
+      accessTokenTtl: config.accessTokenTtl,
+      deleteDjangoSessions: config.logoutDeletesDjangoSessions
+        ? (userId) => writer.deleteUserSessions(userId)
+        : null,
+      logger,
+      now,
+    }),
   }
 
   const app = createApp({
     tokens,
     metrics,
-    readiness,
+    readiness: createReadiness({ db, store, ring: () => ring }),
     keys: () => ({
       jwksJson: ring.jwksJson,
       etag: ring.etag,
@@ -269,17 +183,5 @@ export function createBridge(deps: BridgeDeps): Bridge {
       ring = next
       signer = signerFor(next)
     },
-  }
-}
-
-async function withTimeout(p: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([p.catch(() => false), timeout])
-  } finally {
-    clearTimeout(timer)
   }
 }

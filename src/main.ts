@@ -8,7 +8,7 @@ import type postgres from 'postgres'
 import { createBridge } from './bridge.ts'
 import { loadConfig, type Config } from './config.ts'
 import { connectDatabase } from './django/database.ts'
-import { BridgeError } from './errors.ts'
+import { BridgeError, InternalError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
 import { createRedisStore } from './store/redis.ts'
@@ -167,7 +167,7 @@ function fail(problem: string, next: string): never {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof BridgeError && err.expose === false && err.code === 'KEYS_INVALID') {
+  if (err instanceof InternalError && err.code === 'KEYS_INVALID') {
     fail(err.message, 'See keys/README.md; `npm run keys -- list` shows what is there.')
   }
   fail(

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { DjangoAuth } from '../django/auth.ts'
 import { sessionAuthHash } from '../django/session-auth-hash.ts'
-import { BridgeError, DjangoError, OAuthError } from '../errors.ts'
+import { DjangoError, OAuthError, WireError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TokenStore } from '../store/types.ts'
 import type { Subject } from './types.ts'
@@ -58,7 +58,7 @@ export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
 
     if (pending >= deps.maxPending) {
       deps.logger.warn({ event: 'login_shed', pending }, 'audit')
-      throw new BridgeError('temporarily_unavailable', 'too many logins in progress', 503, {
+      throw new WireError('temporarily_unavailable', 'too many logins in progress', 503, {
         retryAfter: 2,
       })
     }
@@ -77,6 +77,17 @@ export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
       }
     } catch (err) {
       if (!(err instanceof DjangoError)) throw err
+      if (err.code === 'PASSWORD_NOT_HASHABLE') {
+        // Only the re-hash on login gets here, after the password matched: the preferred
+        // hasher cannot hash it (plain bcrypt and a NUL byte; Django would answer 500). The
+        // user gave the right password, so this is no failed guess: no throttle hit.
+        throw new OAuthError(
+          'invalid_request',
+          'the password cannot be hashed by the preferred password hasher',
+          400,
+          { cause: err },
+        )
+      }
       // The lock-out is a fixed window from the first failure: it ends on its own, so an
       // attacker cannot lock a real user out for longer than the window without keeping up
       // the attack, and the user's Django session exchange keeps working meanwhile.

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import postgres from 'postgres'
 import type { UserTableConfig } from '../config.ts'
-import { BridgeError, ConfigError, DependencyError, DjangoError } from '../errors.ts'
+import { BridgeError, ConfigError, DependencyError, DjangoError, WireError } from '../errors.ts'
 import type { Database } from './database.ts'
 
 export interface DjangoUser {
@@ -70,7 +70,7 @@ export interface UserRepository {
 /** A username that is already taken (Django: "A user with that username already exists."). */
 export class UsernameTakenError extends DjangoError {
   constructor(cause: unknown) {
-    super('invalid_request', 'A user with that username already exists.', { cause })
+    super('USERNAME_TAKEN', 'A user with that username already exists.', { cause })
   }
 }
 
@@ -297,14 +297,14 @@ export function createUserRepository(db: Database, cfg: UserTableConfig): UserRe
           if (err.detail?.startsWith(`Key (${cfg.username})=`) === true) {
             throw new UsernameTakenError(err)
           }
-          throw new DjangoError('invalid_request', 'A user with that value already exists.', {
+          throw new DjangoError('USER_NOT_UNIQUE', 'A user with that value already exists.', {
             cause: err,
           })
         }
         throw postgresFailure(err, 'create the user', cfg)
       }
       const created = rows[0]
-      if (created === undefined) throw new BridgeError('server_error', 'INSERT returned no row')
+      if (created === undefined) throw new WireError('server_error', 'INSERT returned no row')
       return String(created.id)
     },
   }
@@ -381,7 +381,7 @@ export function postgresFailure(
     if (typeof driverCode === 'string' && !DRIVER_BUGS.has(driverCode)) {
       return new DependencyError('postgres', err)
     }
-    return new BridgeError('server_error', `postgres call failed (${operation})`, 500, {
+    return new WireError('server_error', `postgres call failed (${operation})`, 500, {
       cause: err,
     })
   }
@@ -438,7 +438,7 @@ export function postgresFailure(
     Object.defineProperty(config, 'cause', { value: err, enumerable: false })
     return config
   }
-  return new BridgeError('server_error', `postgres query failed (${operation}): ${code}`, 500, {
+  return new WireError('server_error', `postgres query failed (${operation}): ${code}`, 500, {
     cause: err,
   })
 }

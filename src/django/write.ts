@@ -5,7 +5,7 @@
  * current formats (sha256 session auth hash, `str(pk)` in the session, signed session data).
  */
 import type { DjangoConfig } from '../config.ts'
-import { BridgeError, DjangoError } from '../errors.ts'
+import { DjangoError, WireError } from '../errors.ts'
 import type { Database } from './database.ts'
 import { BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY } from './auth.ts'
 import { sessionAuthHash } from './session-auth-hash.ts'
@@ -93,7 +93,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
     const backend = options.backend ?? config.authBackends[0]
     if (backend === undefined || !config.authBackends.includes(backend)) {
       // Django's get_user would ignore such a session; refuse to write one.
-      throw new BridgeError('server_error', 'the session backend is not in DJANGO_AUTH_BACKENDS')
+      throw new WireError('server_error', 'the session backend is not in DJANGO_AUTH_BACKENDS')
     }
     // login(): these three keys, in this order (insertion order is JSON order).
     const data: SessionData = {
@@ -105,7 +105,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
     let seconds = config.sessionCookieAge
     if (options.expireSeconds !== undefined) {
       if (!Number.isSafeInteger(options.expireSeconds) || options.expireSeconds <= 0) {
-        throw new BridgeError('server_error', 'expireSeconds must be a positive integer')
+        throw new WireError('server_error', 'expireSeconds must be a positive integer')
       }
       // set_expiry(int) stores it in the session, so that when Django saves the session again
       // it recomputes expire_date from it instead of falling back to SESSION_COOKIE_AGE.
@@ -152,7 +152,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
         return { engine: config.sessionEngine, sessionKey, cookieValue: sessionKey, expireDate }
       }
     }
-    throw new BridgeError('server_error', 'could not find an unused session key')
+    throw new WireError('server_error', 'could not find an unused session key')
   }
 
   /**

@@ -4,7 +4,7 @@
  * and parameters may not repeat (RFC 6749 §3.2).
  */
 import type { Context } from 'koa'
-import { BridgeError, OAuthError } from '../errors.ts'
+import { OAuthError, WireError } from '../errors.ts'
 
 export type Params = Readonly<Record<string, string>>
 
@@ -16,15 +16,15 @@ export async function readParams(ctx: Context, limit: number): Promise<Params> {
   if (raw.length === 0) return {}
   if (type === 'application/x-www-form-urlencoded') return fromForm(raw.toString('utf8'))
   if (type === 'application/json') return fromJson(raw.toString('utf8'))
-  throw new BridgeError(
+  throw new WireError(
     'unsupported_media_type',
     'send application/x-www-form-urlencoded or application/json',
     415,
   )
 }
 
-function tooLarge(limit: number): BridgeError {
-  return new BridgeError('payload_too_large', `request body is larger than ${limit} bytes`, 413)
+function tooLarge(limit: number): WireError {
+  return new WireError('payload_too_large', `request body is larger than ${limit} bytes`, 413)
 }
 
 /**

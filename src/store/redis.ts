@@ -3,7 +3,7 @@
  * node or Cluster-safe keys). See ./types.ts for the contract and ./keys.ts for the key layout.
  */
 import type { Redis } from 'ioredis'
-import { BridgeError, DependencyError } from '../errors.ts'
+import { DependencyError, WireError } from '../errors.ts'
 import { storeKeys } from './keys.ts'
 import {
   CREATE_FAMILY,
@@ -105,8 +105,8 @@ async function call<T>(op: () => Promise<T>): Promise<T> {
 }
 
 /** A reply shape we did not expect is a bug or a foreign key at our name: fail as a 500. */
-function badReply(what: string): BridgeError {
-  return new BridgeError('server_error', `unexpected Redis reply for ${what}`, 500)
+function badReply(what: string): WireError {
+  return new WireError('server_error', `unexpected Redis reply for ${what}`, 500)
 }
 
 function text(v: unknown): string | null {
@@ -234,7 +234,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
         ),
       )
       if (created !== 1) {
-        throw new BridgeError('server_error', 'refresh family id already exists', 500)
+        throw new WireError('server_error', 'refresh family id already exists', 500)
       }
     },
 

@@ -143,7 +143,7 @@ export interface TokenStore {
    * in one script. The record's TTL is min(refreshTtl, maxAge); the index, and a not-before if
    * there is one, live at least as long as the family. A family created by a request that raced
    * `revokeUser` is caught by `userNotBefore` (createdAt ≤ notBefore).
-   * Rejects with a 500 BridgeError if the family id already exists (ids must be random).
+   * Rejects with a 500 server_error WireError if the family id already exists (ids are random).
    */
   createFamily(f: CreateFamilyInput): Promise<void>
 

@@ -30,12 +30,13 @@ import {
 import { join } from 'node:path'
 import { calculateJwkThumbprint } from 'jose'
 import type { SigningAlg } from '../config.ts'
-import { BridgeError, type BridgeErrorOptions } from '../errors.ts'
+import { InternalError, type BridgeErrorOptions } from '../errors.ts'
 
 /** The key store on disk is missing, unreadable or inconsistent. Messages say how to fix it. */
-export class KeyStoreError extends BridgeError {
+export class KeyStoreError extends InternalError {
+  declare readonly code: 'KEYS_INVALID'
   constructor(message: string, options: BridgeErrorOptions = {}) {
-    super('KEYS_INVALID', message, 500, options)
+    super('KEYS_INVALID', message, options)
   }
 }
 

@@ -11,6 +11,8 @@
  *    sealed before a SECRET_KEY rotation.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
+import { BoundedMap } from '../util/bounded-map.ts'
+import { sessionId } from './claims.ts'
 
 const IV = 12
 const TAG = 16
@@ -73,4 +75,23 @@ export function openAtRest(secrets: readonly string[], sealed: string): string |
     if (opened !== null) return opened
   }
   return null
+}
+
+/**
+ * `sealAtRest(secret, key)` for Django session keys, remembered per session. The sealed form is
+ * reused per session (keyed by its sid, never by the key itself): sealing anew for every
+ * exchange of the same session was wasted AES-GCM work. The cost: a reader of Redis can tell
+ * that two families came from one session, beyond the user id both already name.
+ */
+export function createSessionKeySealer(secret: string, max = 10_000): (key: string) => string {
+  const sealed = new BoundedMap<string, string>(max)
+  return function sealSessionKey(key) {
+    const id = sessionId(key)
+    let value = sealed.get(id)
+    if (value === undefined) {
+      value = sealAtRest(secret, key)
+      sealed.set(id, value)
+    }
+    return value
+  }
 }

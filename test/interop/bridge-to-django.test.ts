@@ -201,7 +201,7 @@ describe('the bridge writes, Django reads', () => {
 
       await assert.rejects(
         bridge.writer.register({ username: 'eve', password: 'another' }),
-        (err: unknown) => err instanceof UsernameTakenError && err.code === 'invalid_request',
+        (err: unknown) => err instanceof UsernameTakenError && err.code === 'USERNAME_TAKEN',
       )
 
       const locked = await bridge.writer.register({ username: 'nopw', password: null })

@@ -12,7 +12,7 @@ import { encodeSession } from '../../src/django/session-codec.ts'
 import { newSessionKey } from '../../src/django/session-key.ts'
 import { createSessionReader } from '../../src/django/sessions.ts'
 import { postgresFailure } from '../../src/django/users.ts'
-import { DependencyError } from '../../src/errors.ts'
+import { DependencyError, WireError } from '../../src/errors.ts'
 import { bridgeFor } from '../helpers/bridge.ts'
 import {
   DJANGO_SECRET_KEY,
@@ -444,6 +444,7 @@ test('Postgres down: a DependencyError (503), never a raw driver error', async (
   const bug = Object.assign(new Error('undefined in a query'), { code: 'UNDEFINED_VALUE' })
   for (const err of [new TypeError('x is undefined'), bug]) {
     const mapped = postgresFailure(err, 'read the user')
+    assert.ok(mapped instanceof WireError)
     assert.equal(mapped.code, 'server_error')
     assert.equal(mapped.status, 500)
   }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
-import { BridgeError, DependencyError } from '../../src/errors.ts'
+import { DependencyError, WireError } from '../../src/errors.ts'
 import { createRedisClient, type RotateResult } from '../../src/store/index.ts'
 import { REDIS_URL } from '../helpers/redis.ts'
 import { T0 } from '../helpers/time.ts'
@@ -77,7 +77,7 @@ describe('store: refresh families', () => {
   it('refuses a duplicate family id with a 500, not a dependency error', async () => {
     const { familyId, userId } = await family(f.store)
     await assert.rejects(family(f.store, { familyId, userId }), (err: unknown) => {
-      assert.ok(err instanceof BridgeError)
+      assert.ok(err instanceof WireError)
       assert.ok(!(err instanceof DependencyError))
       assert.equal(err.status, 500)
       return true

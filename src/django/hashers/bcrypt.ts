@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { hash } from '@node-rs/bcrypt'
-import { BridgeError } from '../../errors.ts'
+import { DjangoError } from '../../errors.ts'
 import {
   constantTimeEqual,
   type Hasher,
@@ -101,7 +101,7 @@ export async function encodeBcrypt(
   // pyca/bcrypt raises "password may not contain NUL bytes"; only plain bcrypt can hit this
   // (bcrypt_sha256's input is hex). The npm package would hash the bytes instead.
   if (input.includes(0)) {
-    throw new BridgeError('invalid_request', 'bcrypt cannot hash a password containing NUL', 400)
+    throw new DjangoError('PASSWORD_NOT_HASHABLE', 'bcrypt cannot hash a password containing NUL')
   }
   return `${algorithm}$${await hashpw(input, salt)}`
 }

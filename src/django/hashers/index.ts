@@ -6,7 +6,7 @@
  * saturating the threadpool.
  */
 import type { HasherName } from '../../config.ts'
-import { BridgeError, ConfigError, DjangoError } from '../../errors.ts'
+import { ConfigError, DjangoError } from '../../errors.ts'
 import { ARGON2_DEFAULTS, type Argon2Params, argon2Hasher } from './argon2.ts'
 import { BCRYPT_DEFAULT_ROUNDS, bcryptHasher } from './bcrypt.ts'
 import { identifyAlgorithm } from './identify.ts'
@@ -153,7 +153,7 @@ export function createDjangoPasswordHashers(
       await preferred.make(isWellFormed(password) ? password : randomString(40))
     } catch (err) {
       // A NUL byte under plain bcrypt: spend the same time on something hashable.
-      if (!(err instanceof BridgeError && err.code === 'invalid_request')) throw err
+      if (!(err instanceof DjangoError && err.code === 'PASSWORD_NOT_HASHABLE')) throw err
       await preferred.make(randomString(40))
     }
   }
@@ -201,7 +201,7 @@ export function createDjangoPasswordHashers(
     check: (password, encoded) => verify(password, encoded),
     async make(password) {
       if (!isWellFormed(password)) {
-        throw new BridgeError('invalid_request', 'password is not valid Unicode', 400)
+        throw new DjangoError('PASSWORD_NOT_HASHABLE', 'password is not valid Unicode')
       }
       return preferred.make(password)
     },
