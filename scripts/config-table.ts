@@ -1,6 +1,6 @@
-// Prints the README configuration table from src/config.ts (CONFIG_VARIABLES).
+// Prints the README configuration table from the config table (src/config/variables.ts).
 // `npx tsx scripts/config-table.ts` — a test checks that the README holds exactly this table.
-import { CONFIG_VARIABLES } from '../src/config.ts'
+import { CONFIG_VARIABLES } from '../src/config/index.ts'
 
 export function configTable(): string {
   const rows = CONFIG_VARIABLES.map(
