@@ -7,7 +7,7 @@ import { parseVariables } from '../../src/config/load.ts'
 import { toConfig } from '../../src/config/shape.ts'
 import type { ParsedEnv } from '../../src/config/variables.ts'
 import { ConfigError } from '../../src/errors.ts'
-import { configTable } from '../../scripts/config-table.ts'
+import { END, START, configTable, tableCells, withConfigTable } from '../../scripts/config-table.ts'
 
 const base = {
   DJANGO_SECRET_KEY: 'k',
@@ -28,13 +28,36 @@ function failsOn(env: Record<string, string>, variable: string, pattern?: RegExp
   )
 }
 
+const RUN = 'run `npm run docs:config` to regenerate it from src/config/variables.ts'
+
 describe('config', () => {
   it('README holds exactly the configuration table generated from the table', () => {
     const readme = readFileSync('README.md', 'utf8')
-    assert.ok(
-      readme.includes(configTable()),
-      'run `npx tsx scripts/config-table.ts` and paste it into README.md',
+    assert.ok(readme.includes(START) && readme.includes(END), `README.md lost its markers; ${RUN}`)
+    const rows = tableCells(readme).slice(2)
+    assert.deepEqual(
+      rows.map(([name]) => name),
+      CONFIG_VARIABLES.map((v) => `\`${v.name}\``),
+      `README variable names differ; ${RUN}`,
     )
+    assert.deepEqual(
+      rows.map(([name, byDefault]) => `${name} ${byDefault}`),
+      tableCells(configTable())
+        .slice(2)
+        .map(([name, byDefault]) => `${name} ${byDefault}`),
+      `README defaults differ; ${RUN}`,
+    )
+    assert.deepEqual(tableCells(readme), tableCells(configTable()), `README table differs; ${RUN}`)
+    // The table sits in a prettier-ignore block, so the text matches to the byte.
+    const between = readme.slice(readme.indexOf(START) + START.length, readme.indexOf(END))
+    assert.equal(between, `\n${configTable()}\n`, `README table text differs; ${RUN}`)
+  })
+
+  it('docs:config replaces only the text between the markers', () => {
+    const stale = `# x\n\n${START}\n| variable |\n|---|\n| old |\n${END}\n\n## next\n`
+    const fresh = withConfigTable(stale)
+    assert.equal(fresh, `# x\n\n${START}\n${configTable()}\n${END}\n\n## next\n`)
+    assert.equal(withConfigTable(fresh), fresh)
   })
 
   it('every variable in the table reaches the Config', () => {
