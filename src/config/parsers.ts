@@ -72,8 +72,8 @@ export function member<const T extends string>(allowed: readonly T[], noun: stri
 const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
 /**
- * A table or column name. Names are quoted in queries anyway; accepting only plain identifiers
- * also keeps a typo (or an injection attempt) from becoming a confusing SQL error at login.
+ * A table or column name as Postgres takes it unquoted (at most 63 characters). Queries quote it
+ * too; refusing anything else at start turns a typo, or SQL pasted in, into a clear error.
  */
 export const identifier: Parser<string> = (v, fail) => {
   if (!SQL_IDENTIFIER.test(v))
