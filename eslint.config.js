@@ -99,22 +99,28 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts'],
+    files: ['src/config/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^\\.(?!/errors\\.ts$)', message: 'config imports only errors.' }] },
+        {
+          patterns: [{ regex: '^\\.\\./(?!errors\\.ts$)', message: 'config imports only errors.' }],
+        },
       ],
     },
   },
   {
-    // Only config.ts reads the environment.
+    // Only config/load.ts reads the environment.
     files: ['src/**/*.ts'],
-    ignores: ['src/config.ts'],
+    ignores: ['src/config/load.ts'],
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration in src/config.ts only.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration in src/config/load.ts only.',
+        },
       ],
     },
   },

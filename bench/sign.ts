@@ -12,7 +12,7 @@
 import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { SignJWT } from 'jose'
-import type { SigningAlg } from '../src/config.ts'
+import type { SigningAlg } from '../src/config/index.ts'
 import { accessClaims } from '../src/tokens/claims.ts'
 import { createJwtSigner } from '../src/tokens/jwt.ts'
 

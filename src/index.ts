@@ -1,6 +1,6 @@
 /** Library entry: configuration and the composition of the bridge, for embedding it. */
-export { loadConfig, CONFIG_VARIABLES } from './config.ts'
-export type { Config } from './config.ts'
+export { loadConfig, CONFIG_VARIABLES } from './config/index.ts'
+export type { Config } from './config/index.ts'
 export { createBridge } from './bridge.ts'
 export type { Bridge, BridgeDeps } from './bridge.ts'
 export { loadKeyRing, reloadKeyRing } from './tokens/keys.ts'

@@ -6,7 +6,7 @@
  * Running bridge instances pick changes up on SIGHUP (or restart).
  */
 import { parseArgs } from 'node:util'
-import type { KeyConfig, SigningAlg } from '../config.ts'
+import type { KeyConfig, SigningAlg } from '../config/index.ts'
 import {
   KeyStoreError,
   SIGNING_ALGS,

@@ -3,7 +3,7 @@
  * The `django-jwt-bridge` command. Only key management for now; each command group lives in its
  * own module and returns an exit code, so this file stays a dispatcher.
  */
-import { loadKeyConfig, type KeyConfig } from '../config.ts'
+import { loadKeyConfig, type KeyConfig } from '../config/index.ts'
 import { BridgeError } from '../errors.ts'
 import { KEYS_USAGE, runKeysCommand, type CliIo } from './keys.ts'
 

@@ -7,7 +7,7 @@
  */
 import { hash } from 'node:crypto'
 import { BoundedMap } from '../util/bounded-map.ts'
-import type { DjangoConfig } from '../config.ts'
+import type { DjangoConfig } from '../config/index.ts'
 import { DjangoError } from '../errors.ts'
 import { verifySessionAuthHash } from './session-auth-hash.ts'
 import { isValidSessionKey } from './session-key.ts'

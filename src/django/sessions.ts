@@ -17,7 +17,7 @@
  * every request, so Django's logout, expiry or a changed session are seen at once.
  */
 import { BoundedMap } from '../util/bounded-map.ts'
-import type { DjangoConfig, SessionEngine } from '../config.ts'
+import type { DjangoConfig, SessionEngine } from '../config/index.ts'
 import { DjangoError } from '../errors.ts'
 import type { Database } from './database.ts'
 import { decodeSession, decodeSignedCookieSession, type SessionData } from './session-codec.ts'

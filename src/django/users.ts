@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import postgres from 'postgres'
-import type { UserTableConfig } from '../config.ts'
+import type { UserTableConfig } from '../config/index.ts'
 import { BridgeError, ConfigError, DependencyError, DjangoError, WireError } from '../errors.ts'
 import type { Database } from './database.ts'
 

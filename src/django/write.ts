@@ -4,7 +4,7 @@
  * Parity target: async-django-user's login/logout/set_password/register, but with Django's
  * current formats (sha256 session auth hash, `str(pk)` in the session, signed session data).
  */
-import type { DjangoConfig } from '../config.ts'
+import type { DjangoConfig } from '../config/index.ts'
 import { DjangoError, WireError } from '../errors.ts'
 import type { Database } from './database.ts'
 import { BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY } from './auth.ts'

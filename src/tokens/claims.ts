@@ -6,7 +6,7 @@
  * JWTs only we verify, kept apart from access tokens by both `typ` (rt+jwt) and `aud`.
  */
 import { hash, randomBytes } from 'node:crypto'
-import type { ExtraClaim } from '../config.ts'
+import type { ExtraClaim } from '../config/index.ts'
 
 /** The user fields claims are built from. Optional fields are absent when Django has no column. */
 export interface ClaimsUser {

@@ -21,7 +21,7 @@ import {
   type SignKeyObjectInput,
 } from 'node:crypto'
 import { jwtVerify, type CompactJWSHeaderParameters } from 'jose'
-import type { SigningAlg } from '../config.ts'
+import type { SigningAlg } from '../config/index.ts'
 import { OAuthError } from '../errors.ts'
 import { refreshAudience, type RefreshClaims } from './claims.ts'
 import type { KeyRing, SigningKey } from './keys.ts'

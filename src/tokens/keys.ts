@@ -9,7 +9,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto'
 import { basename } from 'node:path'
-import type { SigningAlg } from '../config.ts'
+import type { SigningAlg } from '../config/index.ts'
 import type { Logger } from '../log.ts'
 import {
   KeyStoreError,

@@ -29,7 +29,7 @@ import {
 } from 'node:fs/promises'
 import { join } from 'node:path'
 import { calculateJwkThumbprint } from 'jose'
-import type { SigningAlg } from '../config.ts'
+import type { SigningAlg } from '../config/index.ts'
 import { InternalError, type BridgeErrorOptions } from '../errors.ts'
 
 /** The key store on disk is missing, unreadable or inconsistent. Messages say how to fix it. */

@@ -1,5 +1,5 @@
 /** Shapes shared by issuing and refreshing. */
-import type { ExtraClaim } from '../config.ts'
+import type { ExtraClaim } from '../config/index.ts'
 
 export interface ClaimsSettings {
   issuer: string

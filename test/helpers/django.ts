@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadConfig, type DjangoConfig } from '../../src/config.ts'
+import { loadConfig, type DjangoConfig } from '../../src/config/index.ts'
 import { adminSql, databaseUrl, testDatabase, type TestDatabase } from './pg.ts'
 
 export const PYTHON = '/usr/bin/python3'

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { HasherName, SessionEngine } from '../../src/config.ts'
+import type { HasherName, SessionEngine } from '../../src/config/index.ts'
 import { createPasswordHashers } from '../../src/django/hashers/index.ts'
 import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
 import { UsernameTakenError } from '../../src/django/users.ts'

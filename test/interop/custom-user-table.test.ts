@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { UserTableConfig } from '../../src/config.ts'
+import type { UserTableConfig } from '../../src/config/index.ts'
 import { createUserRepository } from '../../src/django/users.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { toWireError } from '../../src/http/errors.ts'

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import postgres from 'postgres'
-import type { SessionEngine } from '../../src/config.ts'
+import type { SessionEngine } from '../../src/config/index.ts'
 import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
 import { bridgeFor } from '../helpers/bridge.ts'
 import { DJANGO_SECRET_KEY, djangoDatabase, runDjango, runDjangoBatch } from '../helpers/django.ts'

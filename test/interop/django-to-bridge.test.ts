@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { SessionEngine } from '../../src/config.ts'
+import type { SessionEngine } from '../../src/config/index.ts'
 import { bridgeFor } from '../helpers/bridge.ts'
 import {
   ALL_DJANGO_32_HASHERS,

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { describe, it } from 'node:test'
-import { CONFIG_VARIABLES, loadConfig, loadKeyConfig } from '../../src/config.ts'
+import { CONFIG_VARIABLES, VARIABLES, loadConfig, loadKeyConfig } from '../../src/config/index.ts'
+import { parseVariables } from '../../src/config/load.ts'
+import { toConfig } from '../../src/config/shape.ts'
+import type { ParsedEnv } from '../../src/config/variables.ts'
 import { ConfigError } from '../../src/errors.ts'
-import { configTable } from '../../scripts/config-table.ts'
+import { END, START, configTable, tableCells, withConfigTable } from '../../scripts/config-table.ts'
 
 const base = {
   DJANGO_SECRET_KEY: 'k',
@@ -24,24 +28,76 @@ function failsOn(env: Record<string, string>, variable: string, pattern?: RegExp
   )
 }
 
+const RUN = 'run `npm run docs:config` to regenerate it from src/config/variables.ts'
+
 describe('config', () => {
-  it('README holds exactly the configuration table generated from CONFIG_VARIABLES', () => {
+  it('README holds exactly the configuration table generated from the table', () => {
     const readme = readFileSync('README.md', 'utf8')
-    assert.ok(
-      readme.includes(configTable()),
-      'run `npx tsx scripts/config-table.ts` and paste it into README.md',
+    assert.ok(readme.includes(START) && readme.includes(END), `README.md lost its markers; ${RUN}`)
+    const rows = tableCells(readme).slice(2)
+    assert.deepEqual(
+      rows.map(([name]) => name),
+      CONFIG_VARIABLES.map((v) => `\`${v.name}\``),
+      `README variable names differ; ${RUN}`,
     )
+    assert.deepEqual(
+      rows.map(([name, byDefault]) => `${name} ${byDefault}`),
+      tableCells(configTable())
+        .slice(2)
+        .map(([name, byDefault]) => `${name} ${byDefault}`),
+      `README defaults differ; ${RUN}`,
+    )
+    assert.deepEqual(tableCells(readme), tableCells(configTable()), `README table differs; ${RUN}`)
+    // The table sits in a prettier-ignore block, so the text matches to the byte.
+    const between = readme.slice(readme.indexOf(START) + START.length, readme.indexOf(END))
+    assert.equal(between, `\n${configTable()}\n`, `README table text differs; ${RUN}`)
   })
 
-  it('every variable read in src/config.ts is documented, and nothing else is', () => {
-    const source = readFileSync('src/config.ts', 'utf8')
-    const read = new Set([...source.matchAll(/r\.\w+\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1]))
-    read.add('DJANGO_SECRET_KEY') // read through a helper call split over lines
-    const documented = new Set(CONFIG_VARIABLES.map((v) => v.name))
-    for (const name of read)
-      assert.ok(documented.has(name ?? ''), `${name} is read but not documented`)
-    for (const name of documented)
-      assert.ok(source.includes(`'${name}'`), `${name} is documented but never read`)
+  it('docs:config replaces only the text between the markers', () => {
+    const stale = `# x\n\n${START}\n| variable |\n|---|\n| old |\n${END}\n\n## next\n`
+    const fresh = withConfigTable(stale)
+    assert.equal(fresh, `# x\n\n${START}\n${configTable()}\n${END}\n\n## next\n`)
+    assert.equal(withConfigTable(fresh), fresh)
+  })
+
+  it('every variable in the table reaches the Config', () => {
+    const read = new Set<string>()
+    const parsed = parseVariables(base, Object.keys(VARIABLES) as (keyof ParsedEnv)[])
+    toConfig(
+      new Proxy(parsed, {
+        get: (target, name, receiver) => {
+          if (typeof name === 'string') read.add(name)
+          return Reflect.get(target, name, receiver) as unknown
+        },
+      }),
+    )
+    for (const { name } of CONFIG_VARIABLES) assert.ok(read.has(name), `${name} is never used`)
+  })
+
+  it('every documented default is what an unset variable yields', () => {
+    const unset = loadConfig(base)
+    for (const v of CONFIG_VARIABLES) {
+      if (v.default === 'required') {
+        assert.throws(() => loadConfig({ ...base, [v.name]: '' }), /is required/, v.name)
+        continue
+      }
+      let written = v.default === 'none' ? '' : v.default
+      if (v.name === 'PASSWORD_HASH_CONCURRENCY') {
+        assert.equal(v.default, 'cores − 1, between 1 and 3')
+        written = String(Math.max(1, Math.min(availableParallelism() - 1, 3)))
+      }
+      // `$NAME` in a default is that variable's documented default.
+      written = written.replace(/\$([A-Z_]+)/g, (_, name: string) => {
+        const other = CONFIG_VARIABLES.find((o) => o.name === name)
+        assert.ok(other !== undefined, `${v.name}'s default refers to an unknown ${name}`)
+        return other.default
+      })
+      assert.deepEqual(loadConfig({ ...base, [v.name]: written }), unset, v.name)
+      if (v.default === 'none') {
+        const [value] = Object.values(parseVariables({}, [v.name as keyof ParsedEnv]))
+        assert.ok(value === undefined || (Array.isArray(value) && value.length === 0), v.name)
+      }
+    }
   })
 
   it('applies the documented defaults', () => {
@@ -92,6 +148,47 @@ describe('config', () => {
       'REFRESH_FAMILY_MAX_AGE',
     )
     failsOn({ BRIDGE_EXTRA_CLAIMS: 'password' }, 'BRIDGE_EXTRA_CLAIMS')
+  })
+
+  it('each kind of parser rejects a bad value and says what to do', () => {
+    failsOn({ PORT: '70000' }, 'PORT', /must be between 0 and 65535, got 70000\.$/)
+    failsOn({ PORT: '-1' }, 'PORT', /must be a whole number, got "-1"\.$/)
+    failsOn({ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY', /must be true or false, got "maybe"\.$/)
+    failsOn({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /must be one of fatal, error, .*, got "loud"\.$/)
+    failsOn({ BRIDGE_EXTRA_CLAIMS: 'email,pw' }, 'BRIDGE_EXTRA_CLAIMS', /unknown claim "pw"; use/)
+    failsOn({ DJANGO_PASSWORD_HASHERS: ' , ' }, 'DJANGO_PASSWORD_HASHERS', /at least one hasher/)
+    failsOn({ DJANGO_USER_EMAIL_COLUMN: 'e-mail' }, 'DJANGO_USER_EMAIL_COLUMN', /identifier/)
+    failsOn({ CORS_ORIGINS: 'app.example.com' }, 'CORS_ORIGINS', /exact origin|not an origin/)
+    failsOn({ BRIDGE_ISSUER: 'bridge' }, 'BRIDGE_ISSUER', /"bridge" is not a URL\.$/)
+    failsOn({ DJANGO_SESSION_ENGINE: 'redis' }, 'DJANGO_SESSION_ENGINE', /unknown engine "redis"/)
+    // Required and URL errors end with the variable's hint, and never repeat a URL (passwords).
+    failsOn({ REDIS_URL: ' ' }, 'REDIS_URL', /^REDIS_URL: is required\. e\.g\. redis:\/\/127/)
+    failsOn({ DATABASE_URL: 'nope' }, 'DATABASE_URL', /^DATABASE_URL: is not a URL\. Point it at/)
+    failsOn(
+      { DATABASE_URL: 'mysql://u:secret@h/db' },
+      'DATABASE_URL',
+      /^DATABASE_URL: must use postgres: or postgresql:; got mysql:\. Point it at [^]*mysite\.$/,
+    )
+  })
+
+  it('reads blank as unset, except where blank means "no such column"', () => {
+    const c = loadConfig({
+      ...base,
+      PORT: ' ',
+      DJANGO_USER_TABLE: '',
+      DJANGO_USER_EMAIL_COLUMN: ' ',
+    })
+    assert.equal(c.port, 8080)
+    assert.equal(c.django.users.table, 'auth_user')
+    assert.equal(c.django.users.email, null)
+    assert.equal(c.django.users.isStaff, 'is_staff')
+    assert.equal(loadConfig({ ...base, HOST: ' ::1 ' }).host, '::1')
+  })
+
+  it('the issuer defaults to the port it listens on; a bad port is named', () => {
+    assert.equal(loadConfig({ ...base, PORT: '9000' }).issuer, 'http://localhost:9000')
+    assert.equal(loadConfig({ ...base, PORT: '09000' }).issuer, 'http://localhost:9000')
+    failsOn({ PORT: 'x' }, 'PORT')
   })
 
   it('accepts Django dotted paths and class paths as Django writes them', () => {

@@ -2,7 +2,7 @@
  * `identify_hasher(encoded)` without the lookup: which algorithm name Django would ask
  * `get_hasher` for (django/contrib/auth/hashers.py).
  */
-import { HASHER_NAMES } from '../../config.ts'
+import { HASHER_NAMES } from '../../config/index.ts'
 import { type HasherName, pyLen } from './types.ts'
 
 const KNOWN: ReadonlySet<string> = new Set<string>(HASHER_NAMES)

@@ -5,7 +5,7 @@
  * so password work never blocks the event loop and a login flood waits in line instead of
  * saturating the threadpool.
  */
-import type { HasherName } from '../../config.ts'
+import type { HasherName } from '../../config/index.ts'
 import { ConfigError, DjangoError } from '../../errors.ts'
 import { ARGON2_DEFAULTS, type Argon2Params, argon2Hasher } from './argon2.ts'
 import { BCRYPT_DEFAULT_ROUNDS, bcryptHasher } from './bcrypt.ts'

@@ -5,7 +5,7 @@
  * verifies in Django (django/contrib/auth/hashers.py, django/utils/crypto.py).
  */
 import { randomInt, timingSafeEqual } from 'node:crypto'
-import type { HasherName } from '../../config.ts'
+import type { HasherName } from '../../config/index.ts'
 import { DjangoError } from '../../errors.ts'
 
 export type { HasherName }

@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { loadConfig, type DjangoConfig } from '../../../src/config.ts'
+import { loadConfig, type DjangoConfig } from '../../../src/config/index.ts'
 import { createDjangoAuth, type DjangoAuth } from '../../../src/django/auth.ts'
 import { createPasswordHashers } from '../../../src/django/hashers/index.ts'
 import { encodeSession } from '../../../src/django/session-codec.ts'

@@ -3,7 +3,7 @@ import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypt
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { SigningAlg } from '../../../src/config.ts'
+import type { SigningAlg } from '../../../src/config/index.ts'
 import { createLogger, type Logger } from '../../../src/log.ts'
 import { loadKeyRing, type KeyRing } from '../../../src/tokens/keys.ts'
 import {

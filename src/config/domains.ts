@@ -1,0 +1,64 @@
+/**
+ * The closed lists the configuration chooses from. Each is written once, `as const`, and its
+ * type is derived from it, so the array and the union cannot disagree.
+ */
+
+/** Django's session engines the bridge reads; `cache` and `file` are refused (see parsers.ts). */
+export const SESSION_ENGINES = ['db', 'cached_db', 'signed_cookies'] as const
+/** One of {@link SESSION_ENGINES}. */
+export type SessionEngine = (typeof SESSION_ENGINES)[number]
+
+/** Algorithms of the signing keys the bridge generates. */
+export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const
+/** One of {@link SIGNING_ALGS}. */
+export type SigningAlg = (typeof SIGNING_ALGS)[number]
+
+/** Every Django hasher the bridge implements, by Django's algorithm name. */
+export const HASHER_NAMES = [
+  'pbkdf2_sha256',
+  'pbkdf2_sha1',
+  'argon2',
+  'bcrypt_sha256',
+  'bcrypt',
+  'scrypt',
+  'md5',
+  'sha1',
+  'unsalted_md5',
+  'unsalted_sha1',
+] as const
+/** One of {@link HASHER_NAMES}. */
+export type HasherName = (typeof HASHER_NAMES)[number]
+
+/** Django's hasher class names, so `PASSWORD_HASHERS` can be pasted as is. */
+export const HASHER_CLASSES: Readonly<Record<string, HasherName>> = {
+  PBKDF2PasswordHasher: 'pbkdf2_sha256',
+  PBKDF2SHA1PasswordHasher: 'pbkdf2_sha1',
+  Argon2PasswordHasher: 'argon2',
+  BCryptSHA256PasswordHasher: 'bcrypt_sha256',
+  BCryptPasswordHasher: 'bcrypt',
+  ScryptPasswordHasher: 'scrypt',
+  MD5PasswordHasher: 'md5',
+  SHA1PasswordHasher: 'sha1',
+  UnsaltedMD5PasswordHasher: 'unsalted_md5',
+  UnsaltedSHA1PasswordHasher: 'unsalted_sha1',
+}
+
+/** User-row fields that may be copied into access tokens. */
+export const EXTRA_CLAIMS = ['email', 'is_staff', 'is_superuser', 'groups'] as const
+/** One of {@link EXTRA_CLAIMS}. */
+export type ExtraClaim = (typeof EXTRA_CLAIMS)[number]
+
+/** Types of the user model's primary key. */
+export const USER_PK_TYPES = ['int', 'uuid', 'string'] as const
+/** One of {@link USER_PK_TYPES}. */
+export type UserPkType = (typeof USER_PK_TYPES)[number]
+
+/** How refresh tokens are signed (both are always accepted). */
+export const REFRESH_TOKEN_SIGNINGS = ['asymmetric', 'hmac'] as const
+/** One of {@link REFRESH_TOKEN_SIGNINGS}. */
+export type RefreshTokenSigning = (typeof REFRESH_TOKEN_SIGNINGS)[number]
+
+/** pino's levels. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number]

@@ -1,0 +1,155 @@
+/**
+ * Parsers turn one variable's text (trimmed, never blank unless the variable allows it) into its
+ * typed value. They do not know the variable's name: they throw `fail(problem)`, which makes the
+ * ConfigError that names it and adds its hint, so every message reads "NAME: problem hint".
+ */
+import type { ConfigError } from '../errors.ts'
+import {
+  HASHER_CLASSES,
+  HASHER_NAMES,
+  SESSION_ENGINES,
+  type HasherName,
+  type SessionEngine,
+} from './domains.ts'
+
+/** Makes the error for the variable being parsed; `problem` says what is wrong and what to do. */
+export type Fail = (problem: string) => ConfigError
+
+/** Reads a variable's text into its value, or throws `fail(problem)`. */
+export type Parser<T> = (text: string, fail: Fail) => T
+
+/** Any text, as is. */
+export const text: Parser<string> = (v) => v
+
+/** Any text; empty means unset (`undefined`). */
+export const optionalText: Parser<string | undefined> = (v) => (v === '' ? undefined : v)
+
+/** A whole number from `min` to `max`. */
+export function int(min: number, max: number): Parser<number> {
+  return (v, fail) => {
+    if (!/^\d+$/.test(v)) throw fail(`must be a whole number, got "${v}".`)
+    const n = Number(v)
+    if (n < min || n > max) throw fail(`must be between ${min} and ${max}, got ${n}.`)
+    return n
+  }
+}
+
+/** `true`/`false`, also `1`/`0`, `yes`/`no`, `on`/`off`, in any case. */
+export const bool: Parser<boolean> = (v, fail) => {
+  if (/^(1|true|yes|on)$/i.test(v)) return true
+  if (/^(0|false|no|off)$/i.test(v)) return false
+  throw fail(`must be true or false, got "${v}".`)
+}
+
+/** Exactly one of `allowed`. */
+export function oneOf<const T extends string>(allowed: readonly T[]): Parser<T> {
+  return (v, fail) => {
+    const hit = allowed.find((a) => a === v)
+    if (hit === undefined) throw fail(`must be one of ${allowed.join(', ')}, got "${v}".`)
+    return hit
+  }
+}
+
+/** Comma-separated items, blanks dropped, each read by `item`; empty text is an empty list. */
+export function list<T>(item: Parser<T>): Parser<readonly T[]> {
+  return (v, fail) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map((s) => item(s, fail))
+}
+
+/** A list item that must be one of `allowed`; `noun` names the kind of item in the error. */
+export function member<const T extends string>(allowed: readonly T[], noun: string): Parser<T> {
+  return (v, fail) => {
+    const hit = allowed.find((a) => a === v)
+    if (hit === undefined) throw fail(`unknown ${noun} "${v}"; use ${allowed.join(', ')}.`)
+    return hit
+  }
+}
+
+const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+/**
+ * A table or column name as Postgres takes it unquoted (at most 63 characters). Queries quote it
+ * too; refusing anything else at start turns a typo, or SQL pasted in, into a clear error.
+ */
+export const identifier: Parser<string> = (v, fail) => {
+  if (!SQL_IDENTIFIER.test(v))
+    throw fail(`must be a plain SQL identifier (letters, digits, _), got "${v}".`)
+  return v
+}
+
+/** An identifier, or empty (`null`) when the model has no such field. Needs `allowEmpty`. */
+export const optionalIdentifier: Parser<string | null> = (v, fail) =>
+  v === '' ? null : identifier(v, fail)
+
+/**
+ * A URL using one of `protocols`. The value is never repeated in the message: database and Redis
+ * URLs may carry a password.
+ */
+export function url(...protocols: string[]): Parser<string> {
+  return (v, fail) => {
+    let parsed: URL
+    try {
+      parsed = new URL(v)
+    } catch {
+      throw fail('is not a URL.')
+    }
+    if (!protocols.includes(parsed.protocol))
+      throw fail(`must use ${protocols.join(' or ')}; got ${parsed.protocol}.`)
+    return v
+  }
+}
+
+/** Any URL that holds no secret, so the message may repeat it. */
+export const publicUrl: Parser<string> = (v, fail) => {
+  if (!URL.canParse(v)) throw fail(`"${v}" is not a URL.`)
+  return v
+}
+
+/** An exact origin, `scheme://host[:port]`. */
+export const origin: Parser<string> = (o, fail) => {
+  let u: URL
+  try {
+    u = new URL(o)
+  } catch {
+    throw fail(`"${o}" is not an origin like https://app.example.com.`)
+  }
+  // Exact origins only: a wildcard or path would make the allow-list a pattern.
+  if (u.origin !== o || o.includes('*'))
+    throw fail(`"${o}" must be an exact origin (scheme://host[:port]), no path or wildcard.`)
+  return o
+}
+
+const ENGINE_PATH = 'django.contrib.sessions.backends.'
+
+/** Django's `SESSION_ENGINE`, short (`db`) or as Django writes it (its dotted path). */
+export const sessionEngine: Parser<SessionEngine> = (v, fail) => {
+  const short = v.startsWith(ENGINE_PATH) ? v.slice(ENGINE_PATH.length) : v
+  const engine = SESSION_ENGINES.find((e) => e === short)
+  if (engine !== undefined) return engine
+  if (v === 'cache' || v.endsWith('.backends.cache'))
+    throw fail(
+      "the `cache` engine keeps sessions only in Django's cache, pickled; the bridge cannot read it. Use `cached_db` in Django (same speed, and sessions are also in the database) and set this to cached_db.",
+    )
+  if (v === 'file' || v.endsWith('.backends.file'))
+    throw fail('the `file` engine is not supported; use `db` or `cached_db` in Django.')
+  throw fail(`unknown engine "${v}"; use db, cached_db or signed_cookies.`)
+}
+
+/** One hasher, by algorithm name or Django class path. */
+const hasher: Parser<HasherName> = (item, fail) => {
+  const cls = item.includes('.') ? HASHER_CLASSES[item.slice(item.lastIndexOf('.') + 1)] : undefined
+  const name = cls ?? HASHER_NAMES.find((h) => h === item)
+  if (name === undefined) throw fail(`unknown hasher "${item}"; known: ${HASHER_NAMES.join(', ')}.`)
+  return name
+}
+
+/** Django's `PASSWORD_HASHERS`: at least one, duplicates dropped, the first one first. */
+export const passwordHashers: Parser<readonly HasherName[]> = (v, fail) => {
+  const names = list(hasher)(v, fail)
+  if (names.length === 0) throw fail('must list at least one hasher.')
+  return [...new Set(names)]
+}

@@ -1,0 +1,111 @@
+/**
+ * The nested configuration the service is handed, built from the parsed variables. Its types
+ * are derived from this mapping, whose values are typed by the table's parsers, so no field's
+ * type is written by hand.
+ */
+import { ConfigError } from '../errors.ts'
+import type { ParsedEnv } from './variables.ts'
+
+/** What the key CLI needs, from the variables it reads. */
+export function toKeyConfig(e: Pick<ParsedEnv, KeyVariable>) {
+  return {
+    keysDir: e.KEYS_DIR,
+    signingAlg: e.BRIDGE_SIGNING_ALG,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+  }
+}
+
+/** The variables `toKeyConfig` reads: the key CLI needs no database or Redis settings. */
+export const KEY_VARIABLES = [
+  'KEYS_DIR',
+  'BRIDGE_SIGNING_ALG',
+  'ACCESS_TOKEN_TTL',
+  'REFRESH_TOKEN_TTL',
+] as const
+type KeyVariable = (typeof KEY_VARIABLES)[number]
+
+/** The service's configuration; throws ConfigError for settings that contradict each other. */
+export function toConfig(e: ParsedEnv) {
+  if (e.REFRESH_FAMILY_MAX_AGE < e.REFRESH_TOKEN_TTL)
+    throw new ConfigError('REFRESH_FAMILY_MAX_AGE', 'must be at least REFRESH_TOKEN_TTL.')
+  return {
+    django: {
+      secretKey: e.DJANGO_SECRET_KEY,
+      /** Tried in order after secretKey when verifying; never used to sign. */
+      secretKeyFallbacks: e.DJANGO_SECRET_KEY_FALLBACKS,
+      sessionEngine: e.DJANGO_SESSION_ENGINE,
+      sessionCookieName: e.DJANGO_SESSION_COOKIE_NAME,
+      sessionCookieAge: e.DJANGO_SESSION_COOKIE_AGE,
+      /** `django.contrib.sessions.` + the SessionStore class's qualname. */
+      sessionKeySalt: e.DJANGO_SESSION_KEY_SALT,
+      /** Read the pre-3.1 `base64(hash:json)` session format (Django ≤ 3.2 only). */
+      legacySessionFormat: e.DJANGO_LEGACY_SESSION_FORMAT,
+      /** Accept sha1 signatures and session hashes written by 3.1/3.2 (DEFAULT_HASHING_ALGORITHM). */
+      legacySha1: e.DJANGO_LEGACY_SHA1,
+      authBackends: e.DJANGO_AUTH_BACKENDS,
+      /** Configured PASSWORD_HASHERS by algorithm; the first one hashes new passwords. */
+      passwordHashers: e.DJANGO_PASSWORD_HASHERS,
+      pbkdf2Iterations: e.DJANGO_PBKDF2_ITERATIONS,
+      rehashOnLogin: e.DJANGO_REHASH_ON_LOGIN,
+      updateLastLogin: e.DJANGO_UPDATE_LAST_LOGIN,
+      users: {
+        table: e.DJANGO_USER_TABLE,
+        id: e.DJANGO_USER_ID_COLUMN,
+        username: e.DJANGO_USERNAME_COLUMN,
+        password: e.DJANGO_USER_PASSWORD_COLUMN,
+        /** null: the model has no is_active field, so every user counts as active (Django 4.0+). */
+        isActive: e.DJANGO_USER_ACTIVE_COLUMN,
+        email: e.DJANGO_USER_EMAIL_COLUMN,
+        isStaff: e.DJANGO_USER_STAFF_COLUMN,
+        isSuperuser: e.DJANGO_USER_SUPERUSER_COLUMN,
+        /** null: no last_login field, so nothing is updated on login. */
+        lastLogin: e.DJANGO_USER_LAST_LOGIN_COLUMN,
+        /** The user→group through table and its user column; null disables groups. */
+        groupsTable: e.DJANGO_USER_GROUPS_TABLE,
+        groupsUserColumn: e.DJANGO_USER_GROUPS_USER_COLUMN,
+        groupTable: e.DJANGO_GROUP_TABLE,
+        pkType: e.DJANGO_USER_PK_TYPE,
+      },
+    },
+    databaseUrl: e.DATABASE_URL,
+    /** Postgres connections; few on purpose, see DATABASE_POOL_SIZE. */
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    /** Seconds a Postgres statement may run, lock waits included; 0 leaves the server's. */
+    databaseStatementTimeout: e.DATABASE_STATEMENT_TIMEOUT,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    /** Refuse to start (true) or only warn (false) when Redis may evict token state. */
+    redisRequireNoEviction: e.REDIS_REQUIRE_NOEVICTION,
+    issuer: e.BRIDGE_ISSUER,
+    audience: e.BRIDGE_AUDIENCE,
+    ...toKeyConfig(e),
+    generateKeysIfEmpty: e.KEYS_GENERATE_IF_EMPTY,
+    refreshFamilyMaxAge: e.REFRESH_FAMILY_MAX_AGE,
+    refreshGraceSeconds: e.REFRESH_GRACE_SECONDS,
+    refreshTokenSigning: e.REFRESH_TOKEN_SIGNING,
+    extraClaims: e.BRIDGE_EXTRA_CLAIMS,
+    port: e.PORT,
+    host: e.HOST,
+    trustProxy: e.TRUST_PROXY,
+    corsOrigins: e.CORS_ORIGINS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    throttle: {
+      usernameMaxFailures: e.THROTTLE_USERNAME_FAILURES,
+      ipMaxAttempts: e.THROTTLE_IP_ATTEMPTS,
+      windowSeconds: e.THROTTLE_WINDOW_SECONDS,
+    },
+    passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
+    logoutDeletesDjangoSessions: e.LOGOUT_DELETES_DJANGO_SESSIONS,
+    logLevel: e.LOG_LEVEL,
+  }
+}
+
+/** The service's configuration, as `loadConfig()` returns it (frozen). */
+export type Config = ReturnType<typeof toConfig>
+/** What the bridge must know about the Django project it reads. */
+export type DjangoConfig = Config['django']
+/** The user model's table and columns (a custom `AUTH_USER_MODEL` is mapped here). */
+export type UserTableConfig = DjangoConfig['users']
+/** The subset the key CLI needs. */
+export type KeyConfig = ReturnType<typeof toKeyConfig>

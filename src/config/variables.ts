@@ -1,0 +1,268 @@
+/**
+ * Every environment variable the bridge reads, once: its default, its parser and its
+ * documentation. The parsing (load.ts), the value types (`ParsedEnv`, and through shape.ts the
+ * `Config` types) and the README's configuration table (`npm run docs:config`) all derive from
+ * this table. Its order is the README's.
+ */
+import { availableParallelism } from 'node:os'
+import {
+  EXTRA_CLAIMS,
+  LOG_LEVELS,
+  REFRESH_TOKEN_SIGNINGS,
+  SIGNING_ALGS,
+  USER_PK_TYPES,
+} from './domains.ts'
+import {
+  bool,
+  identifier,
+  int,
+  list,
+  member,
+  oneOf,
+  optionalIdentifier,
+  optionalText,
+  origin,
+  publicUrl,
+  passwordHashers,
+  sessionEngine,
+  text,
+  url,
+  type Parser,
+} from './parsers.ts'
+
+/** One environment variable. */
+export interface Variable<T> {
+  /** What it does; the README's "meaning" column. */
+  readonly doc: string
+  /**
+   * The text read when the variable is unset or blank, written as one would set it; the README
+   * shows it (`''` as `none`). `$NAME` stands for variable NAME's value. Absent: required.
+   */
+  readonly default?: string
+  /** The README's default when `default` is worked out on the machine at start. */
+  readonly shown?: string
+  /** Said after every error about this variable: how to set it right. */
+  readonly hint?: string
+  /** Set but blank is a value of its own (it reaches `parse` as `''`), not the default. */
+  readonly allowEmpty?: true
+  /** Reads the text (the default, when unset) into the value. */
+  readonly parse: Parser<T>
+}
+
+const DAY = 86400
+
+// Hashes run on libuv's threadpool (4 threads by default): leave a core for the event loop and a
+// pool thread for file-system and DNS work.
+const HASH_CONCURRENCY = String(Math.max(1, Math.min(availableParallelism() - 1, 3)))
+
+type About = Pick<Variable<unknown>, 'doc' | 'hint' | 'shown' | 'allowEmpty'>
+
+/** A variable read as `byDefault` when unset or blank. */
+function variable<T>(byDefault: string, parse: Parser<T>, about: About): Variable<T> {
+  return { default: byDefault, parse, ...about }
+}
+
+/** A variable that must be set; `hint` says how. */
+function required<T>(parse: Parser<T>, about: About & { hint: string }): Variable<T> {
+  return { parse, ...about }
+}
+
+/** A column that is Django's `name` when unset, and absent (null) when set empty. */
+function optionalColumn(name: string, doc: string): Variable<string | null> {
+  return variable(name, optionalIdentifier, { allowEmpty: true, doc })
+}
+
+/** The table. Every key is a variable's name. */
+export const VARIABLES = {
+  DJANGO_SECRET_KEY: required(text, {
+    hint: 'Set it to the SECRET_KEY in your Django settings (for local tests: export DJANGO_SECRET_KEY=dev-insecure-key).',
+    doc: "Django's `SECRET_KEY`.",
+  }),
+  DATABASE_URL: required(url('postgres:', 'postgresql:'), {
+    hint: "Point it at Django's database, e.g. postgres://postgres@127.0.0.1:5432/mysite.",
+    doc: "Django's Postgres, e.g. `postgres://user@host:5432/db`.",
+  }),
+  REDIS_URL: required(url('redis:', 'rediss:'), {
+    hint: 'e.g. redis://127.0.0.1:6379/0 (start one with: redis-server --daemonize yes).',
+    doc: 'Redis for refresh families, revocation and throttling, e.g. `redis://127.0.0.1:6379/0`.',
+  }),
+  DJANGO_SECRET_KEY_FALLBACKS: variable('', list(text), {
+    doc: '`SECRET_KEY_FALLBACKS`, comma-separated, oldest last. Verify only.',
+  }),
+  DJANGO_SESSION_ENGINE: variable('db', sessionEngine, {
+    doc: "`db`, `cached_db`, `signed_cookies`, or Django's dotted path for one of them. `cache` is refused.",
+  }),
+  DJANGO_SESSION_COOKIE_NAME: variable('sessionid', text, { doc: '`SESSION_COOKIE_NAME`.' }),
+  DJANGO_SESSION_COOKIE_AGE: variable('1209600', int(1, 10 * 365 * DAY), {
+    doc: '`SESSION_COOKIE_AGE` in seconds; the max age of `signed_cookies` sessions.',
+  }),
+  DJANGO_SESSION_KEY_SALT: variable('django.contrib.sessions.SessionStore', text, {
+    doc: 'Session signing salt; change it only if Django uses a SessionStore subclass (`django.contrib.sessions.<QualName>`).',
+  }),
+  DJANGO_LEGACY_SESSION_FORMAT: variable('false', bool, {
+    doc: 'Also read the pre-3.1 `base64(hash:json)` session rows (Django 3.1/3.2 only).',
+  }),
+  DJANGO_LEGACY_SHA1: variable('false', bool, {
+    doc: 'Also accept sha1 signatures and session auth hashes (Django 3.1/3.2 with `DEFAULT_HASHING_ALGORITHM=sha1`).',
+  }),
+  DJANGO_AUTH_BACKENDS: variable('django.contrib.auth.backends.ModelBackend', list(text), {
+    doc: '`AUTHENTICATION_BACKENDS` allow-list, comma-separated. `AllowAllUsersModelBackend` sessions skip the `is_active` check.',
+  }),
+  DJANGO_PASSWORD_HASHERS: variable(
+    'pbkdf2_sha256,pbkdf2_sha1,argon2,bcrypt_sha256,scrypt',
+    passwordHashers,
+    {
+      doc: 'Enabled hashers by algorithm name (or Django class path); the first hashes new passwords. Add `bcrypt`, `md5`, `sha1`, `unsalted_md5`, `unsalted_sha1` to enable legacy ones.',
+    },
+  ),
+  DJANGO_PBKDF2_ITERATIONS: variable('1500000', int(1, 100_000_000), {
+    doc: "Iterations for new pbkdf2 hashes (Django 6.1's default).",
+  }),
+  DJANGO_REHASH_ON_LOGIN: variable('false', bool, {
+    doc: "Re-hash a weaker password hash on successful login, as Django does. Changes the session auth hash, which logs out the user's other sessions.",
+  }),
+  DJANGO_UPDATE_LAST_LOGIN: variable('true', bool, {
+    doc: 'Set `last_login` on a successful password login, as Django does. `false` lets the bridge run with a read-only role.',
+  }),
+  DJANGO_USER_TABLE: variable('auth_user', identifier, {
+    doc: 'User table (custom `AUTH_USER_MODEL`).',
+  }),
+  DJANGO_USER_PK_TYPE: variable('int', oneOf(USER_PK_TYPES), {
+    doc: '`int`, `uuid` or `string`: the user primary key type.',
+  }),
+  DJANGO_USER_ID_COLUMN: variable('id', identifier, { doc: 'Primary key column.' }),
+  DJANGO_USERNAME_COLUMN: variable('username', identifier, { doc: '`USERNAME_FIELD` column.' }),
+  DJANGO_USER_PASSWORD_COLUMN: variable('password', identifier, { doc: 'Password hash column.' }),
+  DJANGO_USER_ACTIVE_COLUMN: optionalColumn(
+    'is_active',
+    '`is_active` column; empty when the model has none.',
+  ),
+  DJANGO_USER_EMAIL_COLUMN: optionalColumn('email', 'Email column; empty when absent.'),
+  DJANGO_USER_STAFF_COLUMN: optionalColumn('is_staff', '`is_staff` column; empty when absent.'),
+  DJANGO_USER_SUPERUSER_COLUMN: optionalColumn(
+    'is_superuser',
+    '`is_superuser` column; empty when absent.',
+  ),
+  DJANGO_USER_LAST_LOGIN_COLUMN: optionalColumn(
+    'last_login',
+    '`last_login` column; empty when absent.',
+  ),
+  DJANGO_USER_GROUPS_TABLE: optionalColumn(
+    'auth_user_groups',
+    'User→group through table; empty disables groups.',
+  ),
+  DJANGO_USER_GROUPS_USER_COLUMN: variable('user_id', identifier, {
+    doc: 'User column of the through table.',
+  }),
+  DJANGO_GROUP_TABLE: variable('auth_group', identifier, { doc: 'Group table (`id`, `name`).' }),
+  BRIDGE_ISSUER: variable('http://localhost:$PORT', publicUrl, {
+    doc: '`iss` of every token and the metadata issuer.',
+  }),
+  BRIDGE_AUDIENCE: variable('', list(text), {
+    doc: '`aud` of access tokens, comma-separated. Unset means no `aud` claim; set it in production.',
+  }),
+  BRIDGE_SIGNING_ALG: variable('ES256', oneOf(SIGNING_ALGS), {
+    doc: '`ES256`, `EdDSA` or `RS256`: the algorithm of keys generated by `npm start` and the CLI.',
+  }),
+  BRIDGE_EXTRA_CLAIMS: variable('', list(member(EXTRA_CLAIMS, 'claim')), {
+    doc: 'Access-token claims from the user row, comma-separated: `email`, `is_staff`, `is_superuser`, `groups`.',
+  }),
+  KEYS_DIR: variable('./keys', text, { doc: 'Signing keys (private keys mode 0600).' }),
+  KEYS_GENERATE_IF_EMPTY: variable('true', bool, {
+    doc: 'Generate a development key when KEYS_DIR has none. Set `false` in production, above all with several instances: each would make its own key.',
+  }),
+  ACCESS_TOKEN_TTL: variable('300', int(30, 3600), {
+    doc: 'Access token lifetime, seconds (at most 3600).',
+  }),
+  REFRESH_TOKEN_TTL: variable('1209600', int(60, 365 * DAY), {
+    doc: 'Refresh token lifetime, seconds: a family unused this long expires.',
+  }),
+  REFRESH_FAMILY_MAX_AGE: variable('2592000', int(60, 5 * 365 * DAY), {
+    doc: 'Absolute lifetime of a refresh family, seconds; rotation never extends it.',
+  }),
+  REFRESH_GRACE_SECONDS: variable('10', int(0, 60), {
+    doc: 'Window in which concurrent refreshes with the same token get the same successor (0 to 60).',
+  }),
+  // Few connections on purpose: postgres.js pipelines the queries of concurrent requests on a
+  // busy connection and sends each connection's batch in one write, so a small pool costs
+  // fewer syscalls per request than an idle connection per query (bench/exchange/ab.ts
+  // measured pool 2 at 0.82× the CPU per exchange of pool 10). Our queries are short
+  // indexed lookups; the one scan (deleteUserSessions) is paged.
+  DATABASE_POOL_SIZE: variable('2', int(1, 100), {
+    doc: 'Postgres connections per instance (1 to 100), taken in turn; queries pipeline on them, so a few carry the load (see Benchmarks).',
+  }),
+  // Queries pipeline on a connection, so one waiting on a lock (say Django holding the user
+  // row in a long transaction while we update last_login) would hold every query queued
+  // behind it. The server ends it after this long (SQLSTATE 57014): a 503 to that caller.
+  DATABASE_STATEMENT_TIMEOUT: variable('5', int(0, 3600), {
+    doc: "Seconds a Postgres statement may run, lock waits included (0 to 3600). A stuck query becomes a 503 instead of holding up the requests pipelined behind it. 0 keeps the server's setting: use it behind PgBouncer, which refuses this startup parameter, and set the timeout on the role.",
+  }),
+  REFRESH_TOKEN_SIGNING: variable('asymmetric', oneOf(REFRESH_TOKEN_SIGNINGS), {
+    doc: '`asymmetric`: refresh tokens are signed with the signing key, like access tokens. `hmac`: HS256 under a key derived from it (only the bridge verifies refresh tokens; one signature less per token response). Both are always accepted.',
+  }),
+  REDIS_PREFIX: variable('djb:', text, {
+    doc: 'Prefix of every Redis key and of the revocation channel.',
+  }),
+  REDIS_REQUIRE_NOEVICTION: variable('true', bool, {
+    doc: 'Refuse to start when Redis `maxmemory-policy` could evict token state; `false` only warns.',
+  }),
+  PORT: variable('8080', int(0, 65535), { doc: 'Listen port.' }),
+  HOST: variable('', optionalText, { doc: 'Listen address; unset listens on all.' }),
+  TRUST_PROXY: variable('false', bool, {
+    doc: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',
+  }),
+  CORS_ORIGINS: variable('', list(origin), {
+    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated.',
+  }),
+  BODY_LIMIT_BYTES: variable('8192', int(256, 1024 * 1024), {
+    doc: 'Request bodies above this get 413.',
+  }),
+  THROTTLE_USERNAME_FAILURES: variable('10', int(1, 100), {
+    doc: 'Failed password logins per username per window before 429.',
+  }),
+  THROTTLE_IP_ATTEMPTS: variable('50', int(1, 100000), {
+    doc: 'Password logins per client IP per window before 429.',
+  }),
+  THROTTLE_WINDOW_SECONDS: variable('900', int(1, DAY), {
+    doc: 'Throttle window; a lock-out ends when it does.',
+  }),
+  PASSWORD_HASH_CONCURRENCY: variable(HASH_CONCURRENCY, int(1, 256), {
+    shown: 'cores − 1, between 1 and 3',
+    doc: 'Password hashes in flight at once; the rest queue, and logins past 32 × this many pending get 503.',
+  }),
+  LOGOUT_DELETES_DJANGO_SESSIONS: variable('false', bool, {
+    doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",
+  }),
+  LOG_LEVEL: variable('info', oneOf(LOG_LEVELS), { doc: 'pino level.' }),
+} satisfies Readonly<Record<string, Variable<unknown>>>
+
+/** A variable's name. */
+export type VariableName = keyof typeof VARIABLES
+
+/** Each variable's parsed value, typed by its parser. */
+export type ParsedEnv = {
+  readonly [K in VariableName]: ReturnType<(typeof VARIABLES)[K]['parse']>
+}
+
+/** Whether `name` is a variable in the table. */
+export function isVariableName(name: string): name is VariableName {
+  return Object.hasOwn(VARIABLES, name)
+}
+
+/** A variable as the README documents it. */
+export interface VariableDoc {
+  name: string
+  /** `required`, `none` (unset means nothing), or the default as one would write it. */
+  default: string
+  description: string
+}
+
+/** Every variable the bridge reads, in README order, as the README table shows it. */
+export const CONFIG_VARIABLES: readonly VariableDoc[] = Object.entries(VARIABLES).map(
+  ([name, v]: [string, Variable<unknown>]) => ({
+    name,
+    default:
+      v.shown ?? (v.default === undefined ? 'required' : v.default === '' ? 'none' : v.default),
+    description: v.doc,
+  }),
+)
