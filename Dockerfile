@@ -1,16 +1,18 @@
 # The bridge service image. Build: docker build -t django-jwt-bridge .
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# The verifier is a workspace package the service depends on: npm ci links it from here.
+COPY packages/verifier ./packages/verifier
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/packages/verifier/package.json ./packages/verifier/package.json
+COPY --from=build /app/packages/verifier/dist ./packages/verifier/dist
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 RUN mkdir -p /app/keys && chown node:node /app/keys

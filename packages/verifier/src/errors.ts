@@ -57,7 +57,7 @@ export type VerifierErrorCode =
  *
  * @example
  * ```ts
- * import { VerifierError } from 'django-jwt-bridge/verifier'
+ * import { VerifierError } from 'django-jwt-bridge-verifier'
  *
  * try {
  *   await verifier.verify(token)

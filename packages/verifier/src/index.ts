@@ -1,13 +1,14 @@
 /**
- * `django-jwt-bridge/verifier`: verify the bridge's access tokens offline in any Node service.
+ * `django-jwt-bridge-verifier`: verify the bridge's access tokens offline in any Node service.
  *
- * This subpath imports nothing but `node:` built-ins (a test proves that no koa,
+ * This entry point imports nothing but `node:` built-ins (a test proves that no koa,
  * ioredis or postgres is loaded). The optional Redis revocation feed lives in
- * `django-jwt-bridge/verifier/redis`.
+ * `django-jwt-bridge-verifier/redis`. The service re-exports both as `django-jwt-bridge/verifier`
+ * and `django-jwt-bridge/verifier/redis`.
  *
  * @example
  * ```ts
- * import { createVerifier } from 'django-jwt-bridge/verifier'
+ * import { createVerifier } from 'django-jwt-bridge-verifier'
  *
  * const verifier = createVerifier({
  *   issuer: 'https://auth.example.com',

@@ -1,7 +1,7 @@
 /**
- * `django-jwt-bridge/verifier/redis`: the bridge's revocation feed, mirrored in memory.
+ * `django-jwt-bridge-verifier/redis`: the bridge's revocation feed, mirrored in memory.
  *
- * Protocol (the bridge publishes it; see src/store): channel `<prefix>revocations` carries JSON
+ * Protocol (the bridge publishes it; see its src/store): channel `<prefix>revocations` carries JSON
  * messages `{"v":1,"type":"family"|"jti"|"user","id":…,["nbf":…,]"exp":…}`, and a sorted set of
  * the same name holds the same messages scored by `exp`.
  *
@@ -116,8 +116,8 @@ const PRUNE_EVERY_MS = 60_000
  * @example
  * ```ts
  * import { Redis } from 'ioredis'
- * import { createVerifier, koaBearerAuth } from 'django-jwt-bridge/verifier'
- * import { createRedisRevocations } from 'django-jwt-bridge/verifier/redis'
+ * import { createVerifier, koaBearerAuth } from 'django-jwt-bridge-verifier'
+ * import { createRedisRevocations } from 'django-jwt-bridge-verifier/redis'
  *
  * const redis = new Redis(process.env.REDIS_URL)
  * const revocations = createRedisRevocations({ client: redis, prefix: 'djb:' })
