@@ -4,8 +4,10 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 # The verifier is a workspace package the service depends on: npm ci links it from here.
 COPY packages/verifier ./packages/verifier
+COPY scripts/prepare.mjs ./scripts/
 COPY src ./src
-RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
+# prepare builds dist/ of the verifier package and of the service.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -1,6 +1,7 @@
 // Builds dist/ twice from the same sources: ESM (dist/esm) for `import`, CommonJS (dist/cjs) for
 // `require`, each with its own declarations, so consumers type-check under node16 (ESM and CJS),
-// bundler and node10. Runs on `prepare` and `prepack`, so tarball and git installs get dist/.
+// bundler and node10. Runs on `prepare` (npm install/ci in the repository) and `prepack`, so the
+// workspace and every tarball have dist/.
 import { spawnSync } from 'node:child_process'
 import { rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -8,7 +9,16 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..')
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+let tsc
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+} catch (err) {
+  // `npm ci --omit=dev` runs `prepare` too, without TypeScript: a production install keeps the
+  // dist/ it has instead of failing. Anything else (build, prepack) needs the compiler.
+  if (process.env['npm_lifecycle_event'] !== 'prepare') throw err
+  console.warn('django-jwt-bridge-verifier: TypeScript is not installed; dist/ not built')
+  process.exit(0)
+}
 
 rmSync(join(pkg, 'dist'), { recursive: true, force: true })
 for (const config of ['tsconfig.esm.json', 'tsconfig.cjs.json']) {
