@@ -17,7 +17,7 @@
  * logs and Referer); when off, such a token is ignored, but still counts for the
  * "more than one method" rule.
  */
-import { VerifierConfigError, VerifierError } from './errors.ts'
+import { VerifierConfigError, isVerifierError, type VerifierError } from './errors.ts'
 import { functionOption, numberOption } from './options.ts'
 import type { AccessTokenClaims } from './types.ts'
 import type { Verifier } from './verifier.ts'
@@ -269,7 +269,8 @@ export function createAuthenticate(
     try {
       claims = await verifier.verify(token)
     } catch (err) {
-      if (!(err instanceof VerifierError)) {
+      // Not instanceof: the verifier may come from the other build of this package.
+      if (!isVerifierError(err)) {
         return reject({
           status: 500,
           error: 'server_error',
