@@ -27,16 +27,22 @@ import type { Verifier } from './verifier.ts'
  *
  * @example
  * ```ts
- * const options: BearerAuthOptions = { realm: 'orders', requiredScopes: ['orders:read'] }
+ * const options: BearerAuthOptions = { realm: 'orders', requiredGroups: ['orders'] }
  * app.use(koaBearerAuth(verifier, options))
  * ```
  */
 export interface BearerAuthOptions {
   /** The `realm` of the challenge. Default `"api"`. */
   readonly realm?: string
-  /** Every one of these must appear in the token's space-separated `scope`; else 403. */
+  /**
+   * Every one of these must appear in the token's space-separated `scope`; else 403. The bridge
+   * issues no `scope` yet, so its tokens never pass this: use `requiredGroups`.
+   */
   readonly requiredScopes?: readonly string[]
-  /** The user must be in every one of these Django groups (`groups` claim); else 403. */
+  /**
+   * The user must be in every one of these Django groups (`groups` claim, which the bridge sends
+   * when `BRIDGE_EXTRA_CLAIMS` includes `groups`); else 403.
+   */
   readonly requiredGroups?: readonly string[]
   /** Also accept `?access_token=` (RFC 6750 §2.3). Off by default: URLs end up in logs. */
   readonly allowQuery?: boolean

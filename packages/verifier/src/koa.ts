@@ -30,7 +30,7 @@ export interface KoaContextLike {
  *
  * @example
  * ```ts
- * app.use(koaBearerAuth(verifier, { stateKey: 'auth', requiredScopes: ['orders:write'] }))
+ * app.use(koaBearerAuth(verifier, { stateKey: 'auth', requiredGroups: ['orders'] }))
  * ```
  */
 export interface KoaBearerAuthOptions extends BearerAuthOptions {
