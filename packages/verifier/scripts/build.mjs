@@ -3,7 +3,7 @@
 // bundler and node10. Runs on `prepare` (npm install/ci in the repository) and `prepack`, so the
 // workspace and every tarball have dist/.
 import { spawnSync } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,3 +28,14 @@ for (const config of ['tsconfig.esm.json', 'tsconfig.cjs.json']) {
 // The package is "type": "module"; this marker makes Node (and TypeScript) read dist/cjs/*.js and
 // its .d.ts files as CommonJS.
 writeFileSync(join(pkg, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n')
+
+// tsc rewrites `./x.ts` to `./x.js` in the JavaScript it emits but keeps `.ts` in declarations.
+// TypeScript 5 accepts that in a .d.ts; 4.7 to 4.9 (which have node16) reject it (TS2691).
+const relativeTs = /(from |import\()(['"])(\.{1,2}\/[^'"]+)\.ts\2/g
+for (const build of ['esm', 'cjs']) {
+  const dir = join(pkg, 'dist', build)
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.d.ts'))) {
+    const text = readFileSync(join(dir, file), 'utf8')
+    writeFileSync(join(dir, file), text.replace(relativeTs, '$1$2$3.js$2'))
+  }
+}
