@@ -1,7 +1,6 @@
 // npm runs `prepare` on `npm install` and `npm ci` in this checkout, and when it installs the
-// package from git: build dist/ so the service and django-jwt-bridge/verifier can be imported.
-// The verifier workspace is already built by then (npm prepares linked workspaces during the
-// install, the root project after it), so only the service is compiled here.
+// package from git: build dist/ of the verifier workspace package (which the service imports by
+// name) and then of the service, so both can be imported.
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 
@@ -14,5 +13,7 @@ try {
   console.warn('django-jwt-bridge: TypeScript is not installed; dist/ not built')
   process.exit(0)
 }
-const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
-process.exit(r.status ?? 1)
+for (const args of [['packages/verifier/scripts/build.mjs'], [tsc, '-p', 'tsconfig.build.json']]) {
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit' })
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}

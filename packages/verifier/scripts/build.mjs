@@ -1,7 +1,8 @@
 // Builds dist/ twice from the same sources: ESM (dist/esm) for `import`, CommonJS (dist/cjs) for
 // `require`, each with its own declarations, so consumers type-check under node16 (ESM and CJS),
-// bundler and node10. Runs on `prepare` (npm install/ci in the repository) and `prepack`, so the
-// workspace and every tarball have dist/.
+// bundler and node10. Runs on `prepack`, so every tarball has dist/, and from the repository's
+// `prepare`, so `npm ci` there builds it. The package has no `prepare` of its own: npm 11 lists a
+// dependency's `prepare` among its install scripts, and this package has none to declare.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -9,16 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..')
-let tsc
-try {
-  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-} catch (err) {
-  // `npm ci --omit=dev` runs `prepare` too, without TypeScript: a production install keeps the
-  // dist/ it has instead of failing. Anything else (build, prepack) needs the compiler.
-  if (process.env['npm_lifecycle_event'] !== 'prepare') throw err
-  console.warn('django-jwt-bridge-verifier: TypeScript is not installed; dist/ not built')
-  process.exit(0)
-}
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 
 rmSync(join(pkg, 'dist'), { recursive: true, force: true })
 for (const config of ['tsconfig.esm.json', 'tsconfig.cjs.json']) {

@@ -155,6 +155,15 @@ describe(`${NAME} installs and loads on its own`, { timeout: 240_000 }, () => {
   it('adds exactly one package: no dependencies, and the optional ioredis peer stays out', async () => {
     const installed = readdirSync(join(app, 'node_modules')).filter((f) => !f.startsWith('.'))
     assert.deepEqual(installed, [NAME])
+    // Nothing to run at install time, and nothing npm would list as an install script.
+    const manifest = JSON.parse(
+      readFileSync(join(app, 'node_modules', NAME, 'package.json'), 'utf8'),
+    ) as { scripts?: Record<string, string> }
+    const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare']
+    assert.deepEqual(
+      Object.keys(manifest.scripts ?? {}).filter((s) => lifecycle.includes(s)),
+      [],
+    )
     const { stdout } = await npm(app, 'ls', '--all', '--json')
     type Tree = { version?: string; dependencies?: Record<string, Tree> }
     const tree = JSON.parse(stdout) as Tree
