@@ -1,18 +1,22 @@
 # The bridge service image. Build: docker build -t django-jwt-bridge .
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 # No build tools (g++, make, python3) needed: the service's native dependencies, @node-rs/argon2 and
 # @node-rs/bcrypt, install a prebuilt binary per platform and have no install scripts.
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+# The verifier is a workspace package the service depends on: npm ci links it from here.
+COPY packages/verifier ./packages/verifier
+COPY scripts/prepare.mjs ./scripts/
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# prepare builds dist/ of the verifier package and of the service.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/packages/verifier/package.json ./packages/verifier/package.json
+COPY --from=build /app/packages/verifier/dist ./packages/verifier/dist
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 RUN mkdir -p /app/keys && chown node:node /app/keys

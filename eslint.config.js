@@ -3,7 +3,16 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', 'examples/**/node_modules/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'packages/*/dist/**',
+      'packages/*/node_modules/**',
+      'test/fixtures/**',
+      'examples/**/node_modules/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -39,35 +48,52 @@ export default tseslint.config(
     },
   },
   {
-    // The verifier is a leaf shipped to downstream services: jose and node: built-ins only.
-    files: ['src/verifier/**/*.ts'],
-    ignores: ['src/verifier/redis.ts'],
+    // The verifier is a leaf package shipped to downstream services, with zero dependencies:
+    // node: built-ins and its own files only.
+    files: ['packages/verifier/src/**/*.ts'],
+    ignores: ['packages/verifier/src/redis.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              regex: '^(?!jose$|node:|\\./|\\.\\./verifier/).*',
-              message: 'src/verifier may import only jose and node: built-ins.',
+              regex: '^(?!node:|\\./).*',
+              message: 'The verifier may import only node: built-ins and its own files.',
             },
-            { regex: '^\\.\\./(?!verifier/)', message: 'src/verifier must not reach into the service.' },
           ],
         },
       ],
     },
   },
   {
-    files: ['src/verifier/redis.ts'],
+    files: ['packages/verifier/src/redis.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              regex: '^(?!jose$|node:|\\./).*',
-              message: 'The revocation feed takes the caller\'s ioredis client; import types only.',
+              regex: '^(?!node:|\\./).*',
+              message: "The revocation feed takes the caller's ioredis client; import types only.",
               allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The service's django-jwt-bridge/verifier subpaths only re-export the verifier package.
+    files: ['src/verifier/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!django-jwt-bridge-verifier(/redis)?$).*',
+              message: 'src/verifier only re-exports django-jwt-bridge-verifier.',
             },
           ],
         },
@@ -83,7 +109,10 @@ export default tseslint.config(
         {
           patterns: [
             { regex: '(^|/)http(/|$)', message: 'Only app.ts composes http/.' },
-            { regex: '(^|/)verifier(/|$)', message: 'The service does not depend on the verifier.' },
+            {
+              regex: '(^|/)verifier(/|$)|^django-jwt-bridge-verifier',
+              message: 'The service does not depend on the verifier.',
+            },
           ],
         },
       ],

@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createVerifier as fastJwtVerifier } from 'fast-jwt'
 import { calculateJwkThumbprint, importJWK, jwtVerify } from 'jose'
-import { createVerifier, type Algorithm, type JsonWebKey } from '../src/verifier/index.ts'
+import { createVerifier, type Algorithm, type JsonWebKey } from 'django-jwt-bridge-verifier'
 
 /** jsonwebtoken ships no types and is CommonJS; this is the one function we call. */
 interface JsonWebTokenModule {

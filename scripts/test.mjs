@@ -1,10 +1,15 @@
-// Runs every *.test.ts under test/ with node's built-in runner (tsx loads TypeScript).
-// Node 20's --test takes no globs, so the file list is built here.
-import { readdirSync, statSync } from 'node:fs'
+// Runs every *.test.ts under test/ and packages/*/test/ (or under the folders and files given on
+// argv) with node's built-in runner (tsx loads TypeScript). Node 20's --test takes no globs, so
+// the file list is built here.
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 
-const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['test']
+const workspaceTests = readdirSync('packages')
+  .sort()
+  .map((name) => join('packages', name, 'test'))
+  .filter((dir) => existsSync(dir))
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['test', ...workspaceTests]
 const files = []
 const walk = (dir) => {
   if (statSync(dir).isFile()) return void files.push(dir)

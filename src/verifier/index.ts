@@ -1,9 +1,7 @@
 /**
- * `django-jwt-bridge/verifier`: verify the bridge's access tokens offline in any Node service.
- *
- * This subpath imports nothing but `node:` built-ins (a test proves that no koa,
- * ioredis or postgres is loaded). The optional Redis revocation feed lives in
- * `django-jwt-bridge/verifier/redis`.
+ * `django-jwt-bridge/verifier`: the verifier, re-exported from its own package so existing
+ * imports keep working. New code can depend on `django-jwt-bridge-verifier` alone: it has no
+ * dependencies, while this package brings the whole service with it.
  *
  * @example
  * ```ts
@@ -11,7 +9,7 @@
  *
  * const verifier = createVerifier({
  *   issuer: 'https://auth.example.com',
- *   audience: 'orders',
+ *   audience: 'svc-orders',
  *   jwksUri: 'https://auth.example.com/.well-known/jwks.json',
  * })
  * const claims = await verifier.verify(token)
@@ -19,43 +17,4 @@
  *
  * @packageDocumentation
  */
-export { createVerifier } from './verifier.ts'
-export type { Verifier, VerifierStatus } from './verifier.ts'
-export type { VerifierOptions } from './options.ts'
-export type { KeysStatus } from './jwks.ts'
-export { ALGORITHMS } from './types.ts'
-export type { AccessTokenClaims, Algorithm, JsonWebKey, JsonWebKeySet } from './types.ts'
-export {
-  AlgorithmNotAllowedError,
-  ClaimError,
-  ExpiredError,
-  KeyRejectedError,
-  KeysUnavailableError,
-  MalformedTokenError,
-  NotYetValidError,
-  RevocationFeedError,
-  RevocationUnavailableError,
-  RevokedError,
-  SignatureError,
-  UnknownKeyError,
-  VerifierConfigError,
-  VerifierError,
-  WrongTypeError,
-} from './errors.ts'
-export type { RevocationFeedProblem, RevocationReason, VerifierErrorCode } from './errors.ts'
-export { RevocationList, parseRevocationMessage } from './revocations.ts'
-export type {
-  MessageProblem,
-  ParsedRevocationMessage,
-  RevocationChecker,
-  RevocationMessage,
-  RevocationVerdict,
-} from './revocations.ts'
-export type { BearerAuthOptions, BearerRejection } from './bearer.ts'
-export { koaBearerAuth } from './koa.ts'
-export type { KoaBearerAuthOptions, KoaContextLike } from './koa.ts'
-export { expressBearerAuth } from './express.ts'
-export { nodeBearerAuth } from './node-http.ts'
-export type { NodeRequestLike, NodeResponseLike } from './node-http.ts'
-export { fetchBearerAuth } from './fetch.ts'
-export type { FetchAuthResult } from './fetch.ts'
+export * from 'django-jwt-bridge-verifier'

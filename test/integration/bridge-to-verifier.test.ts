@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { createVerifier, type Verifier, VerifierError } from '../../src/verifier/index.ts'
-import { createRedisRevocations, type RedisRevocations } from '../../src/verifier/redis.ts'
+import { createVerifier, type Verifier, VerifierError } from 'django-jwt-bridge-verifier'
+import { createRedisRevocations, type RedisRevocations } from 'django-jwt-bridge-verifier/redis'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
 
 async function rejectedWithin(verifier: Verifier, token: string, ms: number): Promise<string> {

@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import ts from 'typescript'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The package's folder, packages/verifier. */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 describe('TSDoc', () => {
-  it('every export of src/verifier/index.ts and redis.ts has an @example', () => {
-    const entries = ['index.ts', 'redis.ts'].map((f) => join(root, 'src', 'verifier', f))
+  it('every export of src/index.ts and src/redis.ts has an @example', () => {
+    const entries = ['index.ts', 'redis.ts'].map((f) => join(root, 'src', f))
     const program = ts.createProgram(entries, {
       allowImportingTsExtensions: true,
       noEmit: true,

@@ -20,7 +20,7 @@ import {
   type BearerAuthOptions,
   type BearerRejection,
   type Verifier,
-} from '../../src/verifier/index.ts'
+} from '../src/index.ts'
 import { AUDIENCE, ISSUER, claimsAt, makeKey, mint, type TestKey } from './helpers.ts'
 
 let key: TestKey

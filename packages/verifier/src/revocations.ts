@@ -1,6 +1,6 @@
 /**
  * The in-memory revocation mirror. A request only ever does Map lookups here: no network I/O.
- * The Redis feed (`django-jwt-bridge/verifier/redis`) keeps one of these up to date; anything
+ * The Redis feed (`django-jwt-bridge-verifier/redis`) keeps one of these up to date; anything
  * else that can deliver the bridge's revocation messages can drive it too.
  *
  * Revocation is keyed on `fid`, `jti` and `sub`, never on the token string or its hash: an ECDSA
@@ -139,7 +139,7 @@ export function parseRevocationMessage(raw: string): ParsedRevocationMessage {
  *
  * @example
  * ```ts
- * import { RevocationList, createVerifier } from 'django-jwt-bridge/verifier'
+ * import { RevocationList, createVerifier } from 'django-jwt-bridge-verifier'
  *
  * const revocations = new RevocationList()
  * const verifier = createVerifier({ issuer, audience, jwksUri, revocations })

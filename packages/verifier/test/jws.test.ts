@@ -12,7 +12,7 @@ import {
   VerifierError,
   type Verifier,
   type VerifierErrorCode,
-} from '../../src/verifier/index.ts'
+} from '../src/index.ts'
 import {
   AUDIENCE,
   ISSUER,

@@ -72,7 +72,7 @@ export interface Verifier {
  *
  * @example
  * ```ts
- * import { createVerifier, VerifierError } from 'django-jwt-bridge/verifier'
+ * import { createVerifier, VerifierError } from 'django-jwt-bridge-verifier'
  *
  * const verifier = createVerifier({
  *   issuer: 'https://auth.example.com',

@@ -27,7 +27,7 @@ export type FetchAuthResult =
  * @example
  * ```ts
  * import { Hono } from 'hono'
- * import { createVerifier, fetchBearerAuth, type AccessTokenClaims } from 'django-jwt-bridge/verifier'
+ * import { createVerifier, fetchBearerAuth, type AccessTokenClaims } from 'django-jwt-bridge-verifier'
  *
  * const auth = fetchBearerAuth(createVerifier({ issuer, audience: 'orders', jwksUri }))
  * const app = new Hono<{ Variables: { user: AccessTokenClaims } }>()

@@ -17,7 +17,7 @@
  * logs and Referer); when off, such a token is ignored, but still counts for the
  * "more than one method" rule.
  */
-import { VerifierConfigError, VerifierError } from './errors.ts'
+import { VerifierConfigError, isVerifierError, type VerifierError } from './errors.ts'
 import { functionOption, numberOption } from './options.ts'
 import type { AccessTokenClaims } from './types.ts'
 import type { Verifier } from './verifier.ts'
@@ -27,16 +27,22 @@ import type { Verifier } from './verifier.ts'
  *
  * @example
  * ```ts
- * const options: BearerAuthOptions = { realm: 'orders', requiredScopes: ['orders:read'] }
+ * const options: BearerAuthOptions = { realm: 'orders', requiredGroups: ['orders'] }
  * app.use(koaBearerAuth(verifier, options))
  * ```
  */
 export interface BearerAuthOptions {
   /** The `realm` of the challenge. Default `"api"`. */
   readonly realm?: string
-  /** Every one of these must appear in the token's space-separated `scope`; else 403. */
+  /**
+   * Every one of these must appear in the token's space-separated `scope`; else 403. The bridge
+   * issues no `scope` yet, so its tokens never pass this: use `requiredGroups`.
+   */
   readonly requiredScopes?: readonly string[]
-  /** The user must be in every one of these Django groups (`groups` claim); else 403. */
+  /**
+   * The user must be in every one of these Django groups (`groups` claim, which the bridge sends
+   * when `BRIDGE_EXTRA_CLAIMS` includes `groups`); else 403.
+   */
   readonly requiredGroups?: readonly string[]
   /** Also accept `?access_token=` (RFC 6750 §2.3). Off by default: URLs end up in logs. */
   readonly allowQuery?: boolean
@@ -269,7 +275,8 @@ export function createAuthenticate(
     try {
       claims = await verifier.verify(token)
     } catch (err) {
-      if (!(err instanceof VerifierError)) {
+      // Not instanceof: the verifier may come from the other build of this package.
+      if (!isVerifierError(err)) {
         return reject({
           status: 500,
           error: 'server_error',

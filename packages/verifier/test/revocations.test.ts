@@ -1,11 +1,7 @@
 /** The in-memory revocation mirror and the feed message format (unit, no Redis). */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import {
-  RevocationList,
-  parseRevocationMessage,
-  type AccessTokenClaims,
-} from '../../src/verifier/index.ts'
+import { RevocationList, parseRevocationMessage, type AccessTokenClaims } from '../src/index.ts'
 import { T0, claimsAt } from './helpers.ts'
 
 const claims = (extra: Record<string, unknown> = {}): AccessTokenClaims =>

@@ -1,17 +1,18 @@
 /**
  * Interop with the bridge's own code: keys exported by its keystore (publicJwkOf, RFC 7638
- * kid), claims built by its accessClaims/refreshClaims, tokens signed by its JwtSigner. The rest
- * of the suite mints the same format by hand (helpers.ts); this file keeps the two honest.
+ * kid), claims built by its accessClaims/refreshClaims, tokens signed by its JwtSigner, checked
+ * by the verifier package imported by name. The verifier's own tests mint the same format by
+ * hand (packages/verifier/test/helpers.ts); this file keeps the two honest.
  */
 import assert from 'node:assert/strict'
 import { createHmac, generateKeyPairSync } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { createVerifier, VerifierError } from '../../src/verifier/index.ts'
-import { accessClaims, refreshClaims } from '../../src/tokens/claims.ts'
-import { createJwtSigner } from '../../src/tokens/jwt.ts'
-import { publicJwkOf, thumbprintOf } from '../../src/tokens/keystore.ts'
-import { deriveRefreshKey } from '../../src/tokens/refresh-key.ts'
-import { AUDIENCE, ISSUER, b64, fakeClock } from './helpers.ts'
+import { createVerifier, VerifierError } from 'django-jwt-bridge-verifier'
+import { accessClaims, refreshClaims } from '../../../src/tokens/claims.ts'
+import { createJwtSigner } from '../../../src/tokens/jwt.ts'
+import { publicJwkOf, thumbprintOf } from '../../../src/tokens/keystore.ts'
+import { deriveRefreshKey } from '../../../src/tokens/refresh-key.ts'
+import { AUDIENCE, ISSUER, b64, fakeClock } from '../../../packages/verifier/test/helpers.ts'
 
 const pairs = {
   ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTcpServer, connect, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { calculateJwkThumbprint } from 'jose'
-import type { Algorithm, JsonWebKey } from '../../src/verifier/index.ts'
+import type { Algorithm, JsonWebKey } from '../src/index.ts'
 
 export const ISSUER = 'https://auth.example.com'
 export const AUDIENCE = 'svc-orders'

@@ -1,20 +1,21 @@
 /**
- * `django-jwt-bridge/verifier` stays a leaf: loading it pulls in nothing but `node:` built-ins
+ * `django-jwt-bridge-verifier` stays a leaf: loading it pulls in nothing but `node:` built-ins
  * (and jose, which it may use), never koa, ioredis, postgres or anything else from the service.
  * Two independent proofs: a module-graph recording in a child process, and an esbuild bundle.
  * Nothing is built or written to disk.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, it } from 'node:test'
 import { build } from 'esbuild'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The package's folder, packages/verifier. */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const entries = {
-  verifier: join(root, 'src', 'verifier', 'index.ts'),
-  redis: join(root, 'src', 'verifier', 'redis.ts'),
+  verifier: join(root, 'src', 'index.ts'),
+  redis: join(root, 'src', 'redis.ts'),
 }
 
 /** Registered in the child: reports every resolved module URL back to the main thread. */
@@ -52,9 +53,9 @@ process.stdout.write(JSON.stringify(seen))`
   return JSON.parse(r.stdout) as string[]
 }
 
-/** node: built-ins and jose are allowed; our own files must stay under src/verifier. */
+/** node: built-ins and jose are allowed; our own files must stay under the package's src/. */
 function offenders(urls: readonly string[]): string[] {
-  const verifierDir = pathToFileURL(join(root, 'src', 'verifier')).href + '/'
+  const verifierDir = pathToFileURL(join(root, 'src')).href + '/'
   return urls.filter((u) => {
     if (u.startsWith('node:')) return false
     if (u.startsWith(verifierDir)) return false
@@ -64,10 +65,10 @@ function offenders(urls: readonly string[]): string[] {
 }
 
 describe('the verifier subpath stays light', () => {
-  it('loading src/verifier/index.ts resolves only src/verifier files and node: built-ins', () => {
+  it('loading src/index.ts resolves only the package files and node: built-ins', () => {
     const urls = loadedModules(pathToFileURL(entries.verifier).href)
     assert.ok(
-      urls.some((u) => u.endsWith('/src/verifier/verifier.ts')),
+      urls.some((u) => u.endsWith('/packages/verifier/src/verifier.ts')),
       'the hook saw the verifier',
     )
     assert.deepEqual(offenders(urls), [])
@@ -78,9 +79,9 @@ describe('the verifier subpath stays light', () => {
     assert.ok(!urls.some((u) => u.includes('/node_modules/')))
   })
 
-  it('loading src/verifier/redis.ts does not load ioredis (the caller passes its client)', () => {
+  it('loading src/redis.ts does not load ioredis (the caller passes its client)', () => {
     const urls = loadedModules(pathToFileURL(entries.redis).href)
-    assert.ok(urls.some((u) => u.endsWith('/src/verifier/redis.ts')))
+    assert.ok(urls.some((u) => u.endsWith('/packages/verifier/src/redis.ts')))
     assert.deepEqual(offenders(urls), [])
   })
 
@@ -93,6 +94,7 @@ describe('the verifier subpath stays light', () => {
     for (const [name, entry] of Object.entries(entries)) {
       const result = await build({
         entryPoints: [entry],
+        absWorkingDir: root, // metafile paths are then relative to the package
         bundle: true,
         write: false,
         platform: 'node',
@@ -110,10 +112,7 @@ describe('the verifier subpath stays light', () => {
       const bad = [...externals].filter((p) => !p.startsWith('node:') && p !== 'jose')
       assert.deepEqual(bad, [], `${name} imports ${bad.join(', ')}`)
       for (const f of files) {
-        assert.ok(
-          relative(root, join(root, f)).startsWith(join('src', 'verifier')),
-          `${name} bundles ${f}`,
-        )
+        assert.ok(relative(root, join(root, f)).startsWith('src' + sep), `${name} bundles ${f}`)
       }
     }
   })

@@ -11,9 +11,9 @@ import {
   createVerifier,
   type RevocationFeedError,
   type Verifier,
-} from '../../src/verifier/index.ts'
-import { createRedisRevocations, type RedisRevocations } from '../../src/verifier/redis.ts'
-import { testRedis, type TestRedis } from '../helpers/redis.ts'
+} from '../src/index.ts'
+import { createRedisRevocations, type RedisRevocations } from '../src/redis.ts'
+import { testRedis, type TestRedis } from '../../../test/helpers/redis.ts'
 import {
   AUDIENCE,
   ISSUER,

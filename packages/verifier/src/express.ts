@@ -10,7 +10,7 @@ import { nodeBearerAuth, type NodeRequestLike, type NodeResponseLike } from './n
  * @example
  * ```ts
  * import express from 'express'
- * import { createVerifier, expressBearerAuth, type AccessTokenClaims } from 'django-jwt-bridge/verifier'
+ * import { createVerifier, expressBearerAuth, type AccessTokenClaims } from 'django-jwt-bridge-verifier'
  *
  * const app = express()
  * app.use('/api', expressBearerAuth(createVerifier({ issuer, audience: 'orders', jwksUri })))

@@ -9,7 +9,7 @@ import {
   type Verifier,
   type VerifierErrorCode,
   type VerifierOptions,
-} from '../../src/verifier/index.ts'
+} from '../src/index.ts'
 import {
   AUDIENCE,
   ISSUER,

@@ -10,7 +10,7 @@ import {
   type ClaimError,
   type Verifier,
   type VerifierErrorCode,
-} from '../../src/verifier/index.ts'
+} from '../src/index.ts'
 import {
   AUDIENCE,
   ISSUER,

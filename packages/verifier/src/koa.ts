@@ -30,7 +30,7 @@ export interface KoaContextLike {
  *
  * @example
  * ```ts
- * app.use(koaBearerAuth(verifier, { stateKey: 'auth', requiredScopes: ['orders:write'] }))
+ * app.use(koaBearerAuth(verifier, { stateKey: 'auth', requiredGroups: ['orders'] }))
  * ```
  */
 export interface KoaBearerAuthOptions extends BearerAuthOptions {
@@ -45,7 +45,7 @@ export interface KoaBearerAuthOptions extends BearerAuthOptions {
  * @example
  * ```ts
  * import Koa from 'koa'
- * import { createVerifier, koaBearerAuth, type AccessTokenClaims } from 'django-jwt-bridge/verifier'
+ * import { createVerifier, koaBearerAuth, type AccessTokenClaims } from 'django-jwt-bridge-verifier'
  *
  * const verifier = createVerifier({ issuer, audience: 'orders', jwksUri })
  * const app = new Koa<{ user: AccessTokenClaims }>()

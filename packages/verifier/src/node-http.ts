@@ -59,7 +59,7 @@ function send(res: NodeResponseLike, r: Rejection): void {
  * @example
  * ```ts
  * import { createServer } from 'node:http'
- * import { createVerifier, nodeBearerAuth } from 'django-jwt-bridge/verifier'
+ * import { createVerifier, nodeBearerAuth } from 'django-jwt-bridge-verifier'
  *
  * const auth = nodeBearerAuth(createVerifier({ issuer, audience: 'orders', jwksUri }))
  * createServer(async (req, res) => {

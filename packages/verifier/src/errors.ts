@@ -53,11 +53,18 @@ export type VerifierErrorCode =
   | 'revocation_feed'
 
 /**
+ * Marks every VerifierError, whichever copy of this package made it. One process can load both
+ * builds (an `import` in the app, a `require` in a dependency), and each build has its own
+ * classes, so `instanceof` fails across them; `Symbol.for` is shared by every copy.
+ */
+const BRAND = Symbol.for('django-jwt-bridge-verifier:VerifierError')
+
+/**
  * Base class of every error the verifier rejects with.
  *
  * @example
  * ```ts
- * import { VerifierError } from 'django-jwt-bridge/verifier'
+ * import { VerifierError } from 'django-jwt-bridge-verifier'
  *
  * try {
  *   await verifier.verify(token)
@@ -76,6 +83,22 @@ export class VerifierError extends Error {
     this.name = new.target.name
     this.code = code
   }
+
+  static {
+    // On the prototype and not enumerable: instances look exactly as before.
+    Object.defineProperty(this.prototype, BRAND, { value: true })
+  }
+}
+
+/**
+ * True for a {@link VerifierError} from this copy of the package or from the other build (ESM or
+ * CommonJS) of it, so the middleware of one build handles the errors of the other's verifier.
+ */
+export function isVerifierError(value: unknown): value is VerifierError {
+  return (
+    value instanceof VerifierError ||
+    (value instanceof Error && (value as { [BRAND]?: unknown })[BRAND] === true)
+  )
 }
 
 /**

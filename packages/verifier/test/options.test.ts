@@ -9,8 +9,8 @@ import {
   koaBearerAuth,
   nodeBearerAuth,
   type VerifierOptions,
-} from '../../src/verifier/index.ts'
-import { createRedisRevocations } from '../../src/verifier/redis.ts'
+} from '../src/index.ts'
+import { createRedisRevocations } from '../src/redis.ts'
 import { AUDIENCE, ISSUER, makeKey, type TestKey } from './helpers.ts'
 
 let key: TestKey

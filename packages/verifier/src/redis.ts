@@ -1,0 +1,345 @@
+/**
+ * `django-jwt-bridge-verifier/redis`: the bridge's revocation feed, mirrored in memory.
+ *
+ * Protocol (the bridge publishes it; see its src/store): channel `<prefix>revocations` carries JSON
+ * messages `{"v":1,"type":"family"|"jti"|"user","id":…,["nbf":…,]"exp":…}`, and a sorted set of
+ * the same name holds the same messages scored by `exp`.
+ *
+ * How it stays correct:
+ * - subscribe first, then read the snapshot, so nothing published in between is lost (applying a
+ *   message twice is harmless);
+ * - after every reconnect, re-subscribe and re-read the snapshot: whatever was published while we
+ *   were away is in it;
+ * - a PING every `heartbeat` seconds on the subscriber connection proves it is alive (a half-open
+ *   TCP connection emits no event); the time since the last proof is the lag;
+ * - once the lag exceeds `maxLag`, `onError` hears about it and, with `failMode: 'closed'`, every
+ *   verification fails with `revocation_unavailable` until the feed is back. With the default
+ *   `'open'` verification goes on (the feed is an extra, access tokens are short-lived), but the
+ *   staleness is reported, never silent.
+ *
+ * Requests never wait for Redis: `check` is a Map lookup.
+ *
+ * This module only imports ioredis *types*: the caller passes its own client, which is
+ * `duplicate()`d for the subscriber connection.
+ */
+import type { Redis } from 'ioredis'
+import { RevocationFeedError, VerifierConfigError, type RevocationFeedProblem } from './errors.ts'
+import { emitWarning, functionOption, numberOption } from './options.ts'
+import {
+  RevocationList,
+  parseRevocationMessage,
+  type RevocationChecker,
+  type RevocationMessage,
+  type RevocationVerdict,
+} from './revocations.ts'
+import type { AccessTokenClaims } from './types.ts'
+
+/**
+ * Options of {@link createRedisRevocations}. Durations are in seconds.
+ *
+ * @example
+ * ```ts
+ * const options: RedisRevocationsOptions = { client: redis, prefix: 'djb:', failMode: 'closed', maxLag: 10 }
+ * ```
+ */
+export interface RedisRevocationsOptions {
+  /** Your ioredis client. Used for the snapshot; `duplicate()`d for the subscription. */
+  readonly client: Redis
+  /** The bridge's `REDIS_PREFIX`. Default `"djb:"`. */
+  readonly prefix?: string
+  /**
+   * What verification does once the feed has been out of contact for longer than `maxLag`:
+   * `'open'` (default) keeps accepting tokens on the last known state and reports the lag;
+   * `'closed'` rejects every token with `revocation_unavailable` until the feed is back.
+   */
+  readonly failMode?: 'open' | 'closed'
+  /** Seconds without confirmed contact after which the mirror counts as stale. Default 10. */
+  readonly maxLag?: number
+  /** Seconds between PINGs on the subscriber connection. Default 2. */
+  readonly heartbeat?: number
+  /** Problems: disconnects, staleness, bad or unknown messages. Default: `process.emitWarning`. */
+  readonly onError?: (error: RevocationFeedError) => void
+  /** Called after each revocation message is applied (live or from the snapshot). */
+  readonly onRevocation?: (message: RevocationMessage) => void
+  /** The clock, epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number
+}
+
+/**
+ * The feed's state, for health checks and metrics.
+ *
+ * @example
+ * ```ts
+ * const { state, lagMs } = revocations.status()
+ * metrics.revocationLag.set(lagMs)
+ * ```
+ */
+export interface RedisRevocationsStatus {
+  /** `syncing` until the first snapshot is in; `live` while connected; else `disconnected`. */
+  readonly state: 'syncing' | 'live' | 'disconnected' | 'closed'
+  /** Milliseconds since the last confirmed contact (Infinity before the first sync). */
+  readonly lagMs: number
+  /** The lag exceeds `maxLag`. */
+  readonly stale: boolean
+  readonly failMode: 'open' | 'closed'
+  /** When the snapshot was last loaded (epoch ms). */
+  readonly lastSyncAt: number | undefined
+  readonly entries: { readonly families: number; readonly jtis: number; readonly users: number }
+}
+
+/**
+ * A running feed. Pass it as `revocations` to `createVerifier`.
+ *
+ * @example
+ * ```ts
+ * const revocations = createRedisRevocations({ client: redis })
+ * await revocations.ready
+ * const verifier = createVerifier({ issuer, audience, jwksUri, revocations })
+ * process.on('SIGTERM', () => void revocations.close())
+ * ```
+ */
+export interface RedisRevocations extends RevocationChecker {
+  /** Resolves once subscribed and the first snapshot is loaded. Never rejects. */
+  readonly ready: Promise<void>
+  status(): RedisRevocationsStatus
+  /** Unsubscribes and closes the subscriber connection (your client stays open). */
+  close(): Promise<void>
+}
+
+/** Prune expired entries at most this often. */
+const PRUNE_EVERY_MS = 60_000
+
+/**
+ * Starts mirroring the bridge's revocations from Redis. Throws VerifierConfigError (naming the
+ * option) on bad options; connection problems are reported through `onError` and `status()`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis'
+ * import { createVerifier, koaBearerAuth } from 'django-jwt-bridge-verifier'
+ * import { createRedisRevocations } from 'django-jwt-bridge-verifier/redis'
+ *
+ * const redis = new Redis(process.env.REDIS_URL)
+ * const revocations = createRedisRevocations({ client: redis, prefix: 'djb:' })
+ * await revocations.ready
+ * const verifier = createVerifier({ issuer, audience: 'orders', jwksUri, revocations })
+ * app.use(koaBearerAuth(verifier))
+ * ```
+ */
+export function createRedisRevocations(options: RedisRevocationsOptions): RedisRevocations {
+  if (typeof options !== 'object' || options === null) {
+    throw new VerifierConfigError('options', 'must be an object')
+  }
+  const client = options.client
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof client.duplicate !== 'function' ||
+    typeof client.zrangebyscore !== 'function'
+  ) {
+    throw new VerifierConfigError('client', 'must be an ioredis client')
+  }
+  if (typeof client.options?.keyPrefix === 'string' && client.options.keyPrefix !== '') {
+    // ioredis would prefix the snapshot key but not the channel; the two must match exactly.
+    throw new VerifierConfigError(
+      'client',
+      'must not use keyPrefix; pass the bridge prefix as `prefix`',
+    )
+  }
+  const prefix = options.prefix ?? 'djb:'
+  if (typeof prefix !== 'string') throw new VerifierConfigError('prefix', 'must be a string')
+  const failMode = options.failMode ?? 'open'
+  if (failMode !== 'open' && failMode !== 'closed') {
+    throw new VerifierConfigError('failMode', "must be 'open' or 'closed'")
+  }
+  const maxLagMs = numberOption(options.maxLag, 'maxLag', 10, 0.1, 3600) * 1000
+  const heartbeatMs = numberOption(options.heartbeat, 'heartbeat', 2, 0.05, 600) * 1000
+  const onError = functionOption<(e: RevocationFeedError) => void>(
+    options.onError,
+    'onError',
+    emitWarning,
+  )
+  const onRevocation = functionOption<((m: RevocationMessage) => void) | undefined>(
+    options.onRevocation,
+    'onRevocation',
+    undefined,
+  )
+  const now = functionOption<() => number>(options.now, 'now', Date.now)
+  const key = `${prefix}revocations`
+
+  const list = new RevocationList()
+  let state: RedisRevocationsStatus['state'] = 'syncing'
+  let lastContactAt = -Infinity
+  let lastSyncAt: number | undefined
+  let lastPruneAt = -Infinity
+  let staleReported = false
+  let disconnectReported = false
+  let syncing: Promise<void> | undefined
+  let resolveReady: () => void = () => undefined
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve))
+  const startedAt = now()
+
+  const lag = (): number => now() - lastContactAt
+  const report = (problem: RevocationFeedProblem, message: string, cause?: unknown): void => {
+    try {
+      onError(
+        new RevocationFeedError(
+          problem,
+          message,
+          lag(),
+          cause === undefined ? undefined : { cause },
+        ),
+      )
+    } catch {
+      // A reporting hook must not break the feed.
+    }
+  }
+  const contact = (): void => {
+    lastContactAt = now()
+    staleReported = false
+    disconnectReported = false
+  }
+  const isClosed = (): boolean => state === 'closed'
+  /** One report per outage, not one per reconnect attempt. */
+  const reportDisconnect = (message: string, cause?: unknown): void => {
+    if (disconnectReported || isClosed()) return
+    disconnectReported = true
+    report('disconnected', message, cause)
+  }
+  const checkStale = (): boolean => {
+    if (lag() <= maxLagMs) return false
+    // Before the first sync the lag is Infinity (so fail-closed trusts nothing), but the feed has
+    // only been silent since it started: startup is reported as an outage only once it has lasted
+    // maxLag, like any other silence, not on the first heartbeat of a slow start.
+    const silentMs = now() - Math.max(lastContactAt, startedAt)
+    if (!staleReported && silentMs > maxLagMs) {
+      staleReported = true
+      report('stale', `revocation feed has had no contact for ${Math.round(silentMs)} ms`)
+    }
+    return true
+  }
+
+  const apply = (raw: string): void => {
+    const parsed = parseRevocationMessage(raw)
+    if (!parsed.ok) {
+      report(parsed.problem, `ignored revocation message: ${parsed.why}`)
+      return
+    }
+    list.apply(parsed.message)
+    if (onRevocation !== undefined) {
+      try {
+        onRevocation(parsed.message)
+      } catch {
+        // An observer must not break the feed.
+      }
+    }
+  }
+
+  const sub = client.duplicate({ lazyConnect: true, enableOfflineQueue: true })
+  sub.on('message', (channel: string, message: string) => {
+    if (channel !== key) return
+    apply(message)
+    // A message proves the subscription is alive, but only counts as current once synced.
+    if (state === 'live') contact()
+  })
+  sub.on('error', (err: unknown) => reportDisconnect('revocation feed connection error', err))
+  sub.on('close', () => {
+    if (state === 'live') state = 'disconnected'
+    reportDisconnect('revocation feed disconnected')
+  })
+  // 'ready' fires on the first connect and after every reconnect (ioredis re-subscribes on its
+  // own before it; our subscribe below is queued after and is idempotent).
+  sub.on('ready', () => {
+    void sync()
+  })
+
+  /** Subscribe, then load the snapshot; retried until it succeeds or the feed is closed. */
+  function sync(): Promise<void> {
+    if (syncing !== undefined) return syncing
+    syncing = (async () => {
+      for (let attempt = 0; !isClosed(); attempt++) {
+        try {
+          await sub.subscribe(key)
+          const t = now()
+          const members = await client.zrangebyscore(key, Math.floor(t / 1000), '+inf')
+          for (const m of members) apply(m)
+          if (isClosed()) return
+          state = 'live'
+          lastSyncAt = now()
+          contact()
+          resolveReady()
+          return
+        } catch (err) {
+          report('snapshot_failed', 'could not load the revocation snapshot', err)
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)).unref())
+          if (sub.status !== 'ready') return // the next 'ready' starts a new sync
+        }
+      }
+    })().finally(() => {
+      syncing = undefined
+    })
+    return syncing
+  }
+
+  const timer = setInterval(() => {
+    if (state === 'live') {
+      sub.ping().then(
+        () => {
+          if (state === 'live') contact()
+        },
+        () => undefined,
+      )
+    }
+    checkStale()
+    const t = now()
+    if (t - lastPruneAt >= PRUNE_EVERY_MS) {
+      lastPruneAt = t
+      list.prune(Math.floor(t / 1000))
+    }
+  }, heartbeatMs)
+  timer.unref()
+
+  sub.connect().catch((err: unknown) => reportDisconnect('revocation feed could not connect', err))
+
+  return {
+    ready,
+    check(claims: AccessTokenClaims): RevocationVerdict {
+      const verdict = list.check(claims)
+      if (verdict !== undefined) return verdict
+      // Fail closed only past maxLag: a blip shorter than that is covered by the resync.
+      if (failMode === 'closed' && lag() > maxLagMs) {
+        checkStale()
+        return 'unavailable'
+      }
+      return undefined
+    },
+    lagMs: lag,
+    status(): RedisRevocationsStatus {
+      const l = lag()
+      return {
+        state,
+        lagMs: l,
+        stale: l > maxLagMs,
+        failMode,
+        lastSyncAt,
+        entries: list.size,
+      }
+    },
+    async close(): Promise<void> {
+      if (state === 'closed') return
+      state = 'closed'
+      clearInterval(timer)
+      resolveReady()
+      sub.removeAllListeners('message')
+      // QUIT would wait in the offline queue while Redis is unreachable; only a live connection
+      // gets a polite goodbye, and even that is bounded.
+      if (sub.status !== 'ready') {
+        sub.disconnect()
+        return
+      }
+      const timeout = new Promise<void>((r) => setTimeout(r, 1000).unref())
+      await Promise.race([sub.quit().catch(() => undefined), timeout])
+      sub.disconnect()
+    },
+  }
+}
