@@ -67,7 +67,7 @@ export function userQueries(cfg: UserTableConfig): UserQueries {
 
   /*
    * The pk parameter gets an explicit type so an out-of-range int or a non-uuid can never reach
-   * Postgres as a type error: toPk() already refused those. `int4 = int8` still uses the
+   * Postgres as a type error: toPk() (user-pk.ts) already refused those. `int4 = int8` still uses the
    * primary key index (both are in the integer_ops btree family).
    */
   const pkCast = cfg.pkType === 'int' ? '::int8' : cfg.pkType === 'uuid' ? '::uuid' : ''
