@@ -133,7 +133,12 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [{ regex: '^\\.\\./(?!errors\\.ts$)', message: 'config imports only errors.' }],
+          patterns: [
+            {
+              regex: '^\\.\\./(?!errors\\.ts$|tokens/algs\\.ts$)',
+              message: 'config imports only errors and the signing lists (tokens/algs.ts).',
+            },
+          ],
         },
       ],
     },

@@ -1,26 +1,24 @@
 /**
  * `django-jwt-bridge keys generate | rotate | list | prune`: edits KEYS_DIR (format in
- * src/tokens/keystore.ts and keys/README.md). Every command validates the whole store first, so
+ * src/tokens/key-files.ts, src/tokens/key-manifest.ts and keys/README.md). Every command validates the whole store first, so
  * it never builds on a broken one, and holds the folder's lock while it writes.
  *
  * Running bridge instances pick changes up on SIGHUP (or restart).
  */
 import { parseArgs } from 'node:util'
-import type { KeyConfig, SigningAlg } from '../config/index.ts'
+import type { KeyConfig } from '../config/index.ts'
+import { SIGNING_ALGS, isSigningAlg, type SigningAlg } from '../tokens/algs.ts'
 import {
-  KeyStoreError,
-  SIGNING_ALGS,
   createKeyFile,
   deleteKeyFile,
-  isSigningAlg,
   keyFile,
-  keyStatus,
-  keyWindows,
   readKeyStore,
-  withKeyStoreLock,
   writeManifest,
-  type KeyRecord,
-} from '../tokens/keystore.ts'
+} from '../tokens/key-files.ts'
+import { keyStatus, keyWindows } from '../tokens/key-lifecycle.ts'
+import { withKeyStoreLock } from '../tokens/key-lock.ts'
+import type { KeyRecord } from '../tokens/key-manifest.ts'
+import { KeyStoreError } from '../tokens/keystore-error.ts'
 
 export interface CliIo {
   out(line: string): void
@@ -37,12 +35,14 @@ export interface KeysCommandDeps {
 /** 0 done, 1 failed (message on stderr), 2 bad usage. */
 export type ExitCode = 0 | 1 | 2
 
+const ALG_CHOICES = SIGNING_ALGS.join('|')
+
 export const KEYS_USAGE = `Usage: django-jwt-bridge keys <command> [options]
 
 Commands:
-  generate [--alg ES256|EdDSA|RS256]  Add a key. It signs only if no key is active; otherwise it is
+  generate [--alg ${ALG_CHOICES}]  Add a key. It signs only if no key is active; otherwise it is
                                       published in the JWKS, ready for "rotate".
-  rotate [--alg ES256|EdDSA|RS256]    Make a new key the signer and retire the current one. Uses
+  rotate [--alg ${ALG_CHOICES}]    Make a new key the signer and retire the current one. Uses
                                       the oldest pending key (of --alg, if given), else generates.
   list [--json]                       Show keys, their status and windows.
   prune                               Delete retired keys whose refresh tokens have all expired.

@@ -8,10 +8,9 @@ export const SESSION_ENGINES = ['db', 'cached_db', 'signed_cookies'] as const
 /** One of {@link SESSION_ENGINES}. */
 export type SessionEngine = (typeof SESSION_ENGINES)[number]
 
-/** Algorithms of the signing keys the bridge generates. */
-export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const
-/** One of {@link SIGNING_ALGS}. */
-export type SigningAlg = (typeof SIGNING_ALGS)[number]
+// The signing choices are tokens/' lists: declared there once, offered here as config's choices.
+export { SIGNING_ALGS, REFRESH_SIGNINGS } from '../tokens/algs.ts'
+export type { SigningAlg, RefreshSigning } from '../tokens/algs.ts'
 
 /** Every Django hasher the bridge implements, by Django's algorithm name. */
 export const HASHER_NAMES = [
@@ -52,11 +51,6 @@ export type ExtraClaim = (typeof EXTRA_CLAIMS)[number]
 export const USER_PK_TYPES = ['int', 'uuid', 'string'] as const
 /** One of {@link USER_PK_TYPES}. */
 export type UserPkType = (typeof USER_PK_TYPES)[number]
-
-/** How refresh tokens are signed (both are always accepted). */
-export const REFRESH_TOKEN_SIGNINGS = ['asymmetric', 'hmac'] as const
-/** One of {@link REFRESH_TOKEN_SIGNINGS}. */
-export type RefreshTokenSigning = (typeof REFRESH_TOKEN_SIGNINGS)[number]
 
 /** pino's levels. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const

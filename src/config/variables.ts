@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os'
 import {
   EXTRA_CLAIMS,
   LOG_LEVELS,
-  REFRESH_TOKEN_SIGNINGS,
+  REFRESH_SIGNINGS,
   SIGNING_ALGS,
   USER_PK_TYPES,
 } from './domains.ts'
@@ -197,7 +197,7 @@ export const VARIABLES = {
   DATABASE_STATEMENT_TIMEOUT: variable('5', int(0, 3600), {
     doc: "Seconds a Postgres statement may run, lock waits included (0 to 3600). A stuck query becomes a 503 instead of holding up the requests pipelined behind it. 0 keeps the server's setting: use it behind PgBouncer, which refuses this startup parameter, and set the timeout on the role.",
   }),
-  REFRESH_TOKEN_SIGNING: variable('asymmetric', oneOf(REFRESH_TOKEN_SIGNINGS), {
+  REFRESH_TOKEN_SIGNING: variable('asymmetric', oneOf(REFRESH_SIGNINGS), {
     doc: '`asymmetric`: refresh tokens are signed with the signing key, like access tokens. `hmac`: HS256 under a key derived from it (only the bridge verifies refresh tokens; one signature less per token response). Both are always accepted.',
   }),
   REDIS_PREFIX: variable('djb:', text, {

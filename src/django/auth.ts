@@ -9,7 +9,7 @@ import { hash } from 'node:crypto'
 import { BoundedMap } from '../util/bounded-map.ts'
 import type { DjangoConfig } from '../config/index.ts'
 import { DjangoError } from '../errors.ts'
-import { verifySessionAuthHash } from './session-auth-hash.ts'
+import { verifySessionAuthHash, type HashVia } from './session-auth-hash.ts'
 import { isValidSessionKey } from './session-key.ts'
 import { sessionNotFound, type LoadedSession, type SessionReader } from './sessions.ts'
 import type { DjangoUser, UserRepository } from './users.ts'
@@ -25,8 +25,6 @@ export interface PasswordChecker {
   make(password: string): Promise<string>
   dummy(password: string): Promise<void>
 }
-
-export type HashVia = 'current' | 'fallback' | 'legacy'
 
 export interface SessionUser {
   user: DjangoUser

@@ -26,6 +26,9 @@ export interface VerifySessionAuthHashOptions {
   legacySha1: boolean
 }
 
+/** Which key a session's `_auth_user_hash` verified with (see verifySessionAuthHash). */
+export type HashVia = 'current' | 'fallback' | 'legacy'
+
 /**
  * Which key produced the session's hash: 'current' (SECRET_KEY), 'fallback' (Django 4.1.8+/4.2
  * then cycles the session key and re-hashes), 'legacy' (a 3.1/3.2 sha1 hash), or false (Django
@@ -37,7 +40,7 @@ export function verifySessionAuthHash(
   sessionHash: unknown,
   passwordField: string,
   opts: VerifySessionAuthHashOptions,
-): 'current' | 'fallback' | 'legacy' | false {
+): HashVia | false {
   if (typeof sessionHash !== 'string' || sessionHash === '') return false
   for (const [i, secret] of opts.secrets.entries()) {
     if (constantTimeEqual(sessionHash, sessionAuthHash(passwordField, secret))) {

@@ -23,7 +23,7 @@ import type { Database } from './database.ts'
 import { decodeSession, decodeSignedCookieSession, type SessionData } from './session-codec.ts'
 import { isPlausibleSignedCookie, isValidSessionKey } from './session-key.ts'
 import { b62Decode } from './signing.ts'
-import { postgresFailure } from './users.ts'
+import { postgresFailure } from './pg-errors.ts'
 
 export interface LoadedSession {
   engine: SessionEngine

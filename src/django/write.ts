@@ -17,7 +17,8 @@ import {
 } from './session-codec.ts'
 import { makeUnusablePassword } from './hashers/index.ts'
 import { isValidSessionKey, newSessionKey } from './session-key.ts'
-import { postgresFailure, type DjangoUser, type UserRepository } from './users.ts'
+import { postgresFailure } from './pg-errors.ts'
+import type { DjangoUser, UserRepository } from './users.ts'
 
 /** What writing needs from hashers/index.ts. */
 export interface PasswordMaker {

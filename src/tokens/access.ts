@@ -5,7 +5,7 @@
  */
 import { jwtVerify } from 'jose'
 import { OAuthError } from '../errors.ts'
-import { SIGNING_ALGS } from './keystore.ts'
+import { SIGNING_ALGS } from './algs.ts'
 import { keyResolver } from './jwt.ts'
 import type { KeyRing } from './keys.ts'
 

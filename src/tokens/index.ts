@@ -9,16 +9,16 @@ export {
   type PublicJwk,
   type SigningKey,
 } from './keys.ts'
+export { KeyStoreError } from './keystore-error.ts'
 export {
-  KeyStoreError,
   ROTATION_LEEWAY_MS,
   keyStatus,
   keyWindows,
-  type KeyRecord,
   type KeyStatus,
   type KeyWindows,
   type Lifetimes,
-} from './keystore.ts'
+} from './key-lifecycle.ts'
+export type { KeyRecord } from './key-manifest.ts'
 export {
   MAX_REFRESH_TOKEN_LENGTH,
   createJwtSigner,

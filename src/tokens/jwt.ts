@@ -21,23 +21,15 @@ import {
   type SignKeyObjectInput,
 } from 'node:crypto'
 import { jwtVerify, type CompactJWSHeaderParameters } from 'jose'
-import type { SigningAlg } from '../config/index.ts'
 import { OAuthError } from '../errors.ts'
+import { SIGNING_ALGS, type RefreshSigning, type SigningAlg } from './algs.ts'
 import { refreshAudience, type RefreshClaims } from './claims.ts'
+import { algOfKey, assertKeyFitsAlg } from './key-material.ts'
 import type { KeyRing, SigningKey } from './keys.ts'
-import { SIGNING_ALGS, algOfKey, assertKeyFitsAlg } from './keystore.ts'
 import { REFRESH_HMAC_ALG, deriveRefreshKey } from './refresh-key.ts'
 
 /** `typ` header values (RFC 9068 §2.1 for access tokens; rt+jwt is our refresh token type). */
 export type TokenTyp = 'at+jwt' | 'rt+jwt'
-
-/**
- * How refresh tokens are signed. 'asymmetric' (the default): with the signing key, like access
- * tokens. 'hmac': HS256 under a key derived from the signing key (refresh-key.ts), one ES256
- * signature less per token response. Verification accepts both whatever is set, so changing
- * it (or a fleet running both) logs nobody out.
- */
-export type RefreshSigning = 'asymmetric' | 'hmac'
 
 export interface JwtSigner {
   readonly kid: string

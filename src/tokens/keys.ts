@@ -9,25 +9,23 @@
  */
 import { createHash, type KeyObject } from 'node:crypto'
 import { basename } from 'node:path'
-import type { SigningAlg } from '../config/index.ts'
 import type { Logger } from '../log.ts'
+import type { SigningAlg } from './algs.ts'
 import {
-  KeyStoreError,
-  MANIFEST_FILE,
-  algOfKey,
   createKeyFile,
-  keyWindows,
   listPemFiles,
   readKeyStore,
-  withKeyStoreLock,
   writeManifest,
-  type Lifetimes,
-  type PublicJwk,
   type StoredKey,
-} from './keystore.ts'
+} from './key-files.ts'
+import { keyWindows, type Lifetimes } from './key-lifecycle.ts'
+import { withKeyStoreLock } from './key-lock.ts'
+import { MANIFEST_FILE } from './key-manifest.ts'
+import { algOfKey, type PublicJwk } from './key-material.ts'
+import { KeyStoreError } from './keystore-error.ts'
 import { deriveRefreshKey } from './refresh-key.ts'
 
-export type { PublicJwk } from './keystore.ts'
+export type { PublicJwk } from './key-material.ts'
 
 export interface SigningKey {
   readonly kid: string

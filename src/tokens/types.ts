@@ -1,5 +1,6 @@
 /** Shapes shared by issuing and refreshing. */
 import type { ExtraClaim } from '../config/index.ts'
+import type { TokenTyp } from './jwt.ts'
 
 export interface ClaimsSettings {
   issuer: string
@@ -21,7 +22,7 @@ export interface TokenResponse {
 }
 
 export interface Signer {
-  sign(typ: 'at+jwt' | 'rt+jwt', payload: object): string
+  sign(typ: TokenTyp, payload: object): string
 }
 
 /** The current signer; a getter so a key reload (SIGHUP) takes effect without a restart. */

@@ -11,7 +11,7 @@ import { sessionAuthHash } from '../../src/django/session-auth-hash.ts'
 import { encodeSession } from '../../src/django/session-codec.ts'
 import { newSessionKey } from '../../src/django/session-key.ts'
 import { createSessionReader } from '../../src/django/sessions.ts'
-import { postgresFailure } from '../../src/django/users.ts'
+import { postgresFailure } from '../../src/django/pg-errors.ts'
 import { DependencyError, WireError } from '../../src/errors.ts'
 import { bridgeFor } from '../helpers/bridge.ts'
 import {

@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { MANIFEST_FILE, keyFile, readManifest } from '../../../src/tokens/keystore.ts'
+import { keyFile, readManifest } from '../../../src/tokens/key-files.ts'
+import { MANIFEST_FILE } from '../../../src/tokens/key-manifest.ts'
 import { tempDir } from './helpers.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')

@@ -3,18 +3,16 @@ import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypt
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { SigningAlg } from '../../../src/config/index.ts'
 import { createLogger, type Logger } from '../../../src/log.ts'
+import { SIGNING_ALGS, type SigningAlg } from '../../../src/tokens/algs.ts'
+import { keyFile, writeManifest } from '../../../src/tokens/key-files.ts'
+import type { KeyRecord } from '../../../src/tokens/key-manifest.ts'
+import { thumbprintOf } from '../../../src/tokens/key-material.ts'
 import { loadKeyRing, type KeyRing } from '../../../src/tokens/keys.ts'
-import {
-  keyFile,
-  thumbprintOf,
-  writeManifest,
-  type KeyRecord,
-} from '../../../src/tokens/keystore.ts'
 import { T0 } from '../../helpers/time.ts'
 
-export const ALGS: readonly SigningAlg[] = ['ES256', 'EdDSA', 'RS256']
+/** Every alg a key can have: each key test runs over all of them. */
+export const ALGS = SIGNING_ALGS
 export const ACCESS_TTL = 300
 export const REFRESH_TTL = 86_400
 

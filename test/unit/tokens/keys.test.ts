@@ -6,15 +6,10 @@ import { describe, test } from 'node:test'
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK } from 'jose'
 import { loadKeyRing, reloadKeyRing } from '../../../src/tokens/keys.ts'
 import { deriveRefreshKey } from '../../../src/tokens/refresh-key.ts'
-import {
-  KeyStoreError,
-  MANIFEST_FILE,
-  keyFile,
-  keyStatus,
-  readManifest,
-  writeManifest,
-  type KeyRecord,
-} from '../../../src/tokens/keystore.ts'
+import { keyFile, readManifest, writeManifest } from '../../../src/tokens/key-files.ts'
+import { keyStatus } from '../../../src/tokens/key-lifecycle.ts'
+import { MANIFEST_FILE, type KeyRecord } from '../../../src/tokens/key-manifest.ts'
+import { KeyStoreError } from '../../../src/tokens/keystore-error.ts'
 import { runKeysCommand } from '../../../src/cli/keys.ts'
 import {
   ACCESS_TTL,

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test'
 import { createVerifier, VerifierError } from 'django-jwt-bridge-verifier'
 import { accessClaims, refreshClaims } from '../../../src/tokens/claims.ts'
 import { createJwtSigner } from '../../../src/tokens/jwt.ts'
-import { publicJwkOf, thumbprintOf } from '../../../src/tokens/keystore.ts'
+import { publicJwkOf, thumbprintOf } from '../../../src/tokens/key-material.ts'
 import { deriveRefreshKey } from '../../../src/tokens/refresh-key.ts'
 import { AUDIENCE, ISSUER, b64, fakeClock } from '../../../packages/verifier/test/helpers.ts'
 
