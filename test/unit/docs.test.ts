@@ -5,14 +5,16 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { dirname, join, normalize } from 'node:path'
+import { dirname, join, normalize, resolve } from 'node:path'
 import { describe, it } from 'node:test'
+import { examples, typeErrors } from '../helpers/markdown-examples.ts'
 
 const DOCS = [
   'README.md',
   'CONTRIBUTING.md',
   'keys/README.md',
   'bench/exchange/README.md',
+  'packages/verifier/README.md',
   ...readdirSync('docs')
     .filter((name) => name.endsWith('.md'))
     .map((name) => join('docs', name)),
@@ -81,4 +83,11 @@ describe('docs', () => {
       }
     })
   }
+
+  // The verifier package's README runs its examples too (packages/verifier/test/readme.test.ts).
+  it('README.md: every ts example type-checks against the packages', () => {
+    const list = examples(text('README.md'))
+    assert.ok(list.length > 0, 'README.md has a ts example')
+    assert.deepEqual(typeErrors(list, { dir: resolve('test/unit'), label: 'README.md' }), [])
+  })
 })

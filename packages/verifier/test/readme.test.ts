@@ -20,41 +20,13 @@ import type { Hono } from 'hono'
 import type { Redis } from 'ioredis'
 import supertest from 'supertest'
 import ts from 'typescript'
+import { examples, typeErrors, type Example } from '../../../test/helpers/markdown-examples.ts'
 import type { AccessTokenClaims, Verifier } from '../src/index.ts'
 import { ISSUER, claimsAt, makeKey, mint } from './helpers.ts'
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..')
-const repo = join(pkgDir, '..', '..')
 const JWKS_URI = `${ISSUER}/.well-known/jwks.json`
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379/0'
-
-interface Example {
-  /** The heading the example sits under. */
-  readonly heading: string
-  /** 1-based line of its first code line in README.md. */
-  readonly line: number
-  readonly code: string
-}
-
-/** The ```ts blocks of a Markdown text, with the heading each one sits under. */
-function examples(markdown: string): Example[] {
-  const found: Example[] = []
-  const lines = markdown.split('\n')
-  let heading = ''
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? ''
-    const h = /^#+ (.*)$/.exec(line)
-    if (h !== null) heading = h[1] ?? ''
-    if (!line.startsWith('```')) continue
-    const end = lines.indexOf('```', i + 1)
-    assert.ok(end > i, `unclosed code block at README.md:${i + 1}`)
-    if (line === '```ts') {
-      found.push({ heading, line: i + 2, code: lines.slice(i + 1, end).join('\n') })
-    }
-    i = end
-  }
-  return found
-}
 
 const readme = examples(readFileSync(join(pkgDir, 'README.md'), 'utf8'))
 
@@ -139,38 +111,6 @@ const RUNS: Record<
   },
 }
 
-/** Type-checks every example in one program, as files next to this test (not on disk). */
-function typeErrors(): string[] {
-  const { config } = ts.readConfigFile(join(repo, 'tsconfig.json'), (f) => ts.sys.readFile(f))
-  const parsed = ts.parseJsonConfigFileContent(config, ts.sys, repo)
-  // An example may leave a variable unused; everything else stays as strict as the repository.
-  const options = { ...parsed.options, noEmit: true, noUnusedLocals: false }
-  const files = new Map(
-    readme.map((e, i) => [join(pkgDir, 'test', `readme-example-${i}.ts`), GIVEN + e.code]),
-  )
-  const host = ts.createCompilerHost(options)
-  const getSourceFile = host.getSourceFile.bind(host)
-  host.getSourceFile = (name, language, ...rest) => {
-    const text = files.get(name)
-    return text === undefined
-      ? getSourceFile(name, language, ...rest)
-      : ts.createSourceFile(name, text, language)
-  }
-  const fileExists = host.fileExists.bind(host)
-  host.fileExists = (name) => files.has(name) || fileExists(name)
-  const program = ts.createProgram([...files.keys()], options, host)
-  const names = [...files.keys()]
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    const text = ts.flattenDiagnosticMessageText(d.messageText, '\n')
-    if (d.file === undefined || d.start === undefined) return text
-    const index = names.indexOf(d.file.fileName)
-    const { line } = d.file.getLineAndCharacterOfPosition(d.start)
-    const example = readme[index]
-    const where = example === undefined ? d.file.fileName : `README.md:${example.line + line - 1}`
-    return `${where}: ${text}`
-  })
-}
-
 /**
  * The example as an ES module: the givens defined, its imports resolved as they would be here,
  * and `names` exported for the check.
@@ -231,7 +171,10 @@ describe('README examples', () => {
   })
 
   it('type-checks every example against the package', () => {
-    assert.deepEqual(typeErrors(), [])
+    assert.deepEqual(
+      typeErrors(readme, { dir: join(pkgDir, 'test'), label: 'README.md', given: GIVEN }),
+      [],
+    )
   })
 
   for (const [heading, run] of Object.entries(RUNS)) {
