@@ -4,7 +4,7 @@
  * down cleanly.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -24,6 +24,9 @@ interface Run {
   stdout: string
 }
 
+/** Services start() spawned that have not exited: after() kills them, so a failed test never leaves one holding the run open. */
+const running = new Set<ChildProcess>()
+
 /** Runs main.ts in an empty folder (no .env) with exactly `env`; resolves when it exits. */
 function start(
   env: Record<string, string>,
@@ -39,8 +42,12 @@ function start(
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  running.add(child)
   const exited = new Promise<Run>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stdout, stderr })),
+    child.on('exit', (code) => {
+      running.delete(child)
+      resolve({ code, stdout, stderr })
+    }),
   )
   return { child, exited, untilReady }
 }
@@ -64,6 +71,7 @@ describe('npm start (src/main.ts)', () => {
     empty = await testDatabase('nodjango')
   })
   after(async () => {
+    for (const child of running) child.kill('SIGKILL')
     await django.cleanup()
     await empty.cleanup()
     await rm(cwd, { recursive: true, force: true })
@@ -130,8 +138,13 @@ describe('npm start (src/main.ts)', () => {
       },
       cwd,
     )
+    // Start-up (tsx compiling main.ts, Postgres, Redis, key generation) takes seconds on a loaded
+    // 2-core machine; wait for it while the service is alive, not a fixed ten seconds.
     let ready = false
-    for (let i = 0; i < 100 && !ready; i++) {
+    let alive = true
+    void exited.then(() => (alive = false))
+    const deadline = Date.now() + 60_000
+    while (!ready && alive && Date.now() < deadline) {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null)
       ready = res?.status === 200
       if (!ready) await new Promise((r) => setTimeout(r, 100))
