@@ -81,7 +81,8 @@ try {
       threads: 2,
       cpus: wrkCpus,
     })
-    if (r.non200 > 0 || r.socketErrors > 0) throw new Error(`errors under load: ${JSON.stringify(r)}`)
+    if (r.non200 > 0 || r.socketErrors > 0)
+      throw new Error(`errors under load: ${JSON.stringify(r)}`)
     const cpuMs = ((treeCpuSeconds(pid) - before) * 1000) / Math.max(1, r.requests)
     return { rps: r.rps, cpuMs, p99: r.p99Ms }
   }

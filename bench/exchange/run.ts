@@ -55,7 +55,8 @@ const BUSY_WARN_PERCENT = 10
 const GUARD = fileURLToPath(new URL('./guard.sh', import.meta.url))
 // BENCH_RESULTS: another file for a run with non-default settings (BENCH_BRIDGE_ENV).
 const RESULTS =
-  process.env['BENCH_RESULTS'] ?? fileURLToPath(new URL('../results/exchange.json', import.meta.url))
+  process.env['BENCH_RESULTS'] ??
+  fileURLToPath(new URL('../results/exchange.json', import.meta.url))
 
 function intEnv(name: string, fallback: number): number {
   const v = process.env[name]

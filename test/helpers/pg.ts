@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 
-export const PG_ADMIN_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const PG_ADMIN_URL =
+  process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
 export interface TestDatabase {
   name: string

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { after, before, describe, it } from 'node:test'
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+  type JSONWebKeySet,
+} from 'jose'
 import { sessionId } from '../../src/tokens/claims.ts'
 import { createJwtSigner } from '../../src/tokens/jwt.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
@@ -19,7 +25,10 @@ describe('POST /token', () => {
 
   before(async () => {
     t = await startBridge({ env: { BRIDGE_EXTRA_CLAIMS: 'email,is_staff,groups' } })
-    alice = await t.djangoLogin('alice', 'alice-password', { email: 'alice@example.com', groups: ['editors'] })
+    alice = await t.djangoLogin('alice', 'alice-password', {
+      email: 'alice@example.com',
+      groups: ['editors'],
+    })
     const res = await t.request.get('/.well-known/jwks.json').expect(200)
     jwks = createLocalJWKSet(JSON.parse(res.text) as JSONWebKeySet)
   })
@@ -32,7 +41,11 @@ describe('POST /token', () => {
   })
 
   it('exchanges a Django session (subject_token) for an RFC 9068 access token and a refresh token', async () => {
-    const res = await t.request.post('/token').type('form').send(exchangeBody(alice.cookie)).expect(200)
+    const res = await t.request
+      .post('/token')
+      .type('form')
+      .send(exchangeBody(alice.cookie))
+      .expect(200)
     assert.equal(res.headers['cache-control'], 'no-store')
     assert.equal(res.headers['pragma'], 'no-cache')
     assert.equal(res.body.token_type, 'Bearer')
@@ -59,7 +72,11 @@ describe('POST /token', () => {
     // The refresh token is for the bridge only: it never passes as an access token.
     assert.equal(decodeProtectedHeader(res.body.refresh_token).typ, 'rt+jwt')
     await assert.rejects(
-      jwtVerify(res.body.refresh_token, jwks, { issuer: 'http://bridge.test', audience: 'https://api.test', typ: 'at+jwt' }),
+      jwtVerify(res.body.refresh_token, jwks, {
+        issuer: 'http://bridge.test',
+        audience: 'https://api.test',
+        typ: 'at+jwt',
+      }),
     )
   })
 
@@ -70,19 +87,43 @@ describe('POST /token', () => {
       .type('form')
       .send({ grant_type: EXCHANGE, subject_token_type: SESSION_TYPE })
       .expect(200)
-    const { payload } = await jwtVerify(res.body.access_token, jwks, { issuer: 'http://bridge.test', audience: 'https://api.test' })
+    const { payload } = await jwtVerify(res.body.access_token, jwks, {
+      issuer: 'http://bridge.test',
+      audience: 'https://api.test',
+    })
     assert.equal(payload.sub, alice.id)
   })
 
   it('refuses a cross-site cookie exchange (CSRF) and duplicate session cookies (cookie tossing)', async () => {
     const body = { grant_type: EXCHANGE, subject_token_type: SESSION_TYPE }
-    const cross = await t.request.post('/token').set('Cookie', `sessionid=${alice.cookie}`).set('Sec-Fetch-Site', 'cross-site').type('form').send(body).expect(403)
+    const cross = await t.request
+      .post('/token')
+      .set('Cookie', `sessionid=${alice.cookie}`)
+      .set('Sec-Fetch-Site', 'cross-site')
+      .type('form')
+      .send(body)
+      .expect(403)
     assert.equal(cross.body.error, 'access_denied')
-    await t.request.post('/token').set('Cookie', `sessionid=${alice.cookie}`).set('Origin', 'https://evil.example').type('form').send(body).expect(403)
-    const dup = await t.request.post('/token').set('Cookie', `sessionid=${alice.cookie}; sessionid=abcdefgh12345678`).type('form').send(body).expect(400)
+    await t.request
+      .post('/token')
+      .set('Cookie', `sessionid=${alice.cookie}`)
+      .set('Origin', 'https://evil.example')
+      .type('form')
+      .send(body)
+      .expect(403)
+    const dup = await t.request
+      .post('/token')
+      .set('Cookie', `sessionid=${alice.cookie}; sessionid=abcdefgh12345678`)
+      .type('form')
+      .send(body)
+      .expect(400)
     assert.equal(dup.body.error, 'invalid_request')
     // The session id in a query parameter is ignored: only the cookie or the body counts.
-    const q = await t.request.post(`/token?subject_token=${alice.cookie}`).type('form').send(body).expect(400)
+    const q = await t.request
+      .post(`/token?subject_token=${alice.cookie}`)
+      .type('form')
+      .send(body)
+      .expect(400)
     assert.equal(q.body.error, 'invalid_request')
   })
 
@@ -92,9 +133,21 @@ describe('POST /token', () => {
   })
 
   it('password grant: a user created by Django with Django’s default hasher logs in', async () => {
-    await t.django('create_user', { username: 'bob', password: 'bob-password', hasher: 'pbkdf2_sha256' })
-    const res = await t.request.post('/token').type('form').send({ grant_type: 'password', username: 'bob', password: 'bob-password' }).expect(200)
-    const { payload } = await jwtVerify(res.body.access_token, jwks, { issuer: 'http://bridge.test', audience: 'https://api.test', typ: 'at+jwt' })
+    await t.django('create_user', {
+      username: 'bob',
+      password: 'bob-password',
+      hasher: 'pbkdf2_sha256',
+    })
+    const res = await t.request
+      .post('/token')
+      .type('form')
+      .send({ grant_type: 'password', username: 'bob', password: 'bob-password' })
+      .expect(200)
+    const { payload } = await jwtVerify(res.body.access_token, jwks, {
+      issuer: 'http://bridge.test',
+      audience: 'https://api.test',
+      typ: 'at+jwt',
+    })
     assert.equal(payload['username'], 'bob')
     assert.equal(payload['sid'], undefined, 'password-born tokens have no sid')
     assert.equal(res.body.issued_token_type, undefined)
@@ -115,7 +168,11 @@ describe('POST /token', () => {
     ]
     const bodies = new Set<string>()
     for (const a of attempts) {
-      const res = await t.request.post('/token').type('form').send({ grant_type: 'password', ...a }).expect(400)
+      const res = await t.request
+        .post('/token')
+        .type('form')
+        .send({ grant_type: 'password', ...a })
+        .expect(400)
       assert.equal(res.headers['cache-control'], 'no-store')
       bodies.add(JSON.stringify(res.body))
     }
@@ -124,7 +181,10 @@ describe('POST /token', () => {
   })
 
   it('refuses overlong credentials before hashing', async () => {
-    const res = await t.request.post('/token').send({ grant_type: 'password', username: 'alice', password: 'x'.repeat(5000) }).expect(400)
+    const res = await t.request
+      .post('/token')
+      .send({ grant_type: 'password', username: 'alice', password: 'x'.repeat(5000) })
+      .expect(400)
     assert.equal(res.body.error, 'invalid_request')
   })
 
@@ -135,9 +195,30 @@ describe('POST /token', () => {
       [{ grant_type: 'password', username: 'alice' }, 'invalid_request', 400],
       [{ grant_type: 'refresh_token' }, 'invalid_request', 400],
       [{ grant_type: EXCHANGE, subject_token: alice.cookie }, 'invalid_request', 400],
-      [{ grant_type: EXCHANGE, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', subject_token: alice.cookie }, 'invalid_request', 400],
-      [{ grant_type: EXCHANGE, subject_token_type: SESSION_TYPE, subject_token: 'not-a-session' }, 'invalid_grant', 400],
-      [{ grant_type: EXCHANGE, subject_token_type: SESSION_TYPE, subject_token: alice.cookie, audience: 'https://other.test' }, 'invalid_target', 400],
+      [
+        {
+          grant_type: EXCHANGE,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+          subject_token: alice.cookie,
+        },
+        'invalid_request',
+        400,
+      ],
+      [
+        { grant_type: EXCHANGE, subject_token_type: SESSION_TYPE, subject_token: 'not-a-session' },
+        'invalid_grant',
+        400,
+      ],
+      [
+        {
+          grant_type: EXCHANGE,
+          subject_token_type: SESSION_TYPE,
+          subject_token: alice.cookie,
+          audience: 'https://other.test',
+        },
+        'invalid_target',
+        400,
+      ],
       [{ grant_type: 'refresh_token', refresh_token: 'a.b.c' }, 'invalid_grant', 400],
       [{ grant_type: 'refresh_token', refresh_token: 'x', scope: 'admin' }, 'invalid_scope', 400],
       ['grant_type=password&grant_type=refresh_token', 'invalid_request', 400],
@@ -147,7 +228,11 @@ describe('POST /token', () => {
       assert.equal(res.body.error, error, JSON.stringify(body))
       assert.equal(typeof res.body.error_description, 'string')
     }
-    const big = await t.request.post('/token').type('form').send(`grant_type=password&username=a&password=${'x'.repeat(20000)}`).expect(413)
+    const big = await t.request
+      .post('/token')
+      .type('form')
+      .send(`grant_type=password&username=a&password=${'x'.repeat(20000)}`)
+      .expect(413)
     assert.equal(big.body.error, 'payload_too_large')
     // No Content-Length (chunked): the cap applies while reading, and the body is dropped.
     const chunked = await rawPost(t.url, ['grant_type=password&', `password=${'x'.repeat(20000)}`])
@@ -156,24 +241,52 @@ describe('POST /token', () => {
     // A client that gives up mid-body gets nothing, and the bridge keeps serving.
     await abortMidBody(t.url)
     await t.request.get('/healthz').expect(200)
-    await t.request.post('/token').set('Content-Type', 'text/plain').send('grant_type=password').expect(415)
-    await t.request.post('/token').set('Content-Type', 'application/json').send('{not json').expect(400)
+    await t.request
+      .post('/token')
+      .set('Content-Type', 'text/plain')
+      .send('grant_type=password')
+      .expect(415)
+    await t.request
+      .post('/token')
+      .set('Content-Type', 'application/json')
+      .send('{not json')
+      .expect(400)
     await t.request.get('/token').expect(405)
     await t.request.get('/nope').expect(404)
   })
 
   it('rotates refresh tokens and revokes the family on reuse after the grace window', async () => {
-    const first = await t.request.post('/token').type('form').send(exchangeBody(alice.cookie)).expect(200)
+    const first = await t.request
+      .post('/token')
+      .type('form')
+      .send(exchangeBody(alice.cookie))
+      .expect(200)
     const rt1 = first.body.refresh_token as string
-    const second = await t.request.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: rt1 }).expect(200)
+    const second = await t.request
+      .post('/token')
+      .type('form')
+      .send({ grant_type: 'refresh_token', refresh_token: rt1 })
+      .expect(200)
     const rt2 = second.body.refresh_token as string
     assert.notEqual(rt2, rt1)
-    const third = await t.request.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: rt2 }).expect(200)
+    const third = await t.request
+      .post('/token')
+      .type('form')
+      .send({ grant_type: 'refresh_token', refresh_token: rt2 })
+      .expect(200)
     const rt3 = third.body.refresh_token as string
     // rt1 is a grandparent: reuse, whatever the grace window. The family dies, rt3 with it.
-    const reuse = await t.request.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: rt1 }).expect(400)
+    const reuse = await t.request
+      .post('/token')
+      .type('form')
+      .send({ grant_type: 'refresh_token', refresh_token: rt1 })
+      .expect(400)
     assert.equal(reuse.body.error, 'invalid_grant')
-    await t.request.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: rt3 }).expect(400)
+    await t.request
+      .post('/token')
+      .type('form')
+      .send({ grant_type: 'refresh_token', refresh_token: rt3 })
+      .expect(400)
     const metrics = await t.request.get('/metrics').expect(200)
     assert.match(metrics.text, /bridge_refresh_reuse_detected_total 1/)
     assert.match(metrics.text, /bridge_tokens_issued_total\{grant="refresh_token"\} 2/)
@@ -182,9 +295,22 @@ describe('POST /token', () => {
   // Last in this block: its refresh would change the counters an earlier test reads.
   it('sid is the hash of the Django session key: the same for every exchange and refresh of one session', async () => {
     const sidOf = async (accessToken: string) =>
-      (await jwtVerify(accessToken, jwks, { issuer: 'http://bridge.test', audience: 'https://api.test' })).payload['sid']
-    const first = await t.request.post('/token').type('form').send(exchangeBody(alice.cookie)).expect(200)
-    const second = await t.request.post('/token').type('form').send(exchangeBody(alice.cookie)).expect(200)
+      (
+        await jwtVerify(accessToken, jwks, {
+          issuer: 'http://bridge.test',
+          audience: 'https://api.test',
+        })
+      ).payload['sid']
+    const first = await t.request
+      .post('/token')
+      .type('form')
+      .send(exchangeBody(alice.cookie))
+      .expect(200)
+    const second = await t.request
+      .post('/token')
+      .type('form')
+      .send(exchangeBody(alice.cookie))
+      .expect(200)
     const refreshed = await t.request
       .post('/token')
       .type('form')
@@ -195,7 +321,11 @@ describe('POST /token', () => {
     assert.equal(await sidOf(second.body.access_token), expected)
     assert.equal(await sidOf(refreshed.body.access_token), expected)
     const bob = await t.djangoLogin('bob-sid', 'bob-password')
-    const other = await t.request.post('/token').type('form').send(exchangeBody(bob.cookie)).expect(200)
+    const other = await t.request
+      .post('/token')
+      .type('form')
+      .send(exchangeBody(bob.cookie))
+      .expect(200)
     assert.notEqual(await sidOf(other.body.access_token), expected)
   })
 })
@@ -205,7 +335,10 @@ function rawPost(base: string, chunks: string[]): Promise<{ status: number; body
   return new Promise((resolve, reject) => {
     const req = httpRequest(new URL('/token', base), {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Transfer-Encoding': 'chunked' },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Transfer-Encoding': 'chunked',
+      },
     })
     req.on('response', (res) => {
       let body = ''
@@ -238,7 +371,11 @@ describe('REFRESH_TOKEN_SIGNING', () => {
     const t = await startBridge({ env: { REFRESH_TOKEN_SIGNING: 'hmac' } })
     try {
       const alice = await t.djangoLogin('alice', 'alice-password')
-      const body = { grant_type: EXCHANGE, subject_token_type: SESSION_TYPE, subject_token: alice.cookie }
+      const body = {
+        grant_type: EXCHANGE,
+        subject_token_type: SESSION_TYPE,
+        subject_token: alice.cookie,
+      }
       const first = await t.request.post('/token').type('form').send(body).expect(200)
       assert.equal(decodeProtectedHeader(first.body.refresh_token).alg, 'HS256')
       assert.equal(decodeProtectedHeader(first.body.access_token).alg, 'ES256')
@@ -249,9 +386,16 @@ describe('REFRESH_TOKEN_SIGNING', () => {
         .expect(200)
       assert.equal(decodeProtectedHeader(next.body.refresh_token).alg, 'HS256')
       // A token signed the default way (as by an instance with the default setting) is accepted.
-      const resigned = createJwtSigner(t.ring.active).sign('rt+jwt', decodeJwt(next.body.refresh_token))
+      const resigned = createJwtSigner(t.ring.active).sign(
+        'rt+jwt',
+        decodeJwt(next.body.refresh_token),
+      )
       assert.equal(decodeProtectedHeader(resigned).alg, 'ES256')
-      await t.request.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: resigned }).expect(200)
+      await t.request
+        .post('/token')
+        .type('form')
+        .send({ grant_type: 'refresh_token', refresh_token: resigned })
+        .expect(200)
     } finally {
       await t.cleanup()
     }

@@ -265,7 +265,9 @@ describe('signing edge cases', () => {
 describe('saltedHmac key cache', () => {
   it('keys by salt and secret apart, yet derives H(salt + secret) as Django does', () => {
     const direct = (salt: string, secret: string) =>
-      createHash('sha256').update(salt + secret).digest()
+      createHash('sha256')
+        .update(salt + secret)
+        .digest()
     for (const [salt, secret] of [
       ['ab', 'c'],
       ['a', 'bc'],

@@ -17,7 +17,10 @@ describe('seal', () => {
   it('values at rest open with the current key or a fallback, never with another key', () => {
     const sealed = sealAtRest('old-secret', 'abcdefgh12345678abcdefgh12345678')
     assert.ok(!sealed.includes('abcdefgh'))
-    assert.equal(openAtRest(['new-secret', 'old-secret'], sealed), 'abcdefgh12345678abcdefgh12345678')
+    assert.equal(
+      openAtRest(['new-secret', 'old-secret'], sealed),
+      'abcdefgh12345678abcdefgh12345678',
+    )
     assert.equal(openAtRest(['new-secret'], sealed), null)
     assert.equal(openAtRest(['old-secret'], 'garbage'), null)
     assert.notEqual(sealAtRest('k', 'v'), sealAtRest('k', 'v'), 'a fresh IV each time')
