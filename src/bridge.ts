@@ -10,11 +10,8 @@ import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
 import type { Config } from './config/index.ts'
 import type { Database } from './django/database.ts'
-import { createDjangoAuth, type DjangoAuth } from './django/auth.ts'
-import { createPasswordHashers } from './django/hashers/index.ts'
-import { createSessionReader } from './django/sessions.ts'
-import { createUserRepository } from './django/users.ts'
-import { createDjangoWriter } from './django/write.ts'
+import type { DjangoAuth } from './django/auth.ts'
+import { createDjangoLayer } from './django/layer.ts'
 import { createMetrics, type Metrics } from './http/metrics.ts'
 import { createReadiness } from './http/readiness.ts'
 import type { TokenService } from './http/service.ts'
@@ -66,15 +63,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
   let signer: Signer = signerFor(ring)
   const signing = { signer: () => signer }
 
-  const users = createUserRepository(db, django.users)
-  const sessions = createSessionReader({ db, config: django, now })
-  const hashers = createPasswordHashers({
-    enabled: django.passwordHashers,
-    pbkdf2Iterations: django.pbkdf2Iterations,
-    concurrency: config.passwordHashConcurrency,
+  const { auth, writer } = createDjangoLayer({
+    db,
+    config: django,
+    now,
+    hashConcurrency: config.passwordHashConcurrency,
   })
-  const auth = createDjangoAuth({ users, sessions, hashers, config: django, now })
-  const writer = createDjangoWriter({ db, users, hashers, config: django, now })
   const store = createRedisStore(deps.redis, {
     prefix: config.redisPrefix,
     now,

@@ -20,12 +20,8 @@ import type postgres from 'postgres'
 import supertest from 'supertest'
 import { createBridge, type Bridge } from '../../src/bridge.ts'
 import { loadConfig, type Config, type DjangoConfig } from '../../src/config/index.ts'
-import { createDjangoAuth, type DjangoAuth } from '../../src/django/auth.ts'
 import { connectDatabase, overClients, type Database } from '../../src/django/database.ts'
-import { createPasswordHashers, type PasswordHashers } from '../../src/django/hashers/index.ts'
-import { createSessionReader, type SessionReader } from '../../src/django/sessions.ts'
-import { createUserRepository, type UserRepository } from '../../src/django/users.ts'
-import { createDjangoWriter, type DjangoWriter } from '../../src/django/write.ts'
+import { createDjangoLayer, type DjangoLayer } from '../../src/django/layer.ts'
 import { createLogger } from '../../src/log.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
 import type { CreateUserReply, LoginReply } from './djangoctl.ts'
@@ -194,33 +190,26 @@ export const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const SESSION_TYPE = 'urn:django:session'
 
 /** The bridge's Django layer: what createBridge builds over Postgres, before Redis and HTTP. */
-export interface DjangoLayer {
+/** The bridge's Django layer, with the DjangoConfig it was made with. */
+export interface TestDjangoLayer extends DjangoLayer {
   config: DjangoConfig
-  users: UserRepository
-  sessions: SessionReader
-  hashers: PasswordHashers
-  auth: DjangoAuth
-  writer: DjangoWriter
 }
 
 /**
- * The bridge's Django layer wired to a database, as createBridge composes it; `config` overrides
- * the database's DjangoConfig (see djangoDatabase) and `now` is the clock it reads.
+ * The bridge's Django layer (createDjangoLayer, as createBridge composes it) over a test
+ * database; `config` overrides the database's DjangoConfig (see djangoDatabase) and `now` is the
+ * clock it reads.
  */
 export function bridgeFor(
   db: { sql: postgres.Sql; config: DjangoConfig },
   options: { config?: Partial<DjangoConfig>; now?: () => number } = {},
-): DjangoLayer {
+): TestDjangoLayer {
   const config: DjangoConfig = { ...db.config, ...options.config }
-  const now = options.now ?? Date.now
-  const users = createUserRepository(overClients([db.sql]), config.users)
-  const sessions = createSessionReader({ db: overClients([db.sql]), config, now })
-  const hashers = createPasswordHashers({
-    enabled: config.passwordHashers,
-    pbkdf2Iterations: config.pbkdf2Iterations,
-    concurrency: 2,
+  const layer = createDjangoLayer({
+    db: overClients([db.sql]),
+    config,
+    now: options.now ?? Date.now,
+    hashConcurrency: 2,
   })
-  const auth = createDjangoAuth({ users, sessions, hashers, config, now })
-  const writer = createDjangoWriter({ db: overClients([db.sql]), users, hashers, config, now })
-  return { config, users, sessions, hashers, auth, writer }
+  return { config, ...layer }
 }
