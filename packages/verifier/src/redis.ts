@@ -75,7 +75,11 @@ export interface RedisRevocationsOptions {
  * ```
  */
 export interface RedisRevocationsStatus {
-  /** `syncing` until the first snapshot is in; `live` while connected; else `disconnected`. */
+  /**
+   * `syncing` until the first snapshot is in; `live` while connected and heard from within
+   * `maxLag`; else `disconnected` (a connection silent for longer than `maxLag` counts as lost:
+   * it is dropped and reopened, and the feed resyncs before it is `live` again).
+   */
   readonly state: 'syncing' | 'live' | 'disconnected' | 'closed'
   /** Milliseconds since the last confirmed contact (Infinity before the first sync). */
   readonly lagMs: number
@@ -174,6 +178,7 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
   let lastPruneAt = -Infinity
   let staleReported = false
   let disconnectReported = false
+  let pinging = false
   let syncing: Promise<void> | undefined
   let resolveReady: () => void = () => undefined
   const ready = new Promise<void>((resolve) => (resolveReady = resolve))
@@ -208,6 +213,13 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
   }
   const checkStale = (): boolean => {
     if (lag() <= maxLagMs) return false
+    if (state === 'live') {
+      // A hung connection (a paused server, a half-open TCP link) emits no event: only the
+      // missing PING replies tell. The state must not say `live` while nothing arrives, and the
+      // socket is dropped so that ioredis reconnects and we resync once the server answers.
+      state = 'disconnected'
+      sub.disconnect(true)
+    }
     // Before the first sync the lag is Infinity (so fail-closed trusts nothing), but the feed has
     // only been silent since it started: startup is reported as an outage only once it has lasted
     // maxLag, like any other silence, not on the first heartbeat of a slow start.
@@ -282,12 +294,17 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
   }
 
   const timer = setInterval(() => {
-    if (state === 'live') {
+    // One PING in flight at a time: against a hung server they would pile up in the queue.
+    if (state === 'live' && !pinging) {
+      pinging = true
       sub.ping().then(
         () => {
+          pinging = false
           if (state === 'live') contact()
         },
-        () => undefined,
+        () => {
+          pinging = false
+        },
       )
     }
     checkStale()
