@@ -11,6 +11,7 @@ import { connectDatabase } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
+import { persistenceProblem, readPersistence, type Persistence } from './store/persistence.ts'
 import { createRedisStore } from './store/redis.ts'
 import { loadKeyRing, reloadKeyRing } from './tokens/keys.ts'
 
@@ -153,6 +154,20 @@ async function checkRedis(
       )
     }
     logger.warn(msg)
+  }
+  let persistence: Persistence
+  try {
+    persistence = await readPersistence(redis)
+  } catch (err) {
+    fail(
+      `cannot read Redis INFO persistence (${describe(err)}).`,
+      'Allow INFO for this Redis user.',
+    )
+  }
+  const durable = persistenceProblem(persistence)
+  if (durable !== null) {
+    if (config.redisRequirePersistence) fail(durable.problem, durable.fix)
+    logger.warn(`${durable.problem} REDIS_REQUIRE_PERSISTENCE=false: starting anyway.`)
   }
 }
 

@@ -77,6 +77,10 @@ export function toConfig(e: ParsedEnv) {
     redisPrefix: e.REDIS_PREFIX,
     /** Refuse to start (true) or only warn (false) when Redis may evict token state. */
     redisRequireNoEviction: e.REDIS_REQUIRE_NOEVICTION,
+    /** Refuse to start (true) or only warn (false) when Redis has no AOF persistence. */
+    redisRequirePersistence: e.REDIS_REQUIRE_PERSISTENCE,
+    /** Keep Redis's watermark in Postgres too and act on a rollback (store/rollback.ts). */
+    redisRollbackGuard: e.REDIS_ROLLBACK_GUARD,
     issuer: e.BRIDGE_ISSUER,
     audience: e.BRIDGE_AUDIENCE,
     ...toKeyConfig(e),

@@ -83,7 +83,7 @@ export const VARIABLES = {
     doc: "Django's Postgres, e.g. `postgres://user@host:5432/db`.",
   }),
   REDIS_URL: required(url('redis:', 'rediss:'), {
-    hint: 'e.g. redis://127.0.0.1:6379/0 (start one with: redis-server --daemonize yes).',
+    hint: 'e.g. redis://127.0.0.1:6379/0 (start one with: redis-server --daemonize yes --appendonly yes).',
     doc: 'Redis for refresh families, revocation and throttling, e.g. `redis://127.0.0.1:6379/0`.',
   }),
   DJANGO_SECRET_KEY_FALLBACKS: variable('', list(text), {
@@ -205,6 +205,14 @@ export const VARIABLES = {
   }),
   REDIS_REQUIRE_NOEVICTION: variable('true', bool, {
     doc: 'Refuse to start when Redis `maxmemory-policy` could evict token state; `false` only warns.',
+  }),
+  // A Redis that forgets acknowledged writes on restart (RDB only) brings revoked refresh tokens
+  // back; refusing to start is the secure default, the fix is one command (issue 13).
+  REDIS_REQUIRE_PERSISTENCE: variable('true', bool, {
+    doc: 'Refuse to start when Redis has no AOF persistence (`appendonly no`): a restart or RDB restore would revive revoked tokens. `false` only warns (throwaway Redis).',
+  }),
+  REDIS_ROLLBACK_GUARD: variable('true', bool, {
+    doc: 'Detect a Redis that came back older (restored from a snapshot, or restarted without AOF) by a watermark also kept in Postgres (table `djb_redis_watermark`), and then end every refresh family and access token issued before it. See docs/operations.md, "Restoring Redis".',
   }),
   PORT: variable('8080', int(0, 65535), { doc: 'Listen port.' }),
   HOST: variable('', optionalText, { doc: 'Listen address; unset listens on all.' }),

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test'
 import { djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
 import { testDatabase, type TestDatabase } from '../helpers/pg.ts'
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
+import { privateRedis } from '../store/private-redis.ts'
 
 const MAIN = join(process.cwd(), 'src/main.ts')
 // Resolved from the repository, since the child runs in an empty folder.
@@ -108,12 +109,34 @@ describe('npm start (src/main.ts)', () => {
     assert.match(run.stderr, /REDIS_URL/)
   })
 
+  it('against a Redis without AOF it refuses to start and says which command fixes it', async () => {
+    const server = await privateRedis() // appendonly no, like a bare `redis-server`
+    try {
+      const run = await start(
+        {
+          DJANGO_SECRET_KEY: 'k',
+          DATABASE_URL: django.url,
+          REDIS_URL: server.url,
+          KEYS_DIR: join(cwd, 'k2'),
+        },
+        cwd,
+      ).exited
+      assert.equal(run.code, 1)
+      assert.match(run.stderr, /without AOF persistence/)
+      assert.match(run.stderr, /CONFIG SET appendonly yes/)
+      assert.match(run.stderr, /REDIS_REQUIRE_PERSISTENCE=false/)
+    } finally {
+      await server.kill()
+    }
+  })
+
   it('with KEYS_GENERATE_IF_EMPTY=false and no keys it says which command makes one', async () => {
     const run = await start(
       {
         DJANGO_SECRET_KEY: 'k',
         DATABASE_URL: django.url,
         REDIS_URL,
+        REDIS_REQUIRE_PERSISTENCE: 'false', // the shared test Redis has no AOF
         KEYS_DIR: join(cwd, 'none'),
         KEYS_GENERATE_IF_EMPTY: 'false',
       },
@@ -132,6 +155,9 @@ describe('npm start (src/main.ts)', () => {
         DATABASE_URL: django.url,
         REDIS_URL,
         REDIS_PREFIX: uniquePrefix('main'),
+        // The shared test Redis runs with --appendonly no (CONTRIBUTING.md), which is exactly
+        // the throwaway Redis this opt-out is for.
+        REDIS_REQUIRE_PERSISTENCE: 'false',
         KEYS_DIR: keysDir,
         PORT: String(port),
         HOST: '127.0.0.1',
