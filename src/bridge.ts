@@ -17,6 +17,7 @@ import { createReadiness } from './http/readiness.ts'
 import type { TokenService } from './http/service.ts'
 import type { Logger } from './log.ts'
 import { createRedisStore } from './store/redis.ts'
+import type { WatermarkHooks } from './store/rollback.ts'
 import type { TokenStore } from './store/types.ts'
 import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
@@ -38,6 +39,8 @@ export interface BridgeDeps {
   metrics?: Metrics
   /** Epoch milliseconds; tests inject a clock. */
   now?: () => number
+  /** The Redis rollback guard (store/rollback.ts), started by the caller; absent: none. */
+  rollback?: WatermarkHooks
 }
 
 export interface Bridge {
@@ -73,6 +76,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     prefix: config.redisPrefix,
     now,
     accessTokenTtl: config.accessTokenTtl,
+    ...(deps.rollback === undefined ? {} : { rollback: deps.rollback }),
   })
 
   const settings: ClaimsSettings = {

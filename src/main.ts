@@ -7,12 +7,15 @@ import type { Server } from 'node:http'
 import type postgres from 'postgres'
 import { createBridge } from './bridge.ts'
 import { loadConfig, type Config } from './config/index.ts'
-import { connectDatabase } from './django/database.ts'
+import { connectDatabase, type Database } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
 import { persistenceProblem, readPersistence, type Persistence } from './store/persistence.ts'
+import { markHistory } from './store/history.ts'
 import { createRedisStore } from './store/redis.ts'
+import { createRollbackGuard, type RollbackGuard } from './store/rollback.ts'
+import { WATERMARK_TABLE_SQL, ensureWatermarkTable, postgresWatermark } from './store/watermark.ts'
 import { loadKeyRing, reloadKeyRing } from './tokens/keys.ts'
 
 async function main(): Promise<void> {
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
 
   const redis = createRedisClient(config.redisUrl, { connectionName: 'django-jwt-bridge' })
   await checkRedis(redis, config, logger)
+  const rollback = await startRollbackGuard(db, redis, config, logger)
 
   const keyOptions = {
     keysDir: config.keysDir,
@@ -53,7 +57,14 @@ async function main(): Promise<void> {
     )
   }
 
-  const bridge = createBridge({ config, db, redis, ring, logger })
+  const bridge = createBridge({
+    config,
+    db,
+    redis,
+    ring,
+    logger,
+    ...(rollback === undefined ? {} : { rollback }),
+  })
   const server: Server = bridge.app.listen({
     port: config.port,
     ...(config.host === undefined ? {} : { host: config.host }),
@@ -169,6 +180,46 @@ async function checkRedis(
     if (config.redisRequirePersistence) fail(durable.problem, durable.fix)
     logger.warn(`${durable.problem} REDIS_REQUIRE_PERSISTENCE=false: starting anyway.`)
   }
+}
+
+/**
+ * The Redis rollback guard (store/rollback.ts), started before the service listens: an instance
+ * started after a restore must not accept the restored families. Off: only the history marker.
+ */
+async function startRollbackGuard(
+  db: Database,
+  redis: ReturnType<typeof createRedisClient>,
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<RollbackGuard | undefined> {
+  if (!config.redisRollbackGuard) {
+    await markHistory(redis, config.redisPrefix, Date.now())
+    return undefined
+  }
+  try {
+    await ensureWatermarkTable(db.sql())
+  } catch (err) {
+    fail(
+      `cannot create the Redis watermark table djb_redis_watermark (${describe(err)}).`,
+      `Run this as the database owner, then start again:\n${WATERMARK_TABLE_SQL};\nGRANT SELECT, INSERT, UPDATE ON djb_redis_watermark TO <the bridge's role>;\n  Or set REDIS_ROLLBACK_GUARD=false (see docs/operations.md, "Restoring Redis").`,
+    )
+  }
+  const guard = createRollbackGuard({
+    redis,
+    prefix: config.redisPrefix,
+    durable: postgresWatermark(() => db.sql(), config.redisPrefix),
+    accessTokenTtl: config.accessTokenTtl,
+    logger,
+  })
+  try {
+    await guard.start()
+  } catch (err) {
+    fail(
+      `cannot check Redis against its watermark (${describe(err)}).`,
+      'Check that Postgres and Redis are reachable; see docs/operations.md, "Restoring Redis".',
+    )
+  }
+  return guard
 }
 
 function describe(err: unknown): string {

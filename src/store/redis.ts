@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis'
 import { DependencyError, WireError } from '../errors.ts'
+import { markHistory } from './history.ts'
 import { storeKeys } from './keys.ts'
 import {
   CREATE_FAMILY,
@@ -28,6 +29,7 @@ import type {
   ThrottleState,
   TokenStore,
 } from './types.ts'
+import type { WatermarkHooks } from './rollback.ts'
 
 /** Added to every revocation's `exp`: covers clock skew between the issuer and verifiers. */
 export const REVOCATION_LEEWAY_SECONDS = 60
@@ -45,6 +47,11 @@ export interface RedisStoreOptions {
    * that no access token they concern is valid). Defaults to 3600, the maximum allowed.
    */
   accessTokenTtl?: number
+  /**
+   * The rollback guard (./rollback.ts): consulted for the deployment-wide not-before, and told
+   * after every revocation so that its watermark moves past it. Absent: no rollback detection.
+   */
+  rollback?: WatermarkHooks
 }
 
 /** The scripts, as ioredis exposes them after defineCommand (EVALSHA with EVAL fallback). */
@@ -140,6 +147,7 @@ export function encodeRevocation(m: RevocationMessage): string {
   if (m.type === 'user') {
     return JSON.stringify({ v: 1, type: 'user', id: m.id, nbf: m.nbf, exp: m.exp })
   }
+  if (m.type === 'all') return JSON.stringify({ v: 1, type: 'all', nbf: m.nbf, exp: m.exp })
   return JSON.stringify({ v: 1, type: m.type, id: m.id, exp: m.exp })
 }
 
@@ -184,6 +192,10 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
         String(Math.floor(nowMs)),
       ),
     )
+    // The snapshot is complete from here on if Redis lost it before (./history.ts), and the
+    // watermark moves past this revocation before the caller hears it is done (./rollback.ts).
+    await markHistory(redis, options.prefix, nowMs)
+    await options.rollback?.advance()
   }
 
   /** Family revocations outlive every access token minted from the family until `now`. */
@@ -349,8 +361,14 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
 
     async userNotBefore(userId: string): Promise<number | null> {
       const key = keys.userNotBefore(userId)
-      const v = await call(() => redis.get(key))
-      return v === null ? null : int(v, 'not-before')
+      // Both in flight at once: the global one costs no extra round trip.
+      const [v, global] = await Promise.all([
+        call(() => redis.get(key)),
+        options.rollback?.notBefore() ?? null,
+      ])
+      const own = v === null ? null : int(v, 'not-before')
+      if (global === null) return own
+      return own === null ? global : Math.max(own, global)
     },
 
     async revokeJti(jti: string, exp: number, now = clock()): Promise<boolean> {

@@ -136,6 +136,8 @@ export type RevocationMessage =
   | { v: 1; type: 'family'; id: string; exp: number }
   | { v: 1; type: 'jti'; id: string; exp: number }
   | { v: 1; type: 'user'; id: string; nbf: number; exp: number }
+  /** Every access token issued before nbf, for every user: sent after a Redis rollback. */
+  | { v: 1; type: 'all'; nbf: number; exp: number }
 
 export interface TokenStore {
   /**
@@ -183,7 +185,11 @@ export interface TokenStore {
    */
   revokeUser(userId: string, now?: number, accessTokenTtl?: number): Promise<RevokeUserResult>
 
-  /** The user's not-before, epoch ms, or null when none is recorded. */
+  /**
+   * The not-before in force for the user's families, epoch ms, or null when none is recorded:
+   * the user's own (logout everywhere) or, when later, the deployment-wide one the rollback
+   * guard sets after Redis came back older than its watermark (./rollback.ts).
+   */
   userNotBefore(userId: string): Promise<number | null>
 
   /**

@@ -244,14 +244,14 @@ export class NotYetValidError extends VerifierError {
  *
  * @example
  * ```ts
- * const reason: RevocationReason = (err as RevokedError).reason // 'family' | 'jti' | 'user'
+ * const reason: RevocationReason = (err as RevokedError).reason // 'family' | 'jti' | 'user' | 'all'
  * ```
  */
-export type RevocationReason = 'family' | 'jti' | 'user'
+export type RevocationReason = 'family' | 'jti' | 'user' | 'all'
 
 /**
- * The token was revoked: its refresh family, its `jti`, or every token of its user issued before
- * a not-before time.
+ * The token was revoked: its refresh family, its `jti`, every token of its user issued before
+ * a not-before time, or (`all`) every token issued before the bridge found Redis rolled back.
  *
  * @example
  * ```ts

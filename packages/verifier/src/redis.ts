@@ -57,6 +57,12 @@ export interface RedisRevocationsOptions {
   readonly maxLag?: number
   /** Seconds between PINGs on the subscriber connection. Default 2. */
   readonly heartbeat?: number
+  /**
+   * The longest access-token lifetime the bridge issues (its `ACCESS_TOKEN_TTL`), seconds.
+   * Default 3600, the most the bridge allows. Only `status().history.complete` uses it: once
+   * this long has passed since the history restarted, no token it could miss is still valid.
+   */
+  readonly maxTokenLifetime?: number
   /** Problems: disconnects, staleness, bad or unknown messages. Default: `process.emitWarning`. */
   readonly onError?: (error: RevocationFeedError) => void
   /** Called after each revocation message is applied (live or from the snapshot). */
@@ -89,6 +95,19 @@ export interface RedisRevocationsStatus {
   /** When the snapshot was last loaded (epoch ms). */
   readonly lastSyncAt: number | undefined
   readonly entries: { readonly families: number; readonly jtis: number; readonly users: number }
+  /**
+   * How far back the mirror's revocation history reaches. The bridge keeps a marker
+   * (`<prefix>revocations:since`) saying since when its snapshot holds every revocation; it
+   * restarts when Redis loses data (wiped, or restored from an older snapshot). A token issued
+   * before `completeSince` may have been revoked in the part that was lost: with
+   * `failMode: 'closed'` it is refused with `revocation_unavailable`; with `'open'` it is judged
+   * on what is left. `complete` is false while such tokens can still be valid.
+   */
+  readonly history: {
+    /** Unix seconds; undefined before the first sync. A missing marker counts as "now". */
+    readonly completeSince: number | undefined
+    readonly complete: boolean
+  }
 }
 
 /**
@@ -158,6 +177,13 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
   }
   const maxLagMs = numberOption(options.maxLag, 'maxLag', 10, 0.1, 3600) * 1000
   const heartbeatMs = numberOption(options.heartbeat, 'heartbeat', 2, 0.05, 600) * 1000
+  const maxTokenLifetime = numberOption(
+    options.maxTokenLifetime,
+    'maxTokenLifetime',
+    3600,
+    1,
+    86400,
+  )
   const onError = functionOption<(e: RevocationFeedError) => void>(
     options.onError,
     'onError',
@@ -170,11 +196,14 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
   )
   const now = functionOption<() => number>(options.now, 'now', Date.now)
   const key = `${prefix}revocations`
+  const sinceKey = `${key}:since`
 
   const list = new RevocationList()
   let state: RedisRevocationsStatus['state'] = 'syncing'
   let lastContactAt = -Infinity
   let lastSyncAt: number | undefined
+  /** Unix s: the history is complete for tokens issued at or after it (see status().history). */
+  let historySince: number | undefined
   let lastPruneAt = -Infinity
   let staleReported = false
   let disconnectReported = false
@@ -275,6 +304,13 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
           const t = now()
           const members = await client.zrangebyscore(key, Math.floor(t / 1000), '+inf')
           for (const m of members) apply(m)
+          // Read after the snapshot: a marker restarted in between only makes us stricter. No
+          // marker means Redis lost it (and the bridge has not written a new one yet), so
+          // nothing before now is known to be complete. It only ever moves forward: what was
+          // lost once stays lost for the tokens it concerns.
+          const since = Number((await client.get(sinceKey)) ?? NaN)
+          const floor = Number.isFinite(since) ? since : Math.ceil(now() / 1000)
+          historySince = Math.max(historySince ?? -Infinity, floor)
           if (isClosed()) return
           state = 'live'
           lastSyncAt = now()
@@ -328,6 +364,10 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
         checkStale()
         return 'unavailable'
       }
+      // Issued before the history restarted: a revocation of it may have been lost.
+      if (failMode === 'closed' && (historySince === undefined || claims.iat < historySince)) {
+        return 'unavailable'
+      }
       return undefined
     },
     lagMs: lag,
@@ -340,6 +380,10 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
         failMode,
         lastSyncAt,
         entries: list.size,
+        history: {
+          completeSince: historySince,
+          complete: historySince !== undefined && now() / 1000 >= historySince + maxTokenLifetime,
+        },
       }
     },
     async close(): Promise<void> {

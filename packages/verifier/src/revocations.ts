@@ -29,6 +29,8 @@ export type RevocationMessage =
       readonly nbf: number
       readonly exp: number
     }
+  /** Every token issued before `nbf`, of every user: the bridge found Redis rolled back. */
+  | { readonly v: 1; readonly type: 'all'; readonly nbf: number; readonly exp: number }
 
 /**
  * What a revocation check answers: the reason a token is revoked, `'unavailable'`, or nothing.
@@ -112,11 +114,21 @@ export function parseRevocationMessage(raw: string): ParsedRevocationMessage {
   const o = m as Record<string, unknown>
   if (o['v'] !== 1) return { ok: false, problem: 'unsupported_message', why: 'unknown version' }
   const type = o['type']
-  if (type !== 'family' && type !== 'jti' && type !== 'user') {
+  if (type !== 'family' && type !== 'jti' && type !== 'user' && type !== 'all') {
     return { ok: false, problem: 'unsupported_message', why: 'unknown type' }
   }
   const id = o['id']
   const exp = o['exp']
+  if (type === 'all') {
+    const nbf = o['nbf']
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+      return { ok: false, problem: 'invalid_message', why: 'bad exp' }
+    }
+    if (typeof nbf !== 'number' || !Number.isFinite(nbf)) {
+      return { ok: false, problem: 'invalid_message', why: 'bad nbf' }
+    }
+    return { ok: true, message: { v: 1, type, nbf, exp } }
+  }
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
     return { ok: false, problem: 'invalid_message', why: 'bad id' }
   }
@@ -150,12 +162,27 @@ export class RevocationList implements RevocationChecker {
   private readonly families = new Map<string, number>()
   private readonly jtis = new Map<string, number>()
   private readonly users = new Map<string, { nbf: number; exp: number }>()
+  /** The `all` revocation in force, if any: every token issued before `nbf`. */
+  private everyone: { nbf: number; exp: number } | undefined
 
   /** Applies one message. Idempotent, so replaying the snapshot over live events is safe. */
   apply(message: RevocationMessage): void {
     if (message.type === 'family') this.revokeFamily(message.id, message.exp)
     else if (message.type === 'jti') this.revokeJti(message.id, message.exp)
+    else if (message.type === 'all') this.revokeAll(message.nbf, message.exp)
     else this.revokeUser(message.id, message.nbf, message.exp)
+  }
+
+  /**
+   * Revokes every token, of every user, issued before `nbf` (epoch s); forget it after `exp`.
+   * The bridge sends this after finding its Redis rolled back to an older snapshot.
+   */
+  revokeAll(nbf: number, exp: number): void {
+    const old = this.everyone
+    this.everyone = {
+      nbf: Math.max(nbf, old?.nbf ?? -Infinity),
+      exp: Math.max(exp, old?.exp ?? -Infinity),
+    }
   }
 
   /** Revokes every access token of refresh family `fid`; forget it after `exp` (epoch s). */
@@ -178,6 +205,7 @@ export class RevocationList implements RevocationChecker {
   }
 
   check(claims: AccessTokenClaims): RevocationVerdict {
+    if (this.everyone !== undefined && claims.iat < this.everyone.nbf) return 'all'
     if (this.families.size > 0 && this.families.has(claims.fid)) return 'family'
     if (this.jtis.size > 0 && this.jtis.has(claims.jti)) return 'jti'
     if (this.users.size > 0) {
@@ -198,6 +226,10 @@ export class RevocationList implements RevocationChecker {
         }
       }
     }
+    if (this.everyone !== undefined && this.everyone.exp < nowSeconds) {
+      this.everyone = undefined
+      n++
+    }
     for (const [id, u] of this.users) {
       if (u.exp < nowSeconds) {
         this.users.delete(id)
@@ -216,5 +248,6 @@ export class RevocationList implements RevocationChecker {
     this.families.clear()
     this.jtis.clear()
     this.users.clear()
+    this.everyone = undefined
   }
 }

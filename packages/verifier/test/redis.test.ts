@@ -34,6 +34,8 @@ const closers: Array<() => unknown> = []
 beforeEach(async () => {
   r = await testRedis('verifier-feed')
   key ??= await makeKey('ES256')
+  // What a running bridge keeps: its revocation history complete since long ago.
+  await r.redis.set(`${r.prefix}revocations:since`, String(nowS() - 86400))
 })
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c()
