@@ -23,6 +23,7 @@ import { loadConfig, type Config, type DjangoConfig } from '../../src/config/ind
 import { connectDatabase, overClients, type Database } from '../../src/django/database.ts'
 import { createDjangoLayer, type DjangoLayer } from '../../src/django/layer.ts'
 import { createLogger } from '../../src/log.ts'
+import type { WatermarkHooks } from '../../src/store/rollback.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
 import type { CreateUserReply, LoginReply } from './djangoctl.ts'
 import { djangoDatabase, runDjango, type DjangoDatabase, type DjangoEnv } from './django.ts'
@@ -75,6 +76,8 @@ export interface TestBridgeOptions {
    * service's client for it and its URL. Keys go under a fresh prefix. Not with `peer`.
    */
   redis?: { client: Redis; url: string }
+  /** The Redis rollback guard the service consults (src/store/rollback.ts); the caller starts it. */
+  rollback?: WatermarkHooks
 }
 
 /** The password djangoLogin (and the integration tests' users) log in with. */
@@ -150,7 +153,15 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
   } else {
     database = overClients([options.sql])
   }
-  const bridge = createBridge({ config, db: database, redis: redis.redis, ring, logger, now })
+  const bridge = createBridge({
+    config,
+    db: database,
+    redis: redis.redis,
+    ring,
+    logger,
+    now,
+    ...(options.rollback === undefined ? {} : { rollback: options.rollback }),
+  })
   const server: Server = bridge.app.listen(0, '127.0.0.1')
   await new Promise<void>((resolve) => server.once('listening', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
