@@ -35,7 +35,7 @@ describe('Redis restored from an older RDB snapshot', () => {
   let dir: string
   let server: PrivateRedis
   let client: Redis
-  const closers: (() => Promise<unknown> | void)[] = []
+  const closers: (() => unknown)[] = []
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'djb-rdb-'))
