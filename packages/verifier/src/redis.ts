@@ -76,8 +76,9 @@ export interface RedisRevocationsOptions {
  *
  * @example
  * ```ts
- * const { state, lagMs } = revocations.status()
+ * const { state, lagMs, history } = revocations.status()
  * metrics.revocationLag.set(lagMs)
+ * if (!history.complete) log.warn({ since: history.completeSince }, 'revocation history restarted')
  * ```
  */
 export interface RedisRevocationsStatus {

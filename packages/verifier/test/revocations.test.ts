@@ -43,6 +43,28 @@ describe('RevocationList', () => {
   })
 })
 
+describe('RevocationList: all (after the bridge found Redis rolled back)', () => {
+  it('revokes every user’s tokens issued before nbf, keeps the largest, and prunes it', () => {
+    const l = new RevocationList()
+    l.apply({ v: 1, type: 'all', nbf: T0, exp: T0 + 300 })
+    l.revokeAll(T0 - 50, T0 + 100)
+    assert.equal(l.check(claims({ fid: 'x', iat: T0 - 1 })), 'all')
+    assert.equal(l.check(claims({ fid: 'x', sub: '7', iat: T0 - 1 })), 'all')
+    assert.equal(l.check(claims({ fid: 'x', iat: T0 })), undefined)
+    assert.equal(l.prune(T0 + 301), 1)
+    assert.equal(l.check(claims({ fid: 'x', iat: T0 - 1 })), undefined)
+  })
+
+  it('parses {"v":1,"type":"all","nbf":…,"exp":…} and rejects a bad nbf', () => {
+    assert.deepEqual(parseRevocationMessage(`{"v":1,"type":"all","nbf":${T0},"exp":${T0 + 9}}`), {
+      ok: true,
+      message: { v: 1, type: 'all', nbf: T0, exp: T0 + 9 },
+    })
+    const bad = parseRevocationMessage(`{"v":1,"type":"all","nbf":"x","exp":${T0}}`)
+    assert.equal(bad.ok, false)
+  })
+})
+
 describe('parseRevocationMessage', () => {
   it('reads the three message types byte for byte as the bridge writes them', () => {
     assert.deepEqual(parseRevocationMessage('{"v":1,"type":"family","id":"f1","exp":100}'), {
