@@ -22,8 +22,9 @@
  * password-login clients log in again. A restore is rare and already an incident; logging every
  * user out once is the price of never reviving a revoked token.
  *
- * Cost: one HMGET in flight alongside the user's not-before on every refresh (no extra round
- * trip), one script and one Postgres upsert per revocation and per heartbeat (default 5 s).
+ * Cost: at most one HMGET per second per instance on the refresh path (sent alongside the user's
+ * not-before, and again first thing after every reconnect), one script and one Postgres upsert
+ * per revocation and per heartbeat (default 5 s).
  */
 import type { Redis } from 'ioredis'
 import { DependencyError, WireError } from '../errors.ts'
@@ -121,6 +122,13 @@ function num(v: unknown): number | null {
   return n
 }
 
+/**
+ * How long a refresh may rely on the last watermark check, ms. A restore drops the connection
+ * and forces a check at once; this only bounds a rollback that keeps connections open (say an
+ * operator's REPLICAOF onto an old copy).
+ */
+const RECHECK_MS = 1000
+
 export function createRollbackGuard(o: RollbackGuardOptions): RollbackGuard {
   const key = `${o.prefix}watermark`
   const revocations = `${o.prefix}revocations`
@@ -132,6 +140,16 @@ export function createRollbackGuard(o: RollbackGuardOptions): RollbackGuard {
   let known = 0
   let rollbacks = 0
   let timer: NodeJS.Timeout | undefined
+  // A checked watermark is trusted for RECHECK_MS, and never across a reconnect: a restore
+  // restarts Redis, which drops every connection, so the first refresh on the new connection
+  // checks again. `generation` keeps a reply from the old connection from vouching for the new.
+  let checkedUntil = -Infinity
+  let checkedNbf: number | null = null
+  let generation = 0
+  redis.on('close', () => {
+    generation++
+    checkedUntil = -Infinity
+  })
 
   /** Tells the verifiers and restarts the history; `pend` goes only once that is done. */
   async function announce(nbfMs: number): Promise<void> {
@@ -163,6 +181,7 @@ export function createRollbackGuard(o: RollbackGuardOptions): RollbackGuard {
     const nbf = num(reply[2])
     const pending = num(reply[3])
     known = Math.max(known, epoch)
+    checkedUntil = -Infinity // the next refresh reads the not-before this may have moved
     if (num(reply[1]) === 1) {
       rollbacks++
       o.logger.error(
@@ -209,9 +228,17 @@ export function createRollbackGuard(o: RollbackGuardOptions): RollbackGuard {
     },
     advance,
     async notBefore() {
+      if (performance.now() < checkedUntil) return checkedNbf
+      const gen = generation
       const [e, nbf, pend] = await redisCall(() => redis.hmget(key, 'e', 'nbf', 'pend'))
       const epoch = num(e) ?? 0
-      if (epoch >= known && pend === null) return num(nbf)
+      if (epoch >= known && pend === null) {
+        if (gen === generation) {
+          checkedNbf = num(nbf)
+          checkedUntil = performance.now() + RECHECK_MS
+        }
+        return num(nbf)
+      }
       // Below what we remember (or an announcement still owed): the slow path, rare. Catch up
       // with the durable watermark first, so that two instances do not both act on one restore.
       try {
