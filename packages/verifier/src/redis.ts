@@ -374,6 +374,8 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
     lagMs: lag,
     status(): RedisRevocationsStatus {
       const l = lag()
+      // Between heartbeats too: `live` and `stale` never both hold.
+      if (l > maxLagMs) checkStale()
       return {
         state,
         lagMs: l,
