@@ -4,6 +4,9 @@
  * prefix, i.e. per deployment sharing one Redis namespace. Every instance writes
  * `GREATEST(stored, new)`, so the row only ever holds the highest watermark any instance made.
  *
+ * One row per REDIS_PREFIX: two deployments with separate Redis servers that share one Postgres
+ * database must use different prefixes, or each would take the other's watermark for a rollback.
+ *
  * Why Postgres and not a file or memory alone: memory forgets when the whole fleet restarts with
  * the restored Redis (the usual restore procedure); a file is per host while instances run on
  * several. Postgres is shared by every instance and fails independently of Redis, which is the
@@ -40,9 +43,18 @@ async function pg<T>(op: () => Promise<T>): Promise<T> {
  * privilege on the schema): main.ts then prints WATERMARK_TABLE_SQL for an owner to run.
  */
 export async function ensureWatermarkTable(sql: postgres.Sql): Promise<void> {
-  const [row] = await sql<{ t: string | null }[]>`SELECT to_regclass('djb_redis_watermark') AS t`
-  if (row?.t != null) return
-  await sql.unsafe(WATERMARK_TABLE_SQL)
+  const exists = async () => {
+    const [row] = await sql<{ t: string | null }[]>`SELECT to_regclass('djb_redis_watermark') AS t`
+    return row?.t != null
+  }
+  if (await exists()) return
+  try {
+    await sql.unsafe(WATERMARK_TABLE_SQL)
+  } catch (err) {
+    // Two instances starting at once can race on CREATE TABLE IF NOT EXISTS (a unique violation
+    // in pg_type); the table the other one made is as good.
+    if (!(await exists())) throw err
+  }
 }
 
 /** The watermark of Redis prefix `prefix`, in table djb_redis_watermark; `sql` picks a client. */
