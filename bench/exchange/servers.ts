@@ -135,6 +135,8 @@ export async function startBridge(
     DATABASE_URL: s.databaseUrl,
     REDIS_URL,
     REDIS_PREFIX: s.redisPrefix,
+    // The bench's Redis is the shared test one, which runs without AOF (CONTRIBUTING.md).
+    REDIS_REQUIRE_PERSISTENCE: 'false',
     KEYS_DIR: s.keysDir,
     PORT: String(port),
     HOST: '127.0.0.1',
