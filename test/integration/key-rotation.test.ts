@@ -201,7 +201,6 @@ describe('keys rotate across 3 instances under load, no signal (issue 13)', () =
     // Watch every instance's own JWKS (not through the proxy) from before the rotation on.
     const firstPublished = new Map<number, number>()
     let watching = true
-    let newKid: string | undefined
     const watch = (async () => {
       while (watching) {
         await Promise.all(
@@ -227,7 +226,7 @@ describe('keys rotate across 3 instances under load, no signal (issue 13)', () =
     const records = (await readManifest(keyEnv['KEYS_DIR'] ?? '')) ?? []
     const next = records.find((r) => r.kid !== oldKid)
     assert.ok(next?.activatedAt !== null && next?.activatedAt !== undefined)
-    newKid = next.kid
+    const newKid = next.kid
     const activation = next.activatedAt
     // Keep the load running until well after every instance has switched.
     await sleep(Math.max(0, activation - Date.now()) + 3000)
