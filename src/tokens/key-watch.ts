@@ -31,6 +31,7 @@ export async function manifestVersion(keysDir: string): Promise<string> {
   }
 }
 
+/** What watchKeyStore needs: the folder, the poll interval and how to reload. */
 export interface KeyWatchOptions {
   keysDir: string
   /** Milliseconds between checks. */
@@ -42,6 +43,7 @@ export interface KeyWatchOptions {
   logger: Pick<Logger, 'info' | 'error'>
 }
 
+/** A running watcher. */
 export interface KeyWatch {
   /** Check now (SIGHUP): reloads even if the manifest looks unchanged. */
   trigger(): void

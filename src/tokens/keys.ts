@@ -204,15 +204,15 @@ function buildRing(
     return snapshot
   }
   // The signer at the clock's time, recomputed only when the clock crosses a switch time.
+  const atLoad = signerAt(records, loadedAt)
+  const loadSigner = atLoad === undefined ? undefined : signers.get(atLoad.kid)
+  if (loadSigner === undefined) throw new KeyStoreError('no key signs now') // firstSigningGap rules it out
   const signerFrom = (t: number): { key: SigningKey; until: number } => {
     const r = signerAt(records, t)
-    const key = r === undefined ? undefined : signers.get(r.kid)
-    // Unreachable: firstSigningGap found no gap from loadedAt on, and time does not go back
-    // further than a clock step; fall back to the final key rather than sign with nothing.
-    return {
-      key: key ?? (signers.get(final[0]?.kid ?? '') as SigningKey),
-      until: nextSwitchAfter(records, t),
-    }
+    // No signer can only mean a clock stepped back before every activation: keep the key that
+    // signed at load rather than sign with nothing.
+    const key = (r === undefined ? undefined : signers.get(r.kid)) ?? loadSigner
+    return { key, until: nextSwitchAfter(records, t) }
   }
   let signing = signerFrom(loadedAt)
   let signingFrom = loadedAt

@@ -154,6 +154,34 @@ describe('loadKeyRing: refusals', () => {
     await rejectsKeys(devRing(dir, 'ES256'), /ES256 needs a P-256 EC key/)
   })
 
+  test('refuses a schedule with a moment when no key signs', async (t) => {
+    const dir = await tempDir(t)
+    const a = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
+      ...madeAtT0('ES256'),
+      retiredAt: T0 + 60_000,
+    })
+    // b starts a second after a stops: the gap would leave every instance without a signer.
+    const b = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
+      ...madeAtT0('ES256', T0 + 61_000),
+    })
+    await writeStore(dir, [a, b])
+    await rejectsKeys(devRing(dir, 'ES256'), /no key signs at .*T00:01:00\.000Z/)
+    await writeStore(dir, [a, { ...b, activatedAt: T0 + 60_000 }])
+    const ring = await devRing(dir, 'ES256')
+    assert.equal(ring.active.kid, a.kid)
+  })
+
+  test('refuses retiredAt before activatedAt', async (t) => {
+    const dir = await tempDir(t)
+    await writeStore(dir, [
+      await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
+        ...madeAtT0('ES256', T0 + 10),
+        retiredAt: T0,
+      }),
+    ])
+    await rejectsKeys(devRing(dir, 'ES256'), /retiredAt is before activatedAt/)
+  })
+
   test('refuses duplicate kids in the manifest', async (t) => {
     const dir = await tempDir(t)
     const ring = await devRing(dir, 'ES256')
