@@ -307,12 +307,13 @@ export function loadKeyRing(options: LoadKeyRingOptions): Promise<KeyRing> {
 }
 
 /**
- * Re-read KEYS_DIR (call on SIGHUP). Never generates a key. If it throws, keep serving with
- * `previous`: a broken manifest must not take the service down.
+ * Re-read KEYS_DIR (on a changed manifest, key-watch.ts, or SIGHUP). Never generates a key. If it
+ * throws, keep serving with `previous`: a broken manifest must not take the service down.
  *
- * If the manifest retired the key this process was signing with, this process kept signing with
- * it until now, so its publication window is counted from now rather than from retiredAt: the
- * tokens it signed since `keys rotate` stay verifiable until they expire.
+ * If the manifest retired the key this process was signing with before now (this process read
+ * the manifest late), this process kept signing with it until now, so its publication window is
+ * counted from now rather than from retiredAt: the tokens it signed meanwhile stay verifiable
+ * until they expire.
  */
 export function reloadKeyRing(
   previous: KeyRing,
