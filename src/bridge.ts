@@ -22,7 +22,7 @@ import type { TokenStore } from './store/types.ts'
 import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
 import { createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
-import type { KeyRing } from './tokens/keys.ts'
+import type { KeyRing, SigningKey } from './tokens/keys.ts'
 import { createLogout } from './tokens/logout.ts'
 import { createRecheck } from './tokens/recheck.ts'
 import { createRefresher } from './tokens/refresh.ts'
@@ -61,10 +61,22 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const secrets = [django.secretKey, ...django.secretKeyFallbacks]
 
   let ring = deps.ring
-  const signerFor = (r: KeyRing): Signer =>
-    createJwtSigner(r.active, { refreshSigning: config.refreshTokenSigning })
-  let signer: Signer = signerFor(ring)
-  const signing = { signer: () => signer }
+  const signerFor = (key: SigningKey): Signer =>
+    createJwtSigner(key, { refreshSigning: config.refreshTokenSigning })
+  // ring.active switches by itself at a scheduled activation time (key-lifecycle.ts), so the
+  // signer follows it per token; a new signer is built only when the key object changes.
+  let signerKey = ring.active
+  let signer: Signer = signerFor(signerKey)
+  const signing = {
+    signer: () => {
+      const key = ring.active
+      if (key !== signerKey) {
+        signerKey = key
+        signer = signerFor(key)
+      }
+      return signer
+    },
+  }
 
   const { auth, writer } = createDjangoLayer({
     db,
@@ -160,6 +172,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     keys: () => ({
       jwksJson: ring.jwksJson,
       etag: ring.etag,
+      maxAge: config.jwksMaxAge,
       algs: [...new Set(ring.jwks.keys.map((k) => k.alg))],
     }),
     issuer: config.issuer,
@@ -179,7 +192,6 @@ export function createBridge(deps: BridgeDeps): Bridge {
     metrics,
     setRing(next) {
       ring = next
-      signer = signerFor(next)
     },
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Composition root: config → clients → start-up checks → key ring → app → listen.
- * Graceful shutdown on SIGTERM/SIGINT; SIGHUP reloads the key ring (after `keys rotate`).
+ * Graceful shutdown on SIGTERM/SIGINT. The key ring reloads by itself when KEYS_DIR's manifest
+ * changes (key-watch.ts); SIGHUP reloads it at once.
  */
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
@@ -16,6 +17,7 @@ import { markHistory } from './store/history.ts'
 import { createRedisStore } from './store/redis.ts'
 import { createRollbackGuard, type RollbackGuard } from './store/rollback.ts'
 import { WATERMARK_TABLE_SQL, ensureWatermarkTable, postgresWatermark } from './store/watermark.ts'
+import { manifestVersion, watchKeyStore } from './tokens/key-watch.ts'
 import { loadKeyRing, reloadKeyRing } from './tokens/keys.ts'
 
 async function main(): Promise<void> {
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
     refreshTokenTtl: config.refreshTokenTtl,
     logger,
   }
+  // Read before the load: a manifest written during it is then seen as changed and reloaded.
+  const loadedVersion = await manifestVersion(config.keysDir)
   let ring = await loadKeyRing({ ...keyOptions, generateIfEmpty: config.generateKeysIfEmpty })
   if (config.audience.length === 0) {
     logger.warn(
@@ -83,17 +87,22 @@ async function main(): Promise<void> {
     process.exit(1)
   })
 
-  process.on('SIGHUP', () => {
-    reloadKeyRing(ring, keyOptions)
-      .then((next) => {
-        ring = next
-        bridge.setRing(next)
-        logger.info({ kid: next.active.kid }, 'key ring reloaded')
-      })
-      .catch((err: unknown) =>
-        logger.error({ err: String(err) }, 'key reload failed; keeping the old keys'),
+  const keyWatch = watchKeyStore({
+    keysDir: config.keysDir,
+    intervalMs: config.keysPollInterval * 1000,
+    loaded: loadedVersion,
+    reload: async () => {
+      const next = await reloadKeyRing(ring, keyOptions)
+      ring = next
+      bridge.setRing(next)
+      logger.info(
+        { kid: next.active.kid, published: next.jwks.keys.map((k) => k.kid) },
+        'key ring reloaded',
       )
+    },
+    logger,
   })
+  process.on('SIGHUP', () => keyWatch.trigger())
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return

@@ -3,7 +3,10 @@
  * src/tokens/key-files.ts, src/tokens/key-manifest.ts and keys/README.md). Every command validates the whole store first, so
  * it never builds on a broken one, and holds the folder's lock while it writes.
  *
- * Running bridge instances pick changes up on SIGHUP (or restart).
+ * Running bridge instances notice a changed manifest within KEYS_POLL_INTERVAL and reload it by
+ * themselves (SIGHUP reloads at once). `rotate` never switches signing at once: it schedules the
+ * new key KEYS_ACTIVATION_DELAY ahead, so every instance and every verifier has it first
+ * (key-lifecycle.ts says why). Only `rotate --immediately`, for a compromised key, skips that.
  */
 import { parseArgs } from 'node:util'
 import type { KeyConfig } from '../config/index.ts'
@@ -42,13 +45,17 @@ export const KEYS_USAGE = `Usage: django-jwt-bridge keys <command> [options]
 Commands:
   generate [--alg ${ALG_CHOICES}]  Add a key. It signs only if no key is active; otherwise it is
                                       published in the JWKS, ready for "rotate".
-  rotate [--alg ${ALG_CHOICES}]    Make a new key the signer and retire the current one. Uses
-                                      the oldest pending key (of --alg, if given), else generates.
+  rotate [--alg ${ALG_CHOICES}] [--immediately]
+                                      Schedule a new key to sign KEYS_ACTIVATION_DELAY from now
+                                      (at once if it was pending that long) and retire the
+                                      current one at that instant. Uses the oldest pending key
+                                      (of --alg, if given), else generates. --immediately: switch
+                                      now (a compromised key only; verifiers may fail briefly).
   list [--json]                       Show keys, their status and windows.
   prune                               Delete retired keys whose refresh tokens have all expired.
 
 --alg defaults to BRIDGE_SIGNING_ALG. The folder is KEYS_DIR (default ./keys).
-Send SIGHUP to running bridge instances after generate, rotate or prune.
+Running instances reload the folder within KEYS_POLL_INTERVAL; no signal is needed.
 Exit codes: 0 ok, 1 error, 2 usage.`
 
 class UsageError extends Error {}
@@ -62,18 +69,19 @@ function parseAlg(value: string | undefined, fallback: SigningAlg): SigningAlg {
   return value
 }
 
-function parse(args: readonly string[], withAlg: boolean, withJson = false) {
+function parse(args: readonly string[], withAlg: boolean, withJson = false, withNow = false) {
   try {
     const { values } = parseArgs({
       args: [...args],
       options: {
         ...(withAlg ? { alg: { type: 'string' as const } } : {}),
         ...(withJson ? { json: { type: 'boolean' as const } } : {}),
+        ...(withNow ? { immediately: { type: 'boolean' as const } } : {}),
       },
       allowPositionals: false,
       strict: true,
     })
-    return values as { alg?: string; json?: boolean }
+    return values as { alg?: string; json?: boolean; immediately?: boolean }
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err))
   }
@@ -83,8 +91,19 @@ async function loadRecords(dir: string): Promise<KeyRecord[]> {
   return (await readKeyStore(dir)).map((k) => ({ ...k.record }))
 }
 
+/** The key that signs last: activated, never retired (it may still be scheduled). */
 function activeOf(records: readonly KeyRecord[]): KeyRecord | undefined {
   return records.find((r) => r.activatedAt !== null && r.retiredAt === null)
+}
+
+/**
+ * The smallest safe KEYS_ACTIVATION_DELAY, in ms: an instance sees the manifest within
+ * KEYS_POLL_INTERVAL and publishes the key at once; a verifier that fetched the JWKS just before
+ * may cache it JWKS_MAX_AGE more. (Verifiers that ignore Cache-Control, like jose's default
+ * 600 s, need more; the default delay covers that.)
+ */
+function minimumDelayMs(config: Readonly<KeyConfig>): number {
+  return (config.keysPollInterval + config.jwksMaxAge) * 1000
 }
 
 async function generate(
@@ -107,7 +126,7 @@ async function generate(
     io.out('it is the active signing key.')
   } else {
     io.out(
-      'it is published (pending), not signing yet. Reload every bridge instance (SIGHUP), let verifiers refresh their JWKS cache (jose default: 10 min), then run: keys rotate',
+      `it is published (pending), not signing yet. Every instance publishes it within KEYS_POLL_INTERVAL (${config.keysPollInterval} s); "keys rotate" after ${iso(now + config.keysActivationDelay * 1000)} makes it sign at once, earlier schedules it for then.`,
     )
   }
   return 0
@@ -119,33 +138,76 @@ async function rotate(
   now: number,
 ): Promise<ExitCode> {
   const { config, io } = deps
-  const wanted = parse(args, true).alg
+  const opts = parse(args, true, false, true)
+  const wanted = opts.alg
+  const immediately = opts.immediately === true
+  const delayMs = config.keysActivationDelay * 1000
+  if (!immediately && delayMs < minimumDelayMs(config)) {
+    throw new KeyStoreError(
+      `KEYS_ACTIVATION_DELAY (${config.keysActivationDelay} s) is shorter than KEYS_POLL_INTERVAL + JWKS_MAX_AGE (${minimumDelayMs(config) / 1000} s): some instance or verifier would meet tokens signed by a key it has not loaded yet. Raise KEYS_ACTIVATION_DELAY (or, for a compromised key only, use --immediately)`,
+    )
+  }
   const dir = config.keysDir
-  const { next, previous, generated } = await withKeyStoreLock(dir, async () => {
+  const { next, previous, generated, activateAt } = await withKeyStoreLock(dir, async () => {
     const records = await loadRecords(dir)
-    // Prefer a key that was published ahead of time (generate, then rotate later): verifiers
-    // already have it cached, so the switch costs them no JWKS refetch.
+    const scheduled = records.find((r) => r.activatedAt !== null && r.activatedAt > now)
+    if (scheduled !== undefined && !immediately) {
+      // A second rotation on top of a scheduled one would retire a key that never signed and
+      // shorten the first key's propagation; there is nothing to gain, so refuse.
+      throw new KeyStoreError(
+        `key ${scheduled.kid} is already scheduled to sign at ${iso(scheduled.activatedAt)}; wait until then before rotating again`,
+      )
+    }
+    // Prefer a key that was published ahead of time (generate, then rotate later): every
+    // instance and verifier has had it since it was created, so it may sign sooner.
     const pending = records
       .filter((r) => r.activatedAt === null && r.retiredAt === null)
       .filter((r) => wanted === undefined || r.alg === wanted)
       .sort((a, b) => a.createdAt - b.createdAt)[0]
-    const next = pending ?? (await createKeyFile(dir, parseAlg(wanted, config.signingAlg), now))
-    const previous = activeOf(records)
-    if (previous !== undefined) previous.retiredAt = now
-    next.activatedAt = now
-    await writeManifest(dir, pending === undefined ? [...records, next] : records)
-    return { next, previous, generated: pending === undefined }
+    // An emergency switch while a rotation is scheduled activates the scheduled key: it is the
+    // one instances and verifiers have had longest.
+    const early =
+      immediately && scheduled !== undefined && (wanted === undefined || scheduled.alg === wanted)
+        ? scheduled
+        : undefined
+    const existing = early ?? pending
+    const next = existing ?? (await createKeyFile(dir, parseAlg(wanted, config.signingAlg), now))
+    const activateAt = immediately ? now : Math.max(now, next.createdAt + delayMs)
+    // The scheduled key an immediate rotation overrides never signs: drop it back to pending
+    // rather than leave two keys with open-ended activations.
+    if (scheduled !== undefined && scheduled !== next) scheduled.activatedAt = null
+    const previous = records.find(
+      (r) =>
+        r !== scheduled && r.activatedAt !== null && (r.retiredAt === null || r.retiredAt > now),
+    )
+    if (previous !== undefined) previous.retiredAt = activateAt
+    next.activatedAt = activateAt
+    await writeManifest(dir, existing === undefined ? [...records, next] : records)
+    return { next, previous, generated: existing === undefined, activateAt }
   })
-  io.out(
-    `${generated ? 'generated and activated' : 'activated pending'} ${next.alg} key ${next.kid}`,
-  )
+  const what = generated ? 'generated' : 'published'
+  if (activateAt <= now) {
+    io.out(`activated ${what} ${next.alg} key ${next.kid}: it signs now`)
+  } else {
+    io.out(
+      `scheduled ${what} ${next.alg} key ${next.kid}: it is published now and signs from ${iso(activateAt)} (in ${Math.ceil((activateAt - now) / 1000)} s)`,
+    )
+  }
   if (previous !== undefined) {
     const w = keyWindows(previous, config)
     io.out(
-      `retired ${previous.alg} key ${previous.kid}: published until ${iso(w.publishUntil)}, verifies refresh tokens until ${iso(w.verifyUntil)}`,
+      `retired ${previous.alg} key ${previous.kid} at ${iso(activateAt)}: published until ${iso(w.publishUntil)}, verifies refresh tokens until ${iso(w.verifyUntil)}`,
     )
   }
-  io.out('Send SIGHUP to every bridge instance now (they sign with the old key until they reload).')
+  if (immediately) {
+    io.out(
+      `--immediately: instances switch within KEYS_POLL_INTERVAL (${config.keysPollInterval} s; send SIGHUP to switch at once). Verifiers and instances that have not loaded the new key meanwhile refuse its tokens until they do.`,
+    )
+  } else {
+    io.out(
+      `No signal needed: every instance publishes the new key within KEYS_POLL_INTERVAL (${config.keysPollInterval} s) and switches by itself at the activation time. Do not restore an older keys.json meanwhile.`,
+    )
+  }
   return 0
 }
 

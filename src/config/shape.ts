@@ -13,6 +13,12 @@ export function toKeyConfig(e: Pick<ParsedEnv, KeyVariable>) {
     signingAlg: e.BRIDGE_SIGNING_ALG,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    /** Seconds between checks of the manifest for changes. */
+    keysPollInterval: e.KEYS_POLL_INTERVAL,
+    /** Seconds verifiers may cache the JWKS (its Cache-Control max-age). */
+    jwksMaxAge: e.JWKS_MAX_AGE,
+    /** Seconds from `keys rotate` until the new key signs. */
+    keysActivationDelay: e.KEYS_ACTIVATION_DELAY,
   }
 }
 
@@ -22,6 +28,9 @@ export const KEY_VARIABLES = [
   'BRIDGE_SIGNING_ALG',
   'ACCESS_TOKEN_TTL',
   'REFRESH_TOKEN_TTL',
+  'KEYS_POLL_INTERVAL',
+  'JWKS_MAX_AGE',
+  'KEYS_ACTIVATION_DELAY',
 ] as const
 type KeyVariable = (typeof KEY_VARIABLES)[number]
 

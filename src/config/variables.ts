@@ -171,6 +171,15 @@ export const VARIABLES = {
   KEYS_GENERATE_IF_EMPTY: variable('true', bool, {
     doc: 'Generate a development key when KEYS_DIR has none. Set `false` in production, above all with several instances: each would make its own key.',
   }),
+  KEYS_POLL_INTERVAL: variable('5', int(1, 3600), {
+    doc: 'Seconds between checks of `KEYS_DIR/keys.json`; a changed manifest is reloaded without a signal (`SIGHUP` still reloads at once).',
+  }),
+  JWKS_MAX_AGE: variable('300', int(0, DAY), {
+    doc: "The JWKS response's `Cache-Control: max-age`, seconds: how long verifiers may cache it.",
+  }),
+  KEYS_ACTIVATION_DELAY: variable('720', int(0, 30 * DAY), {
+    doc: "Seconds from `keys rotate` until the new key signs. At least `KEYS_POLL_INTERVAL` + the longest JWKS cache of any verifier (`JWKS_MAX_AGE`; jose's default 600) + leeway: every instance publishes the key before any signs with it. `keys rotate` refuses a delay under `KEYS_POLL_INTERVAL` + `JWKS_MAX_AGE`.",
+  }),
   ACCESS_TOKEN_TTL: variable('300', int(30, 3600), {
     doc: 'Access token lifetime, seconds (at most 3600).',
   }),

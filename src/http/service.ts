@@ -21,4 +21,6 @@ export interface Readiness {
 export interface PublishedKeys {
   jwksJson: string
   etag: string
+  /** Seconds verifiers may cache the JWKS (JWKS_MAX_AGE). */
+  maxAge: number
 }

@@ -4,6 +4,8 @@
  *
  *   { "version": 1, "keys": [{ kid, alg, createdAt, activatedAt, retiredAt }] }
  *
+ * activatedAt and retiredAt may lie in the future: that is a scheduled rotation (key-lifecycle.ts).
+ *
  * `kid` is the key's RFC 7638 JWK thumbprint (SHA-256), so it is derived from the key itself and
  * checked against the key file on every load (key-files.ts). Times are ISO 8601 UTC strings.
  * Reading and writing the file is key-files.ts's job; what the times mean is key-lifecycle.ts's.
@@ -91,6 +93,13 @@ export function parseManifest(text: string, path: string): KeyRecord[] {
       throw new KeyStoreError(
         `${where}: a key that was never activated cannot be retired; delete the entry instead`,
       )
+    }
+    if (
+      record.retiredAt !== null &&
+      record.activatedAt !== null &&
+      record.retiredAt < record.activatedAt
+    ) {
+      throw new KeyStoreError(`${where}: retiredAt is before activatedAt`)
     }
     return record
   })

@@ -4,8 +4,12 @@
  * leaves the JWKS once the access tokens it signed have expired), so `jwks`, `jwksJson` and `etag`
  * are recomputed lazily when the clock crosses the next window boundary, not per request.
  *
- * The service builds the ring at start (`loadKeyRing`) and on SIGHUP (`reloadKeyRing`). There is
- * no file watcher: a half-written manifest must never become the live key set.
+ * Which key signs also changes with time: `keys rotate` schedules the new key's activation
+ * (key-lifecycle.ts), and `active` switches to it when the clock passes that time, with no reload.
+ *
+ * The service builds the ring at start (`loadKeyRing`) and again whenever the manifest changes
+ * (`reloadKeyRing`, called by key-watch.ts's poll or on SIGHUP). A half-written manifest never
+ * becomes the live key set: the CLI replaces it by an atomic rename.
  */
 import { createHash, type KeyObject } from 'node:crypto'
 import { basename } from 'node:path'
@@ -18,7 +22,13 @@ import {
   writeManifest,
   type StoredKey,
 } from './key-files.ts'
-import { keyWindows, type Lifetimes } from './key-lifecycle.ts'
+import {
+  firstSigningGap,
+  keyWindows,
+  nextSwitchAfter,
+  signerAt,
+  type Lifetimes,
+} from './key-lifecycle.ts'
 import { withKeyStoreLock } from './key-lock.ts'
 import { MANIFEST_FILE } from './key-manifest.ts'
 import { algOfKey, type PublicJwk } from './key-material.ts'
@@ -42,9 +52,12 @@ export interface Jwks {
 }
 
 export interface KeyRing {
-  /** The one key that signs new tokens. */
+  /**
+   * The one key that signs new tokens now. It switches by itself when the clock passes a
+   * scheduled activation time; callers read it per token, never keep it.
+   */
   readonly active: SigningKey
-  /** Active, pending and retired keys still inside their publication window. */
+  /** Active, pending, scheduled and retired keys still inside their publication window. */
   readonly jwks: Jwks
   /** `JSON.stringify(jwks)`, precomputed: the JWKS endpoint sends these bytes as is. */
   readonly jwksJson: string
@@ -52,7 +65,7 @@ export interface KeyRing {
   readonly etag: string
   /**
    * Public key for verifying our own access tokens (/logout, /revoke) and asymmetric refresh
-   * tokens (the REFRESH_TOKEN_SIGNING default): active and pending keys, and retired keys
+   * tokens (the REFRESH_TOKEN_SIGNING default): active, pending and scheduled keys, and retired keys
    * until retiredAt + REFRESH_TOKEN_TTL + 60 s. Undefined for anything else (unknown, pruned,
    * past its window, or a non-string kid).
    */
@@ -101,8 +114,9 @@ interface Snapshot {
 }
 
 /**
- * Per ring: keys this process kept signing with after the manifest retired them (between
- * `keys rotate` and the SIGHUP). Their windows start when this process stopped signing.
+ * Per ring: keys this process kept signing with after the manifest retired them (it loaded the
+ * manifest late, e.g. the keys folder was unreachable). Their windows start when this process
+ * stopped signing.
  */
 const signedUntil = new WeakMap<KeyRing, ReadonlyMap<string, number>>()
 
@@ -124,53 +138,93 @@ function buildRing(
   now: () => number,
   extended: ReadonlyMap<string, number>,
 ): KeyRing {
-  const active = stored.filter((k) => k.record.activatedAt !== null && k.record.retiredAt === null)
-  const first = active[0]
-  if (first === undefined) {
+  const records = stored.map((k) => k.record)
+  const final = records.filter((r) => r.activatedAt !== null && r.retiredAt === null)
+  if (final.length === 0) {
     throw new KeyStoreError(
       'no active signing key: every key in the manifest is pending or retired. Activate one with: django-jwt-bridge keys rotate (npm run keys -- rotate)',
     )
   }
-  if (active.length > 1) {
+  if (final.length > 1) {
     throw new KeyStoreError(
-      `${active.length} keys are active (${active.map((k) => k.record.kid).join(', ')}); exactly one may be. Fix ${MANIFEST_FILE} so that all but one have retiredAt set`,
+      `${final.length} keys are active (${final.map((r) => r.kid).join(', ')}); exactly one may be. Fix ${MANIFEST_FILE} so that all but one have retiredAt set`,
     )
   }
-  // Derived once per load, not per token; the active key's is shared by signer and verifier.
-  const activeRefreshKey = deriveRefreshKey(first.privateKey)
+  const loadedAt = now()
+  const gap = firstSigningGap(records, loadedAt)
+  if (gap !== undefined) {
+    throw new KeyStoreError(
+      `no key signs at ${new Date(gap).toISOString()}: ${MANIFEST_FILE} must have one key activated by then and not retired (a scheduled key's activatedAt must equal its predecessor's retiredAt)`,
+    )
+  }
+  // Every key that can ever sign gets its SigningKey once, so `active` returns the same object
+  // until the next switch (the bridge keys its signer on that identity).
+  const signers = new Map<string, SigningKey>()
   const entries: RingEntry[] = stored.map((k) => {
     const r = k.record
     const retiredAt = r.retiredAt === null ? null : Math.max(r.retiredAt, extended.get(r.kid) ?? 0)
     const w = keyWindows({ retiredAt }, lifetimes)
+    // Derived once per load, not per token; a signing key shares it with the verifier.
+    const refreshKey = deriveRefreshKey(k.privateKey)
+    if (r.activatedAt !== null) {
+      signers.set(
+        r.kid,
+        Object.freeze({
+          kid: r.kid,
+          alg: r.alg,
+          privateKey: k.privateKey,
+          publicKey: k.publicKey,
+          jwk: k.jwk,
+          refreshKey,
+        }),
+      )
+    }
+    // JWKS order: keys that are or will be signing first (newest activation first), then
+    // pending, then retired newest first.
     const order =
-      k === first ? Infinity : r.retiredAt === null ? Number.MAX_SAFE_INTEGER : r.retiredAt
-    const refreshKey = k === first ? activeRefreshKey : deriveRefreshKey(k.privateKey)
+      r.retiredAt === null
+        ? r.activatedAt === null
+          ? Number.MAX_SAFE_INTEGER
+          : Infinity
+        : r.retiredAt
     return { kid: r.kid, publicKey: k.publicKey, refreshKey, jwk: k.jwk, ...w, order }
   })
   entries.sort((a, b) => b.order - a.order)
   const byKid = new Map(entries.map((e) => [e.kid, e]))
-  const activeKey: SigningKey = Object.freeze({
-    kid: first.record.kid,
-    alg: first.record.alg,
-    privateKey: first.privateKey,
-    publicKey: first.publicKey,
-    jwk: first.jwk,
-    refreshKey: activeRefreshKey,
-  })
   // One window rule for both lookups. A Map lookup: a kid is an opaque key, never a path or a
   // query (and a non-string kid simply misses).
   const verifiable = (kid: string): RingEntry | undefined => {
     const e = byKid.get(kid)
     return e !== undefined && now() < e.verifyUntil ? e : undefined
   }
-  let snapshot = snapshotAt(entries, now())
+  let snapshot = snapshotAt(entries, loadedAt)
   const current = (): Snapshot => {
     const t = now()
     if (t >= snapshot.until) snapshot = snapshotAt(entries, t)
     return snapshot
   }
+  // The signer at the clock's time, recomputed only when the clock crosses a switch time.
+  const atLoad = signerAt(records, loadedAt)
+  const loadSigner = atLoad === undefined ? undefined : signers.get(atLoad.kid)
+  if (loadSigner === undefined) throw new KeyStoreError('no key signs now') // firstSigningGap rules it out
+  const signerFrom = (t: number): { key: SigningKey; until: number } => {
+    const r = signerAt(records, t)
+    // No signer can only mean a clock stepped back before every activation: keep the key that
+    // signed at load rather than sign with nothing.
+    const key = (r === undefined ? undefined : signers.get(r.kid)) ?? loadSigner
+    return { key, until: nextSwitchAfter(records, t) }
+  }
+  let signing = signerFrom(loadedAt)
+  let signingFrom = loadedAt
   const ring: KeyRing = Object.freeze({
-    active: activeKey,
+    get active() {
+      const t = now()
+      if (t >= signing.until || t < signingFrom) {
+        signing = signerFrom(t)
+        signingFrom = t
+      }
+      return signing.key
+    },
     get jwks() {
       return current().jwks
     },
@@ -253,12 +307,13 @@ export function loadKeyRing(options: LoadKeyRingOptions): Promise<KeyRing> {
 }
 
 /**
- * Re-read KEYS_DIR (call on SIGHUP). Never generates a key. If it throws, keep serving with
- * `previous`: a broken manifest must not take the service down.
+ * Re-read KEYS_DIR (on a changed manifest, key-watch.ts, or SIGHUP). Never generates a key. If it
+ * throws, keep serving with `previous`: a broken manifest must not take the service down.
  *
- * If the manifest retired the key this process was signing with, this process kept signing with
- * it until now, so its publication window is counted from now rather than from retiredAt: the
- * tokens it signed since `keys rotate` stay verifiable until they expire.
+ * If the manifest retired the key this process was signing with before now (this process read
+ * the manifest late), this process kept signing with it until now, so its publication window is
+ * counted from now rather than from retiredAt: the tokens it signed meanwhile stay verifiable
+ * until they expire.
  */
 export function reloadKeyRing(
   previous: KeyRing,

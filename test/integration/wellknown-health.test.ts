@@ -217,8 +217,13 @@ describe('JWKS, metadata, health and metrics', () => {
       signingAlg: t.config.signingAlg,
       accessTokenTtl: t.config.accessTokenTtl,
       refreshTokenTtl: t.config.refreshTokenTtl,
+      keysPollInterval: t.config.keysPollInterval,
+      jwksMaxAge: t.config.jwksMaxAge,
+      keysActivationDelay: t.config.keysActivationDelay,
     }
-    const code = await runKeysCommand(['rotate'], {
+    // Immediate, so this suite's real clock need not wait out the activation delay; the scheduled
+    // rotation across instances is test/integration/key-rotation.test.ts.
+    const code = await runKeysCommand(['rotate', '--immediately'], {
       config: keyConfig,
       io: { out: () => {}, err: (l) => errors.push(l) },
     })

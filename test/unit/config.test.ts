@@ -212,6 +212,9 @@ describe('config', () => {
       signingAlg: 'EdDSA',
       accessTokenTtl: 300,
       refreshTokenTtl: 1209600,
+      keysPollInterval: 5,
+      jwksMaxAge: 300,
+      keysActivationDelay: 720,
     })
   })
 })

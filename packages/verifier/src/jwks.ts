@@ -7,14 +7,24 @@
  * - fresh for as long as `Cache-Control`/`Expires` say, clamped to [jwksMinAge, jwksMaxAge]; after
  *   that the next request triggers a background refetch while the current keys keep serving;
  * - an unknown `kid` triggers at most one refetch per cooldown, so a flood of random kids costs no
- *   outbound calls (B3), and a new signing key is picked up without a restart (B2);
+ *   outbound calls (B3), and a new signing key is picked up without a restart (B2). The cooldown
+ *   counts from the last fetch made *for an unknown kid* only: a routine refetch (keys past their
+ *   freshness) made before a new key was published must not keep its first token from fetching
+ *   (jose counts every fetch, which fails a rotation for up to 30 s);
+ * - an unusable key in the JWKS is reported through `onError` once when it appears, not on every
+ *   refetch while it stays published (a kid-triggered refetch would otherwise repeat the report);
  * - when refetching fails, the last good keys keep serving until `jwksMaxStale` past their
  *   freshness (stale-if-error), then verification fails closed with `keys_unavailable` (B4);
  * - a failed, empty or older response never replaces a newer good key set (B4);
  * - a key removed from the JWKS stops verifying at the next successful fetch, cached results
  *   included, because cache hits re-check the kid's key (B6).
  */
-import { KeysUnavailableError, UnknownKeyError, type VerifierError } from './errors.ts'
+import {
+  KeysUnavailableError,
+  UnknownKeyError,
+  type KeyRejectedError,
+  type VerifierError,
+} from './errors.ts'
 import { importJwks, type KeyEntry } from './keys.ts'
 import type { Algorithm } from './types.ts'
 
@@ -109,6 +119,10 @@ export class RemoteKeySource implements KeySource {
   private freshUntil = -Infinity
   private usableUntil = -Infinity
   private lastAttemptAt = -Infinity
+  /** When the last fetch for an unknown kid started: the B3 cooldown counts from here only. */
+  private lastKidFetchAt = -Infinity
+  /** Identities of the unusable keys the last fetch reported (see `reportNew`). */
+  private reported: ReadonlySet<string> = new Set()
   private lastError: KeysUnavailableError | undefined
   private inflight: Promise<void> | undefined
   /** Fetches are numbered; a response is applied only if no later-started fetch was applied. */
@@ -127,8 +141,18 @@ export class RemoteKeySource implements KeySource {
 
   async resolve(kid: string): Promise<KeyEntry> {
     if (this.inflight !== undefined) {
+      const cold = this.fetchedAt === undefined
+      const startedAt = this.lastAttemptAt
       await this.inflight.catch(() => undefined)
-    } else if (this.mayFetch(this.o.now(), this.o.cooldownMs)) {
+      // A verifier that had no keys yet: the first fetch is the fetch for every kid waiting on
+      // it, so a cold start with a random kid costs one fetch, not two (B3).
+      if (cold) this.lastKidFetchAt = Math.max(this.lastKidFetchAt, startedAt)
+    }
+    if (
+      !this.keys.has(kid) &&
+      this.mayFetch(this.o.now(), this.o.cooldownMs, this.lastKidFetchAt)
+    ) {
+      this.lastKidFetchAt = this.o.now()
       await this.startFetch().catch(() => undefined)
     }
     const now = this.o.now()
@@ -160,17 +184,19 @@ export class RemoteKeySource implements KeySource {
   }
 
   /**
-   * A fetch is allowed once `gap` has passed since the last attempt. After a failure every kind of
-   * fetch waits min(cooldown, 5 s), so an outage costs one attempt per interval, not one per request.
+   * A fetch is allowed once `gap` has passed since `since`. After a failure every kind of fetch
+   * waits min(cooldown, 5 s) since the last attempt of any kind, so an outage costs one attempt
+   * per interval, not one per request.
    */
-  private mayFetch(now: number, gap: number): boolean {
-    const wait =
-      this.lastError === undefined ? gap : Math.min(this.o.cooldownMs, RETRY_AFTER_FAILURE_MS)
-    return now - this.lastAttemptAt >= wait
+  private mayFetch(now: number, gap: number, since: number): boolean {
+    if (this.lastError !== undefined) {
+      return now - this.lastAttemptAt >= Math.min(this.o.cooldownMs, RETRY_AFTER_FAILURE_MS)
+    }
+    return now - since >= gap
   }
 
   private refreshInBackground(now: number): void {
-    if (this.inflight !== undefined || !this.mayFetch(now, 0)) return
+    if (this.inflight !== undefined || !this.mayFetch(now, 0, this.lastAttemptAt)) return
     // Errors are reported through onError inside startFetch; nobody awaits this one.
     this.startFetch().catch(() => undefined)
   }
@@ -192,7 +218,7 @@ export class RemoteKeySource implements KeySource {
       const res = await fetchJwks(this.o.url, this.o.timeoutMs, this.o.maxBytes)
       maxAgeSeconds = res.maxAgeSeconds
       imported = importJwks(res.document, this.o.algorithms, this.keys)
-      for (const rejected of imported.rejected) this.o.onError(rejected)
+      this.reportNew(imported.rejected)
       if (imported.keys.size === 0) throw new Error('JWKS has no usable keys')
     } catch (cause) {
       const err = new KeysUnavailableError('JWKS fetch failed', { cause })
@@ -217,6 +243,22 @@ export class RemoteKeySource implements KeySource {
     this.freshUntil = now + ageMs
     this.usableUntil = this.freshUntil + this.o.maxStaleMs
     this.lastError = undefined
+  }
+
+  /**
+   * Report each unusable key once while it stays published: refetches (routine or for an unknown
+   * kid) would otherwise repeat the same report. Only the last fetch's set is kept, so memory is
+   * bounded by one JWKS, and a key that leaves and comes back is reported again.
+   */
+  private reportNew(rejected: readonly KeyRejectedError[]): void {
+    const ids = new Set<string>()
+    for (const err of rejected) {
+      // The message names the kid and the defect: the same key with the same defect is one report.
+      const id = `${err.kid ?? ''}\u0000${err.message}`
+      ids.add(id)
+      if (!this.reported.has(id)) this.o.onError(err)
+    }
+    this.reported = ids
   }
 }
 

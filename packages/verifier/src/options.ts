@@ -46,7 +46,10 @@ export interface VerifierOptions {
   readonly revocations?: RevocationChecker
   /** JWKS request timeout, seconds. Default 5. */
   readonly jwksTimeout?: number
-  /** Minimum time between refetches caused by an unknown `kid`, seconds. Default 30. */
+  /**
+   * Minimum time between refetches caused by an unknown `kid`, seconds. Default 30. Routine
+   * refetches (stale keys) do not count.
+   */
   readonly jwksCooldown?: number
   /** Lower bound on how long a JWKS response is cached, whatever its headers say. Default 30, at least 1. */
   readonly jwksMinAge?: number

@@ -129,6 +129,29 @@ describe('B2 rotation without restarts', () => {
     assert.equal((await v.verify(token(k1))).sub, '42')
     assert.equal(server.requests.length, 2)
   })
+
+  it('a routine refetch does not start the unknown-kid cooldown: a kid seen after it is fetched once', async () => {
+    server.serve({ keys: [k1.jwk] }, { 'cache-control': 'max-age=60' })
+    const v = remote()
+    await v.verify(token(k1))
+    clock.advance(61)
+    // Stale: this known-kid request starts the routine background refetch (the JWKS is unchanged).
+    await v.verify(token(k1))
+    await until(() => server.requests.length === 2, 2000, 'routine refetch')
+    await until(() => !v.status().keys.stale, 2000, 'routine refetch applied')
+    // Seconds later the bridge publishes k2 and a token signed with it arrives: inside the 30 s
+    // cooldown counted from the routine fetch, but the first fetch for an unseen kid.
+    server.serve({ keys: [k2.jwk, k1.jwk] }, { 'cache-control': 'max-age=60' })
+    clock.advance(3)
+    await Promise.all([v.verify(token(k2)), v.verify(token(k2))])
+    assert.equal(server.requests.length, 3, 'exactly one fetch for the new kid')
+    // The kid fetch does start the cooldown: another unseen kid within 30 s costs no fetch.
+    const stranger = mint(k1, claimsAt(clock.seconds()), {
+      header: { alg: 'ES256', kid: 'never-published', typ: 'at+jwt' },
+    })
+    await rejects(v, stranger, 'unknown_kid')
+    assert.equal(server.requests.length, 3)
+  })
 })
 
 describe('B3 unknown-kid floods cannot amplify', () => {
@@ -299,6 +322,25 @@ describe('B4 outages and poisoning', () => {
     await rejects(v, token(weak), 'unknown_kid')
     const rejected = errors.filter((e): e is KeyRejectedError => e instanceof KeyRejectedError)
     assert.deepEqual(rejected.map((e) => e.kid).sort(), [weak.kid, k2.kid].sort())
+  })
+
+  it('reports an unusable key once while it stays published, and again if it comes back', async () => {
+    const weak = await makeKey('RS256', 1024)
+    server.serve({ keys: [weak.jwk, k1.jwk] })
+    const v = remote({ jwksCooldown: 0 })
+    const reports = (): number =>
+      errors.filter((e) => e instanceof KeyRejectedError && e.kid === weak.kid).length
+    await v.refreshKeys()
+    await v.refreshKeys()
+    // An unknown-kid refetch is a fetch like any other: still one report.
+    await rejects(v, token(weak), 'unknown_kid')
+    assert.equal(server.requests.length, 3)
+    assert.equal(reports(), 1)
+    server.serve({ keys: [k1.jwk] })
+    await v.refreshKeys()
+    server.serve({ keys: [weak.jwk, k1.jwk] })
+    await v.refreshKeys()
+    assert.equal(reports(), 2)
   })
 })
 

@@ -3,13 +3,15 @@ import type { Context } from 'koa'
 import type { PublishedKeys } from '../service.ts'
 import { TOKEN_EXCHANGE } from './token.ts'
 
-/** Verifiers may cache keys this long; rotation keeps old keys published far longer (keys.ts). */
-const JWKS_MAX_AGE = 300
+/** Metadata cache lifetime. The JWKS's is JWKS_MAX_AGE, which `keys rotate` waits out. */
+const METADATA_MAX_AGE = 300
 
 export function jwksRoute(keys: () => PublishedKeys) {
   return function jwks(ctx: Context): void {
     const k = keys()
-    ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE}, stale-if-error=86400`)
+    // KEYS_ACTIVATION_DELAY exceeds this max-age, so a verifier that cached the JWKS just before a
+    // rotation has the new key before any token signed with it exists.
+    ctx.set('Cache-Control', `public, max-age=${k.maxAge}, stale-if-error=86400`)
     ctx.set('ETag', k.etag)
     if (ctx.get('If-None-Match') === k.etag) {
       ctx.status = 304
@@ -23,7 +25,7 @@ export function jwksRoute(keys: () => PublishedKeys) {
 export function metadataRoute(issuer: string, algs: () => readonly string[]) {
   const base = issuer.replace(/\/$/, '')
   return function metadata(ctx: Context): void {
-    ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE}`)
+    ctx.set('Cache-Control', `public, max-age=${METADATA_MAX_AGE}`)
     ctx.body = {
       issuer,
       jwks_uri: `${base}/.well-known/jwks.json`,

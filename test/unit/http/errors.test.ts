@@ -40,7 +40,7 @@ function appThrowing(err: unknown, logs: string[] = []) {
     tokens,
     metrics: createMetrics(false),
     readiness: { check: async () => ({ postgres: true, redis: true, keys: true }) },
-    keys: () => ({ jwksJson: '{"keys":[]}', etag: '"0"', algs: [] }),
+    keys: () => ({ jwksJson: '{"keys":[]}', etag: '"0"', maxAge: 300, algs: [] }),
     issuer: 'http://bridge.test',
     audience: [],
     cookieName: 'sessionid',

@@ -25,7 +25,15 @@ function cli(args: readonly string[], env: Record<string, string>): Promise<Run>
   // Key settings come only from the test, never from the environment the suite runs in.
   const inherited = Object.entries(process.env).filter(
     ([name]) =>
-      !['KEYS_DIR', 'BRIDGE_SIGNING_ALG', 'ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL'].includes(name),
+      ![
+        'KEYS_DIR',
+        'BRIDGE_SIGNING_ALG',
+        'ACCESS_TOKEN_TTL',
+        'REFRESH_TOKEN_TTL',
+        'KEYS_POLL_INTERVAL',
+        'JWKS_MAX_AGE',
+        'KEYS_ACTIVATION_DELAY',
+      ].includes(name),
   )
   const childEnv = { ...Object.fromEntries(inherited), ...env }
   return new Promise((resolve) => {
@@ -91,13 +99,34 @@ describe('django-jwt-bridge keys (child process)', { concurrency: true }, () => 
       ],
     )
 
+    // The pending key was published just now: rotate schedules it KEYS_ACTIVATION_DELAY ahead.
     r = await cli(['keys', 'rotate'], env)
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /activated pending EdDSA key/)
+    assert.match(r.stdout, /scheduled published EdDSA key .* signs from .* \(in \d+ s\)/)
     assert.match(
       r.stdout,
-      new RegExp(`retired ES256 key ${first.kid}: published until .*verifies refresh tokens until`),
+      new RegExp(
+        `retired ES256 key ${first.kid} at .*: published until .*verifies refresh tokens until`,
+      ),
     )
+    assert.match(r.stdout, /No signal needed/)
+    rows = await listJson(env)
+    assert.deepEqual(
+      rows.map((x) => [x.alg, x.status]),
+      [
+        ['ES256', 'active'],
+        ['EdDSA', 'scheduled'],
+      ],
+    )
+    // A second rotation on top of a scheduled one is refused, and nothing is written.
+    const before = await readFile(join(dir, MANIFEST_FILE), 'utf8')
+    r = await cli(['keys', 'rotate', '--alg', 'RS256'], env)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /already scheduled to sign at .*; wait until then/)
+    assert.equal(await readFile(join(dir, MANIFEST_FILE), 'utf8'), before)
+
+    // 12 minutes later the switch has happened by itself.
+    await backdate(dir, 720_000)
     rows = await listJson(env)
     assert.deepEqual(
       rows.map((x) => [x.alg, x.status]),
@@ -106,10 +135,9 @@ describe('django-jwt-bridge keys (child process)', { concurrency: true }, () => 
         ['EdDSA', 'active'],
       ],
     )
-
     r = await cli(['keys', 'rotate', '--alg', 'RS256'], env)
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /generated and activated RS256 key/)
+    assert.match(r.stdout, /scheduled generated RS256 key/)
 
     r = await cli(['keys', 'list'], env)
     assert.equal(r.code, 0, r.stderr)
@@ -129,7 +157,7 @@ describe('django-jwt-bridge keys (child process)', { concurrency: true }, () => 
     rows = await listJson(env)
     assert.deepEqual(
       rows.map((x) => x.status),
-      ['retired-verify-only', 'retired-verify-only', 'active'],
+      ['retired-verify-only', 'active', 'scheduled'],
     )
 
     // 2 hours later: past the refresh window (3600 s + 60 s) of both retired keys.
@@ -149,6 +177,28 @@ describe('django-jwt-bridge keys (child process)', { concurrency: true }, () => 
       [['RS256', 'active']],
     )
     await assert.rejects(stat(keyFile(dir, first.kid)), { code: 'ENOENT' })
+  })
+
+  test('rotate refuses an activation delay shorter than poll + JWKS max-age; --immediately overrides', async (t) => {
+    const dir = await tempDir(t)
+    const env = { KEYS_DIR: dir, KEYS_POLL_INTERVAL: '5', JWKS_MAX_AGE: '300' }
+    assert.equal((await cli(['keys', 'generate'], env)).code, 0)
+    let r = await cli(['keys', 'rotate'], { ...env, KEYS_ACTIVATION_DELAY: '304' })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /KEYS_ACTIVATION_DELAY \(304 s\) is shorter than .* \(305 s\)/)
+    assert.equal(((await readManifest(dir)) ?? []).length, 1, 'nothing written')
+    r = await cli(['keys', 'rotate'], { ...env, KEYS_ACTIVATION_DELAY: '305' })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /\(in 305 s\)/)
+    // An emergency: the scheduled key signs now, and the old one is retired now.
+    r = await cli(['keys', 'rotate', '--immediately'], env)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /activated published ES256 key .*: it signs now/)
+    const rows = await listJson(env)
+    assert.deepEqual(
+      rows.map((x) => x.status),
+      ['published', 'active'],
+    )
   })
 
   test('BRIDGE_SIGNING_ALG picks the default alg', async (t) => {

@@ -15,6 +15,9 @@ import { T0 } from '../../helpers/time.ts'
 export const ALGS = SIGNING_ALGS
 export const ACCESS_TTL = 300
 export const REFRESH_TTL = 86_400
+/** The key CLI's timing settings at their defaults: `rotate` schedules the switch DELAY_MS ahead. */
+export const KEY_TIMING = { keysPollInterval: 5, jwksMaxAge: 300, keysActivationDelay: 720 }
+export const DELAY_MS = KEY_TIMING.keysActivationDelay * 1000
 
 export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'djb-keys-'))

@@ -23,7 +23,16 @@ import {
 } from '../../../src/tokens/jwt.ts'
 import type { KeyRing } from '../../../src/tokens/keys.ts'
 import { runKeysCommand } from '../../../src/cli/keys.ts'
-import { ACCESS_TTL, ALGS, REFRESH_TTL, devRing, keyPairFor, tempDir } from './helpers.ts'
+import {
+  ACCESS_TTL,
+  ALGS,
+  DELAY_MS,
+  KEY_TIMING,
+  REFRESH_TTL,
+  devRing,
+  keyPairFor,
+  tempDir,
+} from './helpers.ts'
 import { T0_SECONDS, clock } from '../../helpers/time.ts'
 
 const ISSUER = 'https://auth.example.test'
@@ -608,11 +617,14 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
         signingAlg: 'EdDSA' as const,
         accessTokenTtl: ACCESS_TTL,
         refreshTokenTtl: REFRESH_TTL,
+        ...KEY_TIMING,
       },
       io: { out: () => undefined, err: () => undefined },
       now: c.now,
     }
     assert.equal(await runKeysCommand(['rotate'], cli), 0)
+    // The switch is scheduled: the old key signs (and its window starts) at the activation time.
+    c.advance(DELAY_MS)
     const ring = await devRing(dir, 'EdDSA', c.now)
     assert.notEqual(ring.active.kid, old.active.kid)
     assert.deepEqual(decodeProtectedHeader(rt), {
@@ -620,7 +632,8 @@ describe('verifyRefreshToken rejects with invalid_grant', () => {
       kid: old.active.kid,
       typ: 'rt+jwt',
     })
-    const now = Math.floor(c.now() / 1000)
+    // jose's clock: the tokens were minted before the rotation was scheduled.
+    const now = Math.floor(c.now() / 1000) - DELAY_MS / 1000
     for (const token of [rt, legacy]) {
       assert.ok(
         await verifyRefreshToken(token, { ring, issuer: ISSUER, now: now + REFRESH_TTL - 1 }),

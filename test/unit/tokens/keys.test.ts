@@ -14,6 +14,8 @@ import { runKeysCommand } from '../../../src/cli/keys.ts'
 import {
   ACCESS_TTL,
   ALGS,
+  DELAY_MS,
+  KEY_TIMING,
   REFRESH_TTL,
   captureLogger,
   devRing,
@@ -41,7 +43,7 @@ function cliDeps(dir: string, now: () => number) {
   const err: string[] = []
   return {
     deps: {
-      config: { keysDir: dir, signingAlg: 'ES256' as const, ...base },
+      config: { keysDir: dir, signingAlg: 'ES256' as const, ...base, ...KEY_TIMING },
       io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) },
       now,
     },
@@ -150,6 +152,34 @@ describe('loadKeyRing: refusals', () => {
     const dir = await tempDir(t)
     await writeSoleKey(dir, keyPairFor('EdDSA').privateKey, 'ES256')
     await rejectsKeys(devRing(dir, 'ES256'), /ES256 needs a P-256 EC key/)
+  })
+
+  test('refuses a schedule with a moment when no key signs', async (t) => {
+    const dir = await tempDir(t)
+    const a = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
+      ...madeAtT0('ES256'),
+      retiredAt: T0 + 60_000,
+    })
+    // b starts a second after a stops: the gap would leave every instance without a signer.
+    const b = await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
+      ...madeAtT0('ES256', T0 + 61_000),
+    })
+    await writeStore(dir, [a, b])
+    await rejectsKeys(devRing(dir, 'ES256'), /no key signs at .*T00:01:00\.000Z/)
+    await writeStore(dir, [a, { ...b, activatedAt: T0 + 60_000 }])
+    const ring = await devRing(dir, 'ES256')
+    assert.equal(ring.active.kid, a.kid)
+  })
+
+  test('refuses retiredAt before activatedAt', async (t) => {
+    const dir = await tempDir(t)
+    await writeStore(dir, [
+      await writeKeyByHand(dir, keyPairFor('ES256').privateKey, {
+        ...madeAtT0('ES256', T0 + 10),
+        retiredAt: T0,
+      }),
+    ])
+    await rejectsKeys(devRing(dir, 'ES256'), /retiredAt is before activatedAt/)
   })
 
   test('refuses duplicate kids in the manifest', async (t) => {
@@ -352,7 +382,6 @@ describe('rotation windows', () => {
     const old = await devRing(dir, 'ES256', c.now)
     const cli = cliDeps(dir, c.now)
     c.advance(1000)
-    const rotatedAt = c.now()
     assert.equal(
       await runKeysCommand(['rotate', '--alg', 'EdDSA'], cli.deps),
       0,
@@ -366,9 +395,19 @@ describe('rotation windows', () => {
       logger: silent(),
       now: c.now,
     })
-    assert.notEqual(ring.active.kid, old.active.kid)
-    assert.equal(ring.active.alg, 'EdDSA')
+    // Scheduled: the new key is published at once, the old one keeps signing until activation.
     const kids = () => ring.jwks.keys.map((k) => k.kid)
+    assert.equal(ring.active.kid, old.active.kid)
+    const newKid = kids()[0]
+    assert.ok(newKid !== undefined && newKid !== old.active.kid)
+    assert.deepEqual(kids(), [newKid, old.active.kid], 'published before it signs')
+    assert.ok(ring.refreshKeyFor(newKid), 'its refresh tokens verify everywhere already')
+    c.advance(DELAY_MS - 1)
+    assert.equal(ring.active.kid, old.active.kid)
+    c.advance(1)
+    const rotatedAt = c.now()
+    assert.equal(ring.active.kid, newKid, 'switches by itself at the activation time')
+    assert.equal(ring.active.alg, 'EdDSA')
     assert.deepEqual(
       kids(),
       [ring.active.kid, old.active.kid],
@@ -422,8 +461,10 @@ describe('rotation windows', () => {
     )
     assert.equal(ring.active.kid, first.kid)
 
-    c.advance(600_000)
+    // Published for the whole activation delay already: rotate switches at once.
+    c.advance(DELAY_MS)
     assert.equal(await runKeysCommand(['rotate'], cli.deps), 0)
+    assert.match(cli.out.join('\n'), /activated published RS256 key .*: it signs now/)
     records = (await readManifest(dir)) ?? []
     assert.equal(records.length, 2, 'no new key: the pending one was activated')
     const byKid = new Map(records.map((r) => [r.kid, r]))
@@ -445,16 +486,19 @@ describe('rotation windows', () => {
     assert.equal(await runKeysCommand(['generate'], cli.deps), 0)
     c.advance(1000)
     assert.equal(await runKeysCommand(['rotate'], cli.deps), 0)
-    c.advance(1000)
+    c.advance(DELAY_MS)
     assert.equal(await runKeysCommand(['rotate'], cli.deps), 0)
+    c.advance(DELAY_MS)
     const [k1, k2, k3] = (await readManifest(dir)) ?? []
     assert.ok(k1 && k2 && k3)
+    const k1Retired = T0 + 1000 + DELAY_MS
+    assert.equal(k1.retiredAt, k1Retired)
 
-    c.set(T0 + 1000 + REFRESH_TTL * 1000 + 60_000 - 1)
+    c.set(k1Retired + REFRESH_TTL * 1000 + 60_000 - 1)
     assert.equal(await runKeysCommand(['prune'], cli.deps), 0)
     assert.equal(((await readManifest(dir)) ?? []).length, 3, 'k1 is one ms short of prunable')
 
-    c.set(T0 + 1000 + REFRESH_TTL * 1000 + 60_000)
+    c.set(k1Retired + REFRESH_TTL * 1000 + 60_000)
     cli.out.length = 0
     assert.equal(await runKeysCommand(['prune'], cli.deps), 0)
     assert.deepEqual(
@@ -474,9 +518,10 @@ describe('rotation windows', () => {
     const running = await devRing(dir, 'ES256', c.now)
     const cli = cliDeps(dir, c.now)
     assert.equal(await runKeysCommand(['rotate'], cli.deps), 0)
-    const rotatedAt = c.now()
-    // The operator sends SIGHUP 10 minutes later: this process signed with the old key until then.
-    c.advance(600_000)
+    const rotatedAt = c.now() + DELAY_MS
+    // This process could not read the keys folder until 10 minutes after the activation time: it
+    // signed with the old key until it reloaded.
+    c.advance(DELAY_MS + 600_000)
     const reloadedAt = c.now()
     const opts = {
       keysDir: dir,
