@@ -69,6 +69,7 @@ interface StoreCommands {
     graceMs: string,
     nowMs: string,
     familyId: string,
+    retryMs: string,
   ): Promise<unknown>
   djbDeleteFamily(key: string, index: string, familyId: string): Promise<unknown>
   djbRevokeUser(nbfKey: string, indexKey: string, nowMs: string, minTtlMs: string): Promise<unknown>
@@ -256,6 +257,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
           ms(r.graceMs, 'graceMs'),
           ms(now, 'now'),
           r.familyId,
+          ms(r.retryMs ?? 0, 'retryMs'),
         ),
       )
       if (!Array.isArray(reply) || reply.length === 0) throw badReply('rotate')

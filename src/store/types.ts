@@ -74,16 +74,28 @@ export interface RotateInput {
   successorSealed: Buffer
   /** Idle lifetime after this rotation, seconds (capped at the family's absolute expiry). */
   refreshTtl: number
-  /** How long the immediate predecessor still gets the same successor, ms. 0 disables grace. */
+  /**
+   * How long after a rotation the immediate predecessor always gets the same successor, ms
+   * (concurrent tabs). 0 disables it.
+   */
   graceMs: number
+  /**
+   * How long after a rotation the immediate predecessor still gets the same successor when that
+   * predecessor has been delivered only once, ms: a retry after a lost answer (a 503 while Redis
+   * still ran the rotation). Never applies to a token that was itself re-delivered, so a
+   * stolen token and its owner cannot share one chain past the grace window. Default 0 (off).
+   */
+  retryMs?: number
   now?: number
 }
 
 /**
  * - `rotated`: presentedJti was current; nextJti is now current and successorSealed stored.
- * - `grace`: presentedJti is the immediate predecessor and the rotation happened ≤ graceMs ago;
- *   nothing changed, and the already-issued successor is returned.
- * - `reuse`: any other jti (a grandparent, or the predecessor after the grace window). The
+ * - `grace`: presentedJti is the immediate predecessor (so its successor is still unused) and the
+ *   rotation happened ≤ graceMs ago, or ≤ retryMs ago for a predecessor delivered only once;
+ *   the already-issued successor is returned and marked as delivered more than once.
+ * - `reuse`: any other jti (a grandparent, the predecessor after both windows, or a re-delivered
+ *   predecessor after the grace window). The
  *   family has been deleted and its revocation published (RFC 9700 §4.14.2). `family` is the
  *   state it had, for the security log.
  * - `missing`: no such family, or it is past its idle or absolute expiry. Nothing changed.
