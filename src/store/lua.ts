@@ -21,21 +21,58 @@ export const FAMILY_FIELDS = [
 /**
  * KEYS[1] family hash, KEYS[2] the user's family index (set), KEYS[3] the user's not-before; all
  * three are {userId}-tagged. ARGV[1] family TTL ms, ARGV[2] family id, ARGV[3] family absolute
- * lifetime ms, ARGV[4..] field/value pairs.
- * Returns 0 (and writes nothing) if the family exists: ids are random, a collision is a bug.
+ * lifetime ms, ARGV[4] cap on the user's live families (0: none), ARGV[5] the key prefix of the
+ * user's families (`P fam:{<userId>}:`), ARGV[6..] field/value pairs.
+ * Returns {0} (and writes nothing) if the family exists: ids are random, a collision is a bug.
+ * Otherwise {1, evicted ids...}.
+ *
+ * Bounded state: the index drops ids whose family has expired (Redis dropped the hash, but a set
+ * member has no TTL of its own, so an active user's index would otherwise only grow), and when
+ * the user already has `cap` live families the least recently used ones (earliest idle expiry,
+ * then oldest) are deleted so that the new one makes `cap`. The caller publishes their
+ * revocations. The scan reads the user's other family hashes by name: they are not in KEYS,
+ * but share the {userId} tag, so this stays one slot on Redis Cluster. Its cost is O(families
+ * of the user), which the cap bounds.
+ *
  * Keeps the index, and a not-before if one exists, alive at least as long as the new family:
  * the not-before must outlive any family that may have raced a logout-everywhere.
  */
 export const CREATE_FAMILY = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local out = {1}
+local cap = tonumber(ARGV[4])
+if cap > 0 then
+  local live = {}
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    -- The same escape as keys.ts tag(): % { } become %XX.
+    local key = ARGV[5] .. (string.gsub(id, '[%%{}]', function(c) return string.format('%%%02X', string.byte(c)) end))
+    local f = redis.call('HMGET', key, 'iexp', 'ca')
+    if f[1] then
+      table.insert(live, {id = id, key = key, iexp = tonumber(f[1]), ca = tonumber(f[2])})
+    else
+      redis.call('SREM', KEYS[2], id)
+    end
+  end
+  if #live >= cap then
+    table.sort(live, function(a, b)
+      if a.iexp ~= b.iexp then return a.iexp < b.iexp end
+      return a.ca < b.ca
+    end)
+    for i = 1, #live - cap + 1 do
+      redis.call('DEL', live[i].key)
+      redis.call('SREM', KEYS[2], live[i].id)
+      table.insert(out, live[i].id)
+    end
+  end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[2])
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 local n = redis.call('PTTL', KEYS[3])
 if n > 0 and n < ttl then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
-return 1
+return out
 `
 
 /**

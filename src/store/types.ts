@@ -55,7 +55,22 @@ export interface CreateFamilyInput {
   refreshTtl: number
   /** Absolute lifetime, seconds. */
   maxAge: number
+  /**
+   * Idle lifetime until the first rotation, seconds (REFRESH_FIRST_USE_SECONDS): a family that
+   * is never refreshed is dropped this soon. Default: refreshTtl.
+   */
+  firstUseTtl?: number
+  /**
+   * The most live families the user may hold, this one included (REFRESH_FAMILIES_PER_USER).
+   * Beyond it the least recently used are revoked. 0 or absent: no cap.
+   */
+  maxFamiliesPerUser?: number
   now?: number
+}
+
+export interface CreateFamilyResult {
+  /** Families of the same user revoked to respect maxFamiliesPerUser (already published). */
+  evicted: string[]
 }
 
 export interface RotateInput {
@@ -152,12 +167,15 @@ export type RevocationMessage =
 export interface TokenStore {
   /**
    * Records a new family and adds it to the user's family index (a set used by `revokeUser`),
-   * in one script. The record's TTL is min(refreshTtl, maxAge); the index, and a not-before if
+   * in one script. The record's TTL is min(firstUseTtl, refreshTtl, maxAge); the index, and a not-before if
    * there is one, live at least as long as the family. A family created by a request that raced
    * `revokeUser` is caught by `userNotBefore` (createdAt ≤ notBefore).
+   * In the same script it drops index entries of expired families and, if the user would
+   * exceed `maxFamiliesPerUser`, deletes the least recently used families (earliest idle
+   * expiry, then oldest) and then publishes a `family` revocation for each.
    * Rejects with a 500 server_error WireError if the family id already exists (ids are random).
    */
-  createFamily(f: CreateFamilyInput): Promise<void>
+  createFamily(f: CreateFamilyInput): Promise<CreateFamilyResult>
 
   /**
    * The rotation decision, in ONE atomic script on the family key (see RotateResult). Uses jti
