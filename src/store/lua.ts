@@ -28,8 +28,9 @@ export const FAMILY_FIELDS = [
  *
  * Bounded state: the index drops ids whose family has expired (Redis dropped the hash, but a set
  * member has no TTL of its own, so an active user's index would otherwise only grow), and when
- * the user already has `cap` live families the least recently used ones (earliest idle expiry,
- * then oldest) are deleted so that the new one makes `cap`. The caller publishes their
+ * the user already has `cap` live families the least recently used ones (by last rotation, or
+ * creation if never rotated) are deleted so that the new one makes `cap`. Not by idle expiry:
+ * a new family's first-use expiry is short, so it would go before long-abandoned ones. The caller publishes their
  * revocations. The scan reads the user's other family hashes by name: they are not in KEYS,
  * but share the {userId} tag, so this stays one slot on Redis Cluster. Its cost is O(families
  * of the user), which the cap bounds.
@@ -46,18 +47,15 @@ if cap > 0 then
   for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     -- The same escape as keys.ts tag(): % { } become %XX.
     local key = ARGV[5] .. (string.gsub(id, '[%%{}]', function(c) return string.format('%%%02X', string.byte(c)) end))
-    local f = redis.call('HMGET', key, 'iexp', 'ca')
+    local f = redis.call('HMGET', key, 'ca', 'rat')
     if f[1] then
-      table.insert(live, {id = id, key = key, iexp = tonumber(f[1]), ca = tonumber(f[2])})
+      table.insert(live, {id = id, key = key, used = tonumber(f[2] or f[1])})
     else
       redis.call('SREM', KEYS[2], id)
     end
   end
   if #live >= cap then
-    table.sort(live, function(a, b)
-      if a.iexp ~= b.iexp then return a.iexp < b.iexp end
-      return a.ca < b.ca
-    end)
+    table.sort(live, function(a, b) return a.used < b.used end)
     for i = 1, #live - cap + 1 do
       redis.call('DEL', live[i].key)
       redis.call('SREM', KEYS[2], live[i].id)

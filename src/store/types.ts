@@ -171,8 +171,8 @@ export interface TokenStore {
    * there is one, live at least as long as the family. A family created by a request that raced
    * `revokeUser` is caught by `userNotBefore` (createdAt ≤ notBefore).
    * In the same script it drops index entries of expired families and, if the user would
-   * exceed `maxFamiliesPerUser`, deletes the least recently used families (earliest idle
-   * expiry, then oldest) and then publishes a `family` revocation for each.
+   * exceed `maxFamiliesPerUser`, deletes the least recently used families (by last
+   * rotation, or creation if never rotated) and then publishes a `family` revocation for each.
    * Rejects with a 500 server_error WireError if the family id already exists (ids are random).
    */
   createFamily(f: CreateFamilyInput): Promise<CreateFamilyResult>

@@ -88,6 +88,26 @@ describe('store: bounded family state', () => {
     assert.deepEqual((await create(userId, T0 + 5000)).evicted, [c.familyId])
   })
 
+  it('a refreshed but long-abandoned family goes before a new one (LRU, not idle expiry)', async () => {
+    const userId = id('user')
+    const old = await create(userId, T0, 2)
+    await f.store.rotate({
+      userId,
+      familyId: old.familyId,
+      presentedJti: `jti-${old.familyId}`,
+      nextJti: id('jti'),
+      successorSealed: sealed(),
+      refreshTtl: 86_400,
+      graceMs: 10_000,
+      now: T0 + 1,
+    })
+    // Hours later: the old family's idle expiry (a day) is later than a new one's first-use
+    // expiry (10 min), yet it is the least recently used.
+    const n1 = await create(userId, T0 + 3_600_000, 2)
+    const n2 = await create(userId, T0 + 3_600_001, 2)
+    assert.deepEqual([n1.evicted, n2.evicted], [[], [old.familyId]])
+  })
+
   it('a lower cap evicts down to it; other users are untouched; 0 means no cap', async () => {
     const userId = id('user')
     const other = id('user')
