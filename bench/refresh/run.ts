@@ -13,7 +13,8 @@
  *   120 refreshes/s per vCPU, and the goal of 3,000/s on one core.
  * Any non-200 makes the run invalid (printed, exit 1). wrk is not needed; the Django schema and
  * user come from the test helpers (real Django through /usr/bin/python3).
- * BENCH_BRIDGE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bridge.
+ * BENCH_BRIDGE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bridge (with
+ * BENCH_ONLY=refresh, the refresh path alone).
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -34,6 +35,10 @@ const run = promisify(execFile)
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10)
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3)
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16)
+// BENCH_ONLY=refresh skips the exchange runs (to profile the refresh path alone).
+const MODES = (process.env['BENCH_ONLY'] === 'refresh' ? ['refresh'] : ['exchange', 'refresh']) as (
+  'exchange' | 'refresh'
+)[]
 const KEYCLOAK_PER_VCPU = 120
 const GOAL = 3000
 const LOAD = fileURLToPath(new URL('./load.ts', import.meta.url))
@@ -110,11 +115,12 @@ try {
     console.log(
       `bridge: ${how}; bridge on core ${serverCpus ?? 'any'}, load on ${loadCpus ?? 'any'}`,
     )
-    console.log(fmt(await load('exchange', baseUrl, cookie, 3, pid)) + '  (warm-up)')
-    console.log(fmt(await load('refresh', baseUrl, cookie, 3, pid)) + '  (warm-up)')
+    for (const mode of MODES) {
+      console.log(fmt(await load(mode, baseUrl, cookie, 3, pid)) + '  (warm-up)')
+    }
     const rows: Record<'exchange' | 'refresh', Measured[]> = { exchange: [], refresh: [] }
     for (let i = 1; i <= RUNS; i++) {
-      for (const mode of ['exchange', 'refresh'] as const) {
+      for (const mode of MODES) {
         const m = await load(mode, baseUrl, cookie, SECONDS, pid)
         rows[mode].push(m)
         console.log(`run ${i} ${fmt(m)}`)
