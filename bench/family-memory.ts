@@ -3,7 +3,7 @@
  * ("Redis memory"), on a private redis-server (test/store/private-redis.ts) so that INFO memory
  * sees nothing else:
  *
- *   npx tsx bench/family-memory.ts [--users 2000] [--logins 30]
+ *   npx tsx bench/family-memory.ts [--users 2000] [--logins 30] [--listpack-value 1024]
  *
  * 1. Each of `users` users logs in `logins` times (createFamily with the default cap of 20, as
  *    the issuer calls it), then half of each user's live families are refreshed once (rotate
@@ -25,6 +25,9 @@ import { privateRedis } from '../test/store/private-redis.ts'
 import { arg } from './args.ts'
 
 const USERS = Number(arg('users', '2000'))
+// Redis keeps a hash as a compact listpack only while every value is ≤ hash-max-listpack-value
+// (64 B by default); a sealed session key (80 B) and a sealed successor exceed it.
+const LISTPACK_VALUE = arg('listpack-value', '')
 const LOGINS = Number(arg('logins', '30'))
 const CAP = 20
 const PREFIX = 'djb:'
@@ -52,6 +55,7 @@ const usedMemory = async () =>
   Number(/^used_memory:(\d+)/m.exec(await client.info('memory'))?.[1] ?? NaN)
 
 try {
+  if (LISTPACK_VALUE !== '') await client.config('SET', 'hash-max-listpack-value', LISTPACK_VALUE)
   const base = await usedMemory()
   const sample: { userId: string; familyId: string; jti: string }[] = []
   let evicted = 0
