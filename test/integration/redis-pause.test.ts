@@ -45,10 +45,7 @@ describe('Redis paused while refreshes are in flight (issue #13)', () => {
   before(async () => {
     server = await privateRedis()
     client = createRedisClient(server.url, { onError: () => {} })
-    t = await startBridge({
-      redis: { client, url: server.url },
-      env: { REFRESH_RETRY_SECONDS: '0' },
-    })
+    t = await startBridge({ redis: { client, url: server.url } })
     pid = await serverPid(client)
     users = await djangoUsers(
       t.db.env,
