@@ -66,7 +66,7 @@ describe('bounded refresh families (fake clock)', () => {
     for (const rt of [firstNext, third, fourth]) {
       assert.equal((await refresh(t.request, rt)).status, 200)
     }
-    const snapshot = await t.redis.redis.zrange(`${t.redis.prefix}revocations`, 0, -1)
+    const snapshot = await t.redis.redis.zrange(`${t.redis.prefix}revocations`, '0', '-1')
     const fid = fidOf(second)
     assert.ok(
       snapshot.some((m) => m.includes(`"type":"family","id":"${fid}"`)),
