@@ -99,6 +99,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
     refreshTokenTtl: config.refreshTokenTtl,
     refreshFamilyMaxAge: config.refreshFamilyMaxAge,
     refreshGraceSeconds: config.refreshGraceSeconds,
+    refreshRetrySeconds: config.refreshRetrySeconds,
+    refreshFirstUseSeconds: config.refreshFirstUseSeconds,
+    refreshFamiliesPerUser: config.refreshFamiliesPerUser,
   }
   // The Django session key is a live credential; Redis only ever holds it sealed.
   const sealSessionKey = createSessionKeySealer(django.secretKey)

@@ -38,6 +38,9 @@ type KeyVariable = (typeof KEY_VARIABLES)[number]
 export function toConfig(e: ParsedEnv) {
   if (e.REFRESH_FAMILY_MAX_AGE < e.REFRESH_TOKEN_TTL)
     throw new ConfigError('REFRESH_FAMILY_MAX_AGE', 'must be at least REFRESH_TOKEN_TTL.')
+  // A client refreshes when its first access token expires: the family must still be there.
+  if (e.REFRESH_FIRST_USE_SECONDS < e.ACCESS_TOKEN_TTL)
+    throw new ConfigError('REFRESH_FIRST_USE_SECONDS', 'must be at least ACCESS_TOKEN_TTL.')
   return {
     django: {
       secretKey: e.DJANGO_SECRET_KEY,
@@ -96,6 +99,9 @@ export function toConfig(e: ParsedEnv) {
     generateKeysIfEmpty: e.KEYS_GENERATE_IF_EMPTY,
     refreshFamilyMaxAge: e.REFRESH_FAMILY_MAX_AGE,
     refreshGraceSeconds: e.REFRESH_GRACE_SECONDS,
+    refreshRetrySeconds: e.REFRESH_RETRY_SECONDS,
+    refreshFirstUseSeconds: e.REFRESH_FIRST_USE_SECONDS,
+    refreshFamiliesPerUser: e.REFRESH_FAMILIES_PER_USER,
     refreshTokenSigning: e.REFRESH_TOKEN_SIGNING,
     extraClaims: e.BRIDGE_EXTRA_CLAIMS,
     port: e.PORT,

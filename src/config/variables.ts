@@ -190,7 +190,21 @@ export const VARIABLES = {
     doc: 'Absolute lifetime of a refresh family, seconds; rotation never extends it.',
   }),
   REFRESH_GRACE_SECONDS: variable('10', int(0, 60), {
-    doc: 'Window in which concurrent refreshes with the same token get the same successor (0 to 60).',
+    doc: 'Window after a rotation in which every refresh with the predecessor gets the same successor: concurrent tabs (0 to 60).',
+  }),
+  // A retry after a lost answer (a 503 while Redis still ran the rotation) re-presents the
+  // predecessor; without this window it would revoke the family. Bounded, because a stolen
+  // predecessor gets the same deal until the real client uses the successor (docs/tokens.md).
+  REFRESH_RETRY_SECONDS: variable('3600', int(0, 7 * DAY), {
+    doc: 'Window after a rotation in which a retried refresh (the predecessor, handed out once, its successor not yet used) gets the same successor instead of revoking the family (0 to 604800; 0 turns it off).',
+  }),
+  // Every exchange starts a family; most (a page load's) are never refreshed. Without this
+  // each would hold ~1 kB of Redis for REFRESH_TOKEN_TTL (14 days).
+  REFRESH_FIRST_USE_SECONDS: variable('3600', int(60, 365 * DAY), {
+    doc: 'A new family expires unless first refreshed within this many seconds (capped by REFRESH_TOKEN_TTL); after its first refresh REFRESH_TOKEN_TTL applies.',
+  }),
+  REFRESH_FAMILIES_PER_USER: variable('20', int(0, 10_000), {
+    doc: 'Live refresh families per user; a new login or exchange beyond it revokes the least recently used (0: no cap).',
   }),
   // Few connections on purpose: postgres.js pipelines the queries of concurrent requests on a
   // busy connection and sends each connection's batch in one write, so a small pool costs

@@ -1,6 +1,7 @@
 /** Redis state behind the TokenStore contract: refresh families, revocation, throttling. */
 export type {
   CreateFamilyInput,
+  CreateFamilyResult,
   EvictionPolicy,
   FamilyRecord,
   RevocationMessage,

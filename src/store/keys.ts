@@ -19,6 +19,8 @@ import { createHash } from 'node:crypto'
 
 export interface StoreKeys {
   family(userId: string, familyId: string): string
+  /** What every family key of the user starts with (`family(u, f)` = this + escaped f). */
+  userFamilyPrefix(userId: string): string
   userFamilies(userId: string): string
   userNotBefore(userId: string): string
   throttle(bucket: string): string
@@ -39,6 +41,7 @@ export function storeKeys(prefix: string): StoreKeys {
   return {
     family: (userId, familyId) =>
       `${prefix}fam:{${tag(userId, 'userId')}}:${tag(familyId, 'familyId')}`,
+    userFamilyPrefix: (userId) => `${prefix}fam:{${tag(userId, 'userId')}}:`,
     userFamilies: (id) => `${prefix}user:{${tag(id, 'userId')}}:fams`,
     userNotBefore: (id) => `${prefix}user:{${tag(id, 'userId')}}:nbf`,
     throttle(bucket) {

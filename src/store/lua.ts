@@ -21,36 +21,87 @@ export const FAMILY_FIELDS = [
 /**
  * KEYS[1] family hash, KEYS[2] the user's family index (set), KEYS[3] the user's not-before; all
  * three are {userId}-tagged. ARGV[1] family TTL ms, ARGV[2] family id, ARGV[3] family absolute
- * lifetime ms, ARGV[4..] field/value pairs.
- * Returns 0 (and writes nothing) if the family exists: ids are random, a collision is a bug.
+ * lifetime ms, ARGV[4] cap on the user's live families (0: none), ARGV[5] the key prefix of the
+ * user's families (`P fam:{<userId>}:`), ARGV[6..] field/value pairs.
+ * Returns {0} (and writes nothing) if the family exists: ids are random, a collision is a bug.
+ * Otherwise {1, evicted ids...}.
+ *
+ * Bounded state: the index drops ids whose family has expired (Redis dropped the hash, but a set
+ * member has no TTL of its own, so an active user's index would otherwise only grow), and when
+ * the user already has `cap` live families the least recently used ones (by last rotation, or
+ * creation if never rotated) are deleted so that the new one makes `cap`. Not by idle expiry:
+ * a new family's first-use expiry is short, so it would go before long-abandoned ones. The caller publishes their
+ * revocations. The scan reads the user's other family hashes by name: they are not in KEYS,
+ * but share the {userId} tag, so this stays one slot on Redis Cluster. Its cost is O(families
+ * of the user), which the cap bounds.
+ *
  * Keeps the index, and a not-before if one exists, alive at least as long as the new family:
  * the not-before must outlive any family that may have raced a logout-everywhere.
  */
 export const CREATE_FAMILY = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local out = {1}
+local cap = tonumber(ARGV[4])
+if cap > 0 then
+  local live = {}
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    -- The same escape as keys.ts tag(): % { } become %XX.
+    local key = ARGV[5] .. (string.gsub(id, '[%%{}]', function(c) return string.format('%%%02X', string.byte(c)) end))
+    local f = redis.call('HMGET', key, 'ca', 'rat')
+    if f[1] then
+      table.insert(live, {id = id, key = key, used = tonumber(f[2] or f[1])})
+    else
+      redis.call('SREM', KEYS[2], id)
+    end
+  end
+  if #live >= cap then
+    table.sort(live, function(a, b) return a.used < b.used end)
+    for i = 1, #live - cap + 1 do
+      redis.call('DEL', live[i].key)
+      redis.call('SREM', KEYS[2], live[i].id)
+      table.insert(out, live[i].id)
+    end
+  end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[2])
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 local n = redis.call('PTTL', KEYS[3])
 if n > 0 and n < ttl then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
-return 1
+return out
 `
 
 /**
  * The rotation decision, atomically. KEYS[1] family hash, KEYS[2] the user's family index.
  * ARGV[1] presented jti, ARGV[2] next jti, ARGV[3] sealed successor (bytes),
- * ARGV[4] refresh TTL ms, ARGV[5] grace ms, ARGV[6] now ms, ARGV[7] family id.
+ * ARGV[4] refresh TTL ms, ARGV[5] grace ms, ARGV[6] now ms, ARGV[7] family id,
+ * ARGV[8] retry window ms.
  * Reply: {outcome, uid, sk, ah, at, gen, ca, exp, iexp[, successor]}; sk/ah are nil when null.
  *
  * Ordering is by jti pointers ('cur' = the one live token, 'prev' = its immediate predecessor)
  * and the rotation time in ms, never by iat seconds: two rotations inside one second must still
  * make the older token a reuse (Keycloak #50999).
+ *
+ * Re-delivery. When the presented token is 'prev', its successor has never been used (using it
+ * would have moved 'prev'), so the request may be a retry whose answer was lost: a 503 after
+ * the bridge's Redis timeout while Redis still ran this script, or a dropped connection. Such a
+ * retry gets the stored successor again, not a reuse verdict:
+ * - within the grace window (ARGV[5]) always: concurrent tabs racing with one token;
+ * - within the longer retry window (ARGV[8]) only while 'prev' has been handed out once.
+ *   'cdup' = 1 records that the current token was delivered more than once (any re-delivery),
+ *   and a rotation moves it to 'pdup'. Without that mark a thief replaying a stolen
+ *   predecessor and the real client would share one chain forever, each re-presenting the
+ *   token the other had just rotated; with it the chain may fork once, and the second
+ *   presentation of a forked token outside the grace window is a reuse (detected at the next
+ *   rotation instead of this one).
+ * The windows are measured from 'rat', the time the rotating request was sent, so a rotation
+ * Redis ran late (paused server) only ever makes them shorter.
  */
 export const ROTATE = `
 local function int(n) return string.format('%d', n) end
-local f = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'rat', 'uid', 'sk', 'ah', 'at', 'gen', 'ca', 'exp', 'iexp')
+local f = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'rat', 'uid', 'sk', 'ah', 'at', 'gen', 'ca', 'exp', 'iexp', 'cdup', 'pdup')
 if not f[1] then return {'missing'} end
 local now = tonumber(ARGV[6])
 local exp = tonumber(f[10])
@@ -62,18 +113,23 @@ if f[1] == ARGV[1] then
   local gen = tonumber(f[8]) + 1
   -- Idle expiry restarts, but never beyond the absolute expiry fixed at creation.
   local iexp = math.min(now + tonumber(ARGV[4]), exp)
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', ARGV[1], 'rat', ARGV[6], 'gen', int(gen), 'iexp', int(iexp), 'succ', ARGV[3])
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', ARGV[1], 'rat', ARGV[6], 'gen', int(gen), 'iexp', int(iexp), 'succ', ARGV[3], 'pdup', f[12] or '0', 'cdup', '0')
   redis.call('PEXPIRE', KEYS[1], int(iexp - now))
   return {'rotated', f[4], f[5], f[6], f[7], int(gen), f[9], f[10], int(iexp)}
 end
 
-local grace = tonumber(ARGV[5])
--- Only the immediate predecessor, only inside the window (Auth0: "only the previous token can
--- be reused"). A grandparent falls through to reuse even inside the window (E4).
-if f[2] and f[2] == ARGV[1] and grace > 0 and now - tonumber(f[3]) <= grace then
-  local succ = redis.call('HGET', KEYS[1], 'succ')
-  if succ then
-    return {'grace', f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], succ}
+-- Only the immediate predecessor (Auth0: "only the previous token can be reused"). A
+-- grandparent is reuse whatever the windows (E4, django-oauth-toolkit #1617).
+if f[2] and f[2] == ARGV[1] then
+  local since = now - tonumber(f[3])
+  local grace = tonumber(ARGV[5])
+  local retry = tonumber(ARGV[8])
+  if (grace > 0 and since <= grace) or (f[13] ~= '1' and retry > 0 and since <= retry) then
+    local succ = redis.call('HGET', KEYS[1], 'succ')
+    if succ then
+      redis.call('HSET', KEYS[1], 'cdup', '1')
+      return {'grace', f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], succ}
+    end
   end
 end
 

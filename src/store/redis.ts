@@ -18,6 +18,7 @@ import {
 } from './lua.ts'
 import type {
   CreateFamilyInput,
+  CreateFamilyResult,
   EvictionPolicy,
   FamilyRecord,
   RevocationMessage,
@@ -63,6 +64,8 @@ interface StoreCommands {
     ttlMs: string,
     familyId: string,
     maxAgeMs: string,
+    cap: string,
+    familyPrefix: string,
     ...fieldValues: string[]
   ): Promise<unknown>
   // The Buffer variant: the sealed successor is binary and must come back byte for byte.
@@ -76,6 +79,7 @@ interface StoreCommands {
     graceMs: string,
     nowMs: string,
     familyId: string,
+    retryMs: string,
   ): Promise<unknown>
   djbDeleteFamily(key: string, index: string, familyId: string): Promise<unknown>
   djbRevokeUser(nbfKey: string, indexKey: string, nowMs: string, minTtlMs: string): Promise<unknown>
@@ -210,11 +214,17 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
   }
 
   return {
-    async createFamily(f: CreateFamilyInput): Promise<void> {
+    async createFamily(f: CreateFamilyInput): Promise<CreateFamilyResult> {
       const now = f.now ?? clock()
       const idleMs = positiveSeconds(f.refreshTtl, 'refreshTtl')
       const maxAgeMs = positiveSeconds(f.maxAge, 'maxAge')
-      const ttlMs = Math.min(idleMs, maxAgeMs)
+      const firstUseMs =
+        f.firstUseTtl === undefined ? idleMs : positiveSeconds(f.firstUseTtl, 'firstUseTtl')
+      const cap = f.maxFamiliesPerUser ?? 0
+      if (!Number.isSafeInteger(cap) || cap < 0) {
+        throw new TypeError('maxFamiliesPerUser must be a non-negative integer')
+      }
+      const ttlMs = Math.min(firstUseMs, idleMs, maxAgeMs)
       const familyKey = keys.family(f.userId, f.familyId)
       const indexKey = keys.userFamilies(f.userId)
       const nbfKey = keys.userNotBefore(f.userId)
@@ -242,12 +252,20 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
           String(ttlMs),
           f.familyId,
           String(maxAgeMs),
+          String(cap),
+          keys.userFamilyPrefix(f.userId),
           ...fields,
         ),
       )
-      if (created !== 1) {
+      if (!Array.isArray(created) || created.length === 0) throw badReply('createFamily')
+      if (int(created[0], 'createFamily') !== 1) {
         throw new WireError('server_error', 'refresh family id already exists', 500)
       }
+      const evicted = created.slice(1).map((v) => text(v) ?? '')
+      // Evicted families are deleted; their access tokens die at the verifiers like any other
+      // revoked family's. A failure here is a 503 and leaves them deleted (fail closed).
+      for (const id of evicted) await afterFamilyDeleted(id, now)
+      return { evicted }
     },
 
     async rotate(r: RotateInput): Promise<RotateResult> {
@@ -268,6 +286,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
           ms(r.graceMs, 'graceMs'),
           ms(now, 'now'),
           r.familyId,
+          ms(r.retryMs ?? 0, 'retryMs'),
         ),
       )
       if (!Array.isArray(reply) || reply.length === 0) throw badReply('rotate')

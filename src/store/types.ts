@@ -55,7 +55,22 @@ export interface CreateFamilyInput {
   refreshTtl: number
   /** Absolute lifetime, seconds. */
   maxAge: number
+  /**
+   * Idle lifetime until the first rotation, seconds (REFRESH_FIRST_USE_SECONDS): a family that
+   * is never refreshed is dropped this soon. Default: refreshTtl.
+   */
+  firstUseTtl?: number
+  /**
+   * The most live families the user may hold, this one included (REFRESH_FAMILIES_PER_USER).
+   * Beyond it the least recently used are revoked. 0 or absent: no cap.
+   */
+  maxFamiliesPerUser?: number
   now?: number
+}
+
+export interface CreateFamilyResult {
+  /** Families of the same user revoked to respect maxFamiliesPerUser (already published). */
+  evicted: string[]
 }
 
 export interface RotateInput {
@@ -74,16 +89,28 @@ export interface RotateInput {
   successorSealed: Buffer
   /** Idle lifetime after this rotation, seconds (capped at the family's absolute expiry). */
   refreshTtl: number
-  /** How long the immediate predecessor still gets the same successor, ms. 0 disables grace. */
+  /**
+   * How long after a rotation the immediate predecessor always gets the same successor, ms
+   * (concurrent tabs). 0 disables it.
+   */
   graceMs: number
+  /**
+   * How long after a rotation the immediate predecessor still gets the same successor when that
+   * predecessor has been delivered only once, ms: a retry after a lost answer (a 503 while Redis
+   * still ran the rotation). Never applies to a token that was itself re-delivered, so a
+   * stolen token and its owner cannot share one chain past the grace window. Default 0 (off).
+   */
+  retryMs?: number
   now?: number
 }
 
 /**
  * - `rotated`: presentedJti was current; nextJti is now current and successorSealed stored.
- * - `grace`: presentedJti is the immediate predecessor and the rotation happened ≤ graceMs ago;
- *   nothing changed, and the already-issued successor is returned.
- * - `reuse`: any other jti (a grandparent, or the predecessor after the grace window). The
+ * - `grace`: presentedJti is the immediate predecessor (so its successor is still unused) and the
+ *   rotation happened ≤ graceMs ago, or ≤ retryMs ago for a predecessor delivered only once;
+ *   the already-issued successor is returned and marked as delivered more than once.
+ * - `reuse`: any other jti (a grandparent, the predecessor after both windows, or a re-delivered
+ *   predecessor after the grace window). The
  *   family has been deleted and its revocation published (RFC 9700 §4.14.2). `family` is the
  *   state it had, for the security log.
  * - `missing`: no such family, or it is past its idle or absolute expiry. Nothing changed.
@@ -142,12 +169,15 @@ export type RevocationMessage =
 export interface TokenStore {
   /**
    * Records a new family and adds it to the user's family index (a set used by `revokeUser`),
-   * in one script. The record's TTL is min(refreshTtl, maxAge); the index, and a not-before if
+   * in one script. The record's TTL is min(firstUseTtl, refreshTtl, maxAge); the index, and a not-before if
    * there is one, live at least as long as the family. A family created by a request that raced
    * `revokeUser` is caught by `userNotBefore` (createdAt ≤ notBefore).
+   * In the same script it drops index entries of expired families and, if the user would
+   * exceed `maxFamiliesPerUser`, deletes the least recently used families (by last
+   * rotation, or creation if never rotated) and then publishes a `family` revocation for each.
    * Rejects with a 500 server_error WireError if the family id already exists (ids are random).
    */
-  createFamily(f: CreateFamilyInput): Promise<void>
+  createFamily(f: CreateFamilyInput): Promise<CreateFamilyResult>
 
   /**
    * The rotation decision, in ONE atomic script on the family key (see RotateResult). Uses jti

@@ -46,6 +46,8 @@ export function createIssuer(deps: IssuerDeps) {
       currentJti: refresh.jti,
       refreshTtl: settings.refreshTokenTtl,
       maxAge,
+      firstUseTtl: settings.refreshFirstUseSeconds,
+      maxFamiliesPerUser: settings.refreshFamiliesPerUser,
       now: nowMs,
     })
     const signer = deps.signing.signer()

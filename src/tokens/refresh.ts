@@ -5,8 +5,10 @@
  *
  * - current token     → rotated: a new successor, the presented one becomes the predecessor;
  * - predecessor, within REFRESH_GRACE_SECONDS → the same successor the winner got (sealed);
- * - anything older, or the predecessor after the window → reuse: the family is revoked
- *   (RFC 9700 §4.14.2) and every token of it dies.
+ * - predecessor handed out once, within REFRESH_RETRY_SECONDS → the same successor again: a
+ *   retry whose first answer was lost (a 503 while Redis still ran the rotation) is not reuse;
+ * - anything older, a re-delivered predecessor after the grace window, or the predecessor after
+ *   both windows → reuse: the family is revoked (RFC 9700 §4.14.2) and every token of it dies.
  *
  * Django stays the source of truth: each refresh re-checks the user, the session and the
  * password; any "no" revokes the family. The re-check runs *before* the token is consumed: if
@@ -83,6 +85,7 @@ export function createRefresher(deps: RefresherDeps) {
       successorSealed: sealSuccessor(token, successor),
       refreshTtl: settings.refreshTokenTtl,
       graceMs: settings.refreshGraceSeconds * 1000,
+      retryMs: settings.refreshRetrySeconds * 1000,
       now: nowMs,
     })
     let refreshToken: string

@@ -10,6 +10,12 @@ export interface ClaimsSettings {
   refreshTokenTtl: number
   refreshFamilyMaxAge: number
   refreshGraceSeconds: number
+  /** See REFRESH_RETRY_SECONDS: re-delivery to a retry after a lost answer. */
+  refreshRetrySeconds: number
+  /** See REFRESH_FIRST_USE_SECONDS: idle lifetime of a family until its first refresh. */
+  refreshFirstUseSeconds: number
+  /** See REFRESH_FAMILIES_PER_USER: 0 means no cap. */
+  refreshFamiliesPerUser: number
 }
 
 /** RFC 6749 §5.1 (+ RFC 8693 issued_token_type for the exchange). */

@@ -303,15 +303,30 @@ describe('refresh grant (fake clock: grace, idle and absolute lifetimes)', () =>
     t.clock.now += Math.round(seconds * 1000)
   }
 
-  it('inside the grace window the predecessor gets the same successor; after it, replay kills the family (E1, E4)', async () => {
+  it('the predecessor gets the same successor until that is used; then replay kills the family (E1, E4)', async () => {
     const { refresh: rt1 } = await newFamily(t, user.cookie)
     const rt2 = await refreshed(t, rt1, 'first rotation')
     advance(GRACE_S - 1)
     assert.equal(await refreshed(t, rt1, 'predecessor inside the window'), rt2)
     advance(2) // now GRACE_S + 1 after the rotation
-    await refused(t, rt1, 'predecessor after REFRESH_GRACE_SECONDS')
-    await refused(t, rt2, 'the successor of a family revoked for reuse')
+    // A retry whose answer was lost: rt2 is still unused, so this is no reuse.
+    assert.equal(await refreshed(t, rt1, 'predecessor after the grace window, rt2 unused'), rt2)
+    const rt3 = await refreshed(t, rt2, 'the successor used')
+    await refused(t, rt1, 'predecessor of a used successor')
+    await refused(t, rt3, 'the successor of a family revoked for reuse')
     assert.equal(await familyExists(t, rt1), false)
+  })
+
+  it('a re-delivered successor replayed after its own rotation and the grace window kills the family', async () => {
+    const { refresh: rt1 } = await newFamily(t, user.cookie)
+    const rt2 = await refreshed(t, rt1, 'first rotation')
+    advance(GRACE_S + 1)
+    // A second holder of rt1 (a thief, say) is handed rt2 as well: the chain forks once.
+    assert.equal(await refreshed(t, rt1, 'predecessor replayed, rt2 unused'), rt2)
+    const rt3 = await refreshed(t, rt2, 'one holder of rt2 rotates it')
+    advance(GRACE_S + 1)
+    await refused(t, rt2, 'the other holder of rt2, after the grace window')
+    await refused(t, rt3, 'the newest token of the revoked family')
   })
 
   it('two rotations in the same second, then replay of the older token: rejected, family dead (E5)', async () => {

@@ -147,6 +147,10 @@ describe('config', () => {
       { REFRESH_TOKEN_TTL: '100000', REFRESH_FAMILY_MAX_AGE: '1000' },
       'REFRESH_FAMILY_MAX_AGE',
     )
+    failsOn(
+      { ACCESS_TOKEN_TTL: '900', REFRESH_FIRST_USE_SECONDS: '600' },
+      'REFRESH_FIRST_USE_SECONDS',
+    )
     failsOn({ BRIDGE_EXTRA_CLAIMS: 'password' }, 'BRIDGE_EXTRA_CLAIMS')
   })
 
