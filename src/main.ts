@@ -11,7 +11,8 @@ import { connectDatabase } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
-import { createRedisStore } from './store/redis.ts'
+import { preflight } from './store/preflight.ts'
+import type { RedisLike } from './store/topology.ts'
 import { loadKeyRing, reloadKeyRing } from './tokens/keys.ts'
 
 async function main(): Promise<void> {
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   })
   await checkDjangoSchema(db.sql(), config, logger)
 
-  const redis = createRedisClient(config.redisUrl, { connectionName: 'django-jwt-bridge' })
+  const redis = createRedisClient(config.redis, { connectionName: 'django-jwt-bridge' })
   await checkRedis(redis, config, logger)
 
   const keyOptions = {
@@ -130,20 +131,13 @@ async function checkDjangoSchema(
 }
 
 async function checkRedis(
-  redis: ReturnType<typeof createRedisClient>,
+  redis: RedisLike,
   config: Readonly<Config>,
   logger: Logger,
 ): Promise<void> {
-  const store = createRedisStore(redis, { prefix: config.redisPrefix })
-  let policy: { policy: string; safe: boolean }
-  try {
-    policy = await store.checkEvictionPolicy()
-  } catch (err) {
-    fail(
-      `cannot reach Redis at REDIS_URL (${describe(err)}).`,
-      'Start Redis (redis-server --daemonize yes) or fix REDIS_URL.',
-    )
-  }
+  const checked = await preflight(redis, config.redis, config.redisPrefix)
+  if (!checked.ok) fail(checked.problem, checked.next)
+  const { policy } = checked
   if (!policy.safe) {
     const msg = `Redis maxmemory-policy is ${policy.policy}: it can evict refresh families and revocations.`
     if (config.redisRequireNoEviction) {

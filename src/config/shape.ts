@@ -4,6 +4,7 @@
  * type is written by hand.
  */
 import { ConfigError } from '../errors.ts'
+import { redisTarget } from './redis.ts'
 import type { ParsedEnv } from './variables.ts'
 
 /** What the key CLI needs, from the variables it reads. */
@@ -73,7 +74,8 @@ export function toConfig(e: ParsedEnv) {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     /** Seconds a Postgres statement may run, lock waits included; 0 leaves the server's. */
     databaseStatementTimeout: e.DATABASE_STATEMENT_TIMEOUT,
-    redisUrl: e.REDIS_URL,
+    /** One server, a Cluster or a Sentinel-managed primary (exactly one; see ./redis.ts). */
+    redis: redisTarget(e),
     redisPrefix: e.REDIS_PREFIX,
     /** Refuse to start (true) or only warn (false) when Redis may evict token state. */
     redisRequireNoEviction: e.REDIS_REQUIRE_NOEVICTION,

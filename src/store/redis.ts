@@ -1,10 +1,11 @@
 /**
- * The TokenStore, implemented for Redis (≥ 7.0: PEXPIRE NX and ZRANGE … WITHSCORES on a single
- * node or Cluster-safe keys). See ./types.ts for the contract and ./keys.ts for the key layout.
+ * The TokenStore, implemented for Redis (≥ 7.0: PEXPIRE NX, ZRANGE … WITHSCORES and SPUBLISH) on
+ * one server, a Sentinel-managed primary or a Cluster (every script stays in one slot). See
+ * ./types.ts for the contract and ./keys.ts for the key layout.
  */
-import type { Redis } from 'ioredis'
 import { DependencyError, WireError } from '../errors.ts'
 import { storeKeys } from './keys.ts'
+import { primaries, probeKeys, type RedisLike } from './topology.ts'
 import {
   CREATE_FAMILY,
   DELETE_FAMILY,
@@ -79,12 +80,13 @@ interface StoreCommands {
     exp: string,
     nowS: string,
     nowMs: string,
+    how: 'shard' | 'all',
   ): Promise<unknown>
   djbThrottleHit(key: string, windowMs: string): Promise<unknown>
   djbThrottlePeek(key: string): Promise<unknown>
 }
 
-function defineCommands(redis: Redis): Redis & StoreCommands {
+function defineCommands(redis: RedisLike): RedisLike & StoreCommands {
   redis.defineCommand('djbCreateFamily', { numberOfKeys: 3, lua: CREATE_FAMILY })
   redis.defineCommand('djbRotate', { numberOfKeys: 2, lua: ROTATE })
   redis.defineCommand('djbDeleteFamily', { numberOfKeys: 2, lua: DELETE_FAMILY })
@@ -92,7 +94,7 @@ function defineCommands(redis: Redis): Redis & StoreCommands {
   redis.defineCommand('djbPublishRevocation', { numberOfKeys: 1, lua: PUBLISH_REVOCATION })
   redis.defineCommand('djbThrottleHit', { numberOfKeys: 1, lua: THROTTLE_HIT })
   redis.defineCommand('djbThrottlePeek', { numberOfKeys: 1, lua: THROTTLE_PEEK, readOnly: true })
-  return redis as Redis & StoreCommands
+  return redis as RedisLike & StoreCommands
 }
 
 /** Every Redis failure becomes a 503-shaped DependencyError; nothing from ioredis leaks out. */
@@ -160,7 +162,7 @@ function familyFrom(familyId: string, f: readonly unknown[], from: number): Fami
   }
 }
 
-export function createRedisStore(client: Redis, options: RedisStoreOptions): TokenStore {
+export function createRedisStore(client: RedisLike, options: RedisStoreOptions): TokenStore {
   // ioredis' own keyPrefix would be applied to KEYS but not to the channel name, splitting the
   // snapshot from its feed; the store does its own prefixing.
   if (client.options.keyPrefix) {
@@ -170,6 +172,11 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
   const keys = storeKeys(options.prefix)
   const clock = options.now ?? Date.now
   const defaultAccessTtl = options.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL
+  // On a Cluster the feed is sharded pub/sub (SPUBLISH): the message stays on the shard that
+  // holds the snapshot, instead of being broadcast over the cluster bus to every node, and a
+  // verifier subscribed there sees that shard's failover (and resyncs). One server keeps
+  // classic PUBLISH, which existing subscribers use. See docs/operations.md.
+  const publishHow = client.isCluster ? 'shard' : 'all'
 
   async function publish(m: RevocationMessage, nowMs: number): Promise<void> {
     const json = encodeRevocation(m)
@@ -182,6 +189,7 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
         String(m.exp),
         nowS,
         String(Math.floor(nowMs)),
+        publishHow,
       ),
     )
   }
@@ -386,10 +394,25 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       await call(() => redis.ping())
     },
 
+    async probe(): Promise<void> {
+      // The path requests take: EVALSHA (EVAL after a restart) of a store script on a key of
+      // each slot owner, routed like any user's key. A PING would pass on a cluster node
+      // reached as a single server (MOVED for most keys), on a replica, or with scripts off.
+      await call(async () => {
+        await Promise.all(probeKeys(redis, options.prefix).map((k) => redis.djbThrottlePeek(k)))
+      })
+    },
+
     async checkEvictionPolicy(): Promise<EvictionPolicy> {
-      const info = await call(() => redis.info('memory'))
-      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown'
-      return { policy, safe: policy === 'noeviction' }
+      // Every primary holds some users' families: one evicting master is enough to lose them.
+      const nodes = await call(() => primaries(redis))
+      let worst: EvictionPolicy = { policy: 'noeviction', safe: true }
+      for (const node of nodes) {
+        const info = await call(() => node.info('memory'))
+        const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown'
+        if (policy !== 'noeviction') worst = { policy, safe: false }
+      }
+      return nodes.length === 0 ? { policy: 'unknown', safe: false } : worst
     },
   }
 }
