@@ -73,6 +73,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     prefix: config.redisPrefix,
     now,
     accessTokenTtl: config.accessTokenTtl,
+    replicaAck: config.redisWait,
   })
 
   const settings: ClaimsSettings = {

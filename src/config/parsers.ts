@@ -34,6 +34,12 @@ export function int(min: number, max: number): Parser<number> {
   }
 }
 
+/** `auto` (as `undefined`: the reader works it out) or a whole number from `min` to `max`. */
+export function autoOrInt(min: number, max: number): Parser<number | undefined> {
+  const parse = int(min, max)
+  return (v, fail) => (v === 'auto' ? undefined : parse(v, fail))
+}
+
 /** `true`/`false`, also `1`/`0`, `yes`/`no`, `on`/`off`, in any case. */
 export const bool: Parser<boolean> = (v, fail) => {
   if (/^(1|true|yes|on)$/i.test(v)) return true

@@ -14,6 +14,8 @@ type RedisVariable =
   | 'REDIS_SENTINEL_MASTER'
   | 'REDIS_SENTINEL_PASSWORD'
   | 'REDIS_PASSWORD'
+  | 'REDIS_WAIT_REPLICAS'
+  | 'REDIS_WAIT_TIMEOUT_MS'
 
 /** The Redis deployment to connect to; `src/store/client.ts` turns it into a client. */
 export type RedisTargetConfig =
@@ -34,8 +36,25 @@ export type RedisTargetConfig =
 const REQUIRED =
   'is required. e.g. redis://127.0.0.1:6379/0 (start one with: redis-server --daemonize yes). For Redis Cluster set REDIS_CLUSTER_NODES instead, for Sentinel REDIS_SENTINELS and REDIS_SENTINEL_MASTER.'
 
+/** Replicas that must confirm each write (`WAIT`), and for how long, ms. */
+export interface RedisWaitConfig {
+  readonly replicas: number
+  readonly timeoutMs: number
+}
+
+/** REDIS_WAIT_*: `auto` waits for one replica where the deployment has them by design. */
+export function redisWait(
+  e: Pick<ParsedEnv, 'REDIS_WAIT_REPLICAS' | 'REDIS_WAIT_TIMEOUT_MS'>,
+  target: RedisTargetConfig,
+): RedisWaitConfig {
+  const replicas = e.REDIS_WAIT_REPLICAS ?? (target.mode === 'standalone' ? 0 : 1)
+  return { replicas, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS }
+}
+
 /** Reads the Redis variables into one target; throws ConfigError naming the variable at fault. */
-export function redisTarget(e: Pick<ParsedEnv, RedisVariable>): RedisTargetConfig {
+export function redisTarget(
+  e: Pick<ParsedEnv, Exclude<RedisVariable, `REDIS_WAIT_${string}`>>,
+): RedisTargetConfig {
   // Read every variable first, so each one is used whatever the mode (and a typo is not hidden).
   const url = e.REDIS_URL
   const nodes = e.REDIS_CLUSTER_NODES

@@ -13,6 +13,7 @@ import {
   USER_PK_TYPES,
 } from './domains.ts'
 import {
+  autoOrInt,
   bool,
   identifier,
   int,
@@ -108,6 +109,16 @@ export const VARIABLES = {
   }),
   REDIS_PASSWORD: variable('', optionalText, {
     doc: 'Password of the Redis data nodes with `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` (with `REDIS_URL` it goes in the URL).',
+  }),
+  // A failover promotes a replica that may not have the last writes (replication is async):
+  // a rotation lost that way logs the user out, a revocation lost revives a token. Waiting for
+  // a replica closes that hole at the price of a replica round trip per write, and of 503s for
+  // writes while a shard has no replica (measured in docs/operations.md).
+  REDIS_WAIT_REPLICAS: variable('auto', autoOrInt(0, 16), {
+    doc: 'Replicas that must confirm each rotation and revocation (`WAIT`) before the client is answered; a write they do not confirm in time is a 503. `auto`: 1 with `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS`, 0 with `REDIS_URL`. 0 turns it off.',
+  }),
+  REDIS_WAIT_TIMEOUT_MS: variable('250', int(1, 900), {
+    doc: 'How long a write waits for `REDIS_WAIT_REPLICAS` replicas, ms (below the 1 s command timeout).',
   }),
   DJANGO_SECRET_KEY_FALLBACKS: variable('', list(text), {
     doc: '`SECRET_KEY_FALLBACKS`, comma-separated, oldest last. Verify only.',

@@ -5,6 +5,7 @@
  */
 import { DependencyError, WireError } from '../errors.ts'
 import { storeKeys } from './keys.ts'
+import { replicaAck, type ReplicaAckOptions } from './replica-ack.ts'
 import { primaries, probeKeys, type RedisLike } from './topology.ts'
 import {
   CREATE_FAMILY,
@@ -46,6 +47,11 @@ export interface RedisStoreOptions {
    * that no access token they concern is valid). Defaults to 3600, the maximum allowed.
    */
   accessTokenTtl?: number
+  /**
+   * Confirm each write with `WAIT` before acknowledging it (REDIS_WAIT_REPLICAS), so a failover
+   * cannot undo a rotation or revocation a client was told about. Default: off.
+   */
+  replicaAck?: ReplicaAckOptions
 }
 
 /** The scripts, as ioredis exposes them after defineCommand (EVALSHA with EVAL fallback). */
@@ -177,19 +183,22 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
   // verifier subscribed there sees that shard's failover (and resyncs). One server keeps
   // classic PUBLISH, which existing subscribers use. See docs/operations.md.
   const publishHow = client.isCluster ? 'shard' : 'all'
+  const acked = replicaAck(client, options.replicaAck ?? { replicas: 0, timeoutMs: 0 })
 
   async function publish(m: RevocationMessage, nowMs: number): Promise<void> {
     const json = encodeRevocation(m)
     const nowS = String(Math.floor(nowMs / 1000))
     await call(() =>
-      redis.djbPublishRevocation(
-        keys.revocations,
-        keys.revocations,
-        json,
-        String(m.exp),
-        nowS,
-        String(Math.floor(nowMs)),
-        publishHow,
+      acked(keys.revocations, () =>
+        redis.djbPublishRevocation(
+          keys.revocations,
+          keys.revocations,
+          json,
+          String(m.exp),
+          nowS,
+          String(Math.floor(nowMs)),
+          publishHow,
+        ),
       ),
     )
   }
@@ -231,14 +240,16 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
       // One script: the family and its place in the user's index (same slot) exist together
       // or not at all, so a family is never live without being reachable for logout-everywhere.
       const created = await call(() =>
-        redis.djbCreateFamily(
-          familyKey,
-          indexKey,
-          nbfKey,
-          String(ttlMs),
-          f.familyId,
-          String(maxAgeMs),
-          ...fields,
+        acked(familyKey, () =>
+          redis.djbCreateFamily(
+            familyKey,
+            indexKey,
+            nbfKey,
+            String(ttlMs),
+            f.familyId,
+            String(maxAgeMs),
+            ...fields,
+          ),
         ),
       )
       if (created !== 1) {
@@ -254,16 +265,18 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
       const idleMs = positiveSeconds(r.refreshTtl, 'refreshTtl')
       const key = keys.family(r.userId, r.familyId)
       const reply = await call(() =>
-        redis.djbRotateBuffer(
-          key,
-          keys.userFamilies(r.userId),
-          r.presentedJti,
-          r.nextJti,
-          r.successorSealed,
-          String(idleMs),
-          ms(r.graceMs, 'graceMs'),
-          ms(now, 'now'),
-          r.familyId,
+        acked(key, () =>
+          redis.djbRotateBuffer(
+            key,
+            keys.userFamilies(r.userId),
+            r.presentedJti,
+            r.nextJti,
+            r.successorSealed,
+            String(idleMs),
+            ms(r.graceMs, 'graceMs'),
+            ms(now, 'now'),
+            r.familyId,
+          ),
         ),
       )
       if (!Array.isArray(reply) || reply.length === 0) throw badReply('rotate')
@@ -305,7 +318,9 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
     ): Promise<RevokeFamilyResult> {
       const key = keys.family(userId, familyId)
       const owner = text(
-        await call(() => redis.djbDeleteFamily(key, keys.userFamilies(userId), familyId)),
+        await call(() =>
+          acked(key, () => redis.djbDeleteFamily(key, keys.userFamilies(userId), familyId)),
+        ),
       )
       // Published even when the family was already gone: a retry after a failed publication
       // must still reach the verifiers.
@@ -324,7 +339,9 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
       // 1. The not-before first: from here on every family created earlier is dead to callers
       //    that check it, whatever happens to the steps below.
       const reply = await call(() =>
-        redis.djbRevokeUser(nbfKey, indexKey, ms(now, 'now'), String(minTtlMs)),
+        acked(nbfKey, () =>
+          redis.djbRevokeUser(nbfKey, indexKey, ms(now, 'now'), String(minTtlMs)),
+        ),
       )
       if (!Array.isArray(reply) || reply.length === 0) throw badReply('revokeUser')
       const notBefore = int(reply[0], 'not-before')
@@ -349,7 +366,9 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
       //    once). A failure part-way leaves the rest indexed for a retry.
       const deleted = await Promise.all(
         familyIds.map((id) =>
-          call(() => redis.djbDeleteFamily(keys.family(userId, id), indexKey, id)),
+          call(() =>
+            acked(indexKey, () => redis.djbDeleteFamily(keys.family(userId, id), indexKey, id)),
+          ),
         ),
       )
       return { notBefore, familiesRevoked: deleted.filter((u) => u !== null).length }

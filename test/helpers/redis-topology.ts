@@ -132,6 +132,8 @@ export interface TestCluster {
   masters(): Promise<number[]>
   /** The port of the master that owns `slot` right now. */
   ownerOf(slot: number): Promise<number>
+  /** The port of the replica of the master on `port` right now. */
+  replicaOf(port: number): Promise<number>
   /** Waits until every slot is served and every master has a connected replica. */
   healthy(ms?: number): Promise<void>
   stop(): Promise<void>
@@ -222,6 +224,12 @@ export async function startCluster(nodeTimeoutMs = 1000): Promise<TestCluster> {
       const r = (await slotMap(nodes)).find((x) => x.from <= slot && slot <= x.to)
       if (r === undefined) throw new Error(`slot ${slot} is not served`)
       return r.master
+    },
+    async replicaOf(port) {
+      const r = (await slotMap(nodes)).find((x) => x.master === port)
+      const replica = r?.replicas[0]
+      if (replica === undefined) throw new Error(`master ${port} has no replica`)
+      return replica
     },
     async healthy(ms = 20_000) {
       await until('a healthy cluster', ms, async () => {
@@ -368,4 +376,27 @@ export async function startSentinel(downAfterMs = 1000): Promise<TestSentinel> {
     await rm(dir, { recursive: true, force: true })
     throw err
   }
+}
+
+/**
+ * The last moments of a primary cut off from its replicas: its replication links are dropped
+ * and cannot come back (a password the replicas do not know; connections already open, like the
+ * bridge's, stay authenticated), `write` runs and is acknowledged by the primary alone, then the
+ * primary is SIGKILLed. What `write` did exists nowhere else, as after a network partition or a
+ * crash before the replication stream left the host. Deterministic, unlike killing at random.
+ */
+export async function isolateThenKill(
+  primary: RedisProcess,
+  write: () => Promise<unknown>,
+): Promise<PromiseSettledResult<unknown>> {
+  const c = nodeClient(primary.port)
+  try {
+    await c.config('SET', 'requirepass', `isolated-${Date.now()}`)
+    await c.call('CLIENT', 'KILL', 'TYPE', 'replica')
+  } finally {
+    c.disconnect()
+  }
+  const [result] = await Promise.allSettled([write()])
+  await primary.kill()
+  return result as PromiseSettledResult<unknown>
 }

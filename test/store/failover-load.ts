@@ -73,10 +73,12 @@ export function failoverLoad(store: TokenStore, users: number, revokeEvery = 5) 
     }
   }
 
+  /** A login: each attempt is a new family (a retried exchange mints new ids, as the bridge does). */
   async function create(userId: string): Promise<User> {
-    const u = { id: userId, familyId: `fam-${jti()}`, jti: jti() }
-    await retrying(() =>
-      store.createFamily({
+    let u: User = { id: userId, familyId: '', jti: '' }
+    await retrying(() => {
+      u = { id: userId, familyId: `fam-${jti()}`, jti: jti() }
+      return store.createFamily({
         familyId: u.familyId,
         userId: u.id,
         sessionKey: null,
@@ -85,8 +87,8 @@ export function failoverLoad(store: TokenStore, users: number, revokeEvery = 5) 
         currentJti: u.jti,
         refreshTtl: 600,
         maxAge: 600,
-      }),
-    )
+      })
+    })
     return u
   }
 
@@ -168,5 +170,92 @@ export function failoverLoad(store: TokenStore, users: number, revokeEvery = 5) 
     })
     if (r.outcome === 'rotated') u.jti = next
     else lost()
+  }
+}
+
+/** What happened to a revocation and a rotation sent to a primary in its last moments. */
+export interface LastWrites {
+  /** The store acknowledged them (resolved) rather than failing them (503). */
+  revocationAcked: boolean
+  rotationAcked: boolean
+  /** After the failover: the acknowledged revocation is gone (the family lives again). */
+  revocationLost: boolean
+  /** After the failover: the acknowledged rotation is gone (the client's token would be reuse). */
+  rotationLost: boolean
+}
+
+/**
+ * Sends a revocation and a rotation for one user while `lastMoments` cuts the primary off and
+ * kills it (see isolateThenKill), waits for `promoted`, retries whatever was not acknowledged
+ * (as a client does after a 503) and reports what an acknowledged write turned into.
+ */
+export async function writesAcrossFailover(
+  store: TokenStore,
+  userId: string,
+  lastMoments: (write: () => Promise<unknown>) => Promise<PromiseSettledResult<unknown>>,
+  promoted: () => Promise<void>,
+): Promise<LastWrites> {
+  const family = async (familyId: string, current: string) =>
+    store.createFamily({
+      familyId,
+      userId,
+      sessionKey: null,
+      authHash: null,
+      authTime: 0,
+      currentJti: current,
+      refreshTtl: 600,
+      maxAge: 600,
+    })
+  const revoked = `fam-${jti()}`
+  const rotated = `fam-${jti()}`
+  const first = jti()
+  const next = jti()
+  await family(revoked, jti())
+  await family(rotated, first)
+  // Let the replica have both families: only the last writes should be at stake.
+  await sleep(300)
+  const rotate = () =>
+    store.rotate({
+      userId,
+      familyId: rotated,
+      presentedJti: first,
+      nextJti: next,
+      successorSealed: Buffer.from(next),
+      refreshTtl: 600,
+      graceMs: GRACE_MS,
+    })
+  let revocationAcked = false
+  let rotationAcked = false
+  const result = await lastMoments(() =>
+    Promise.allSettled([
+      store.revokeFamily(userId, revoked, 'logout').then(() => (revocationAcked = true)),
+      rotate().then((r) => (rotationAcked = r.outcome === 'rotated')),
+    ]),
+  )
+  if (result.status === 'rejected' && !(result.reason instanceof DependencyError)) {
+    throw result.reason
+  }
+  await promoted()
+  const retry = async <T>(op: () => Promise<T>): Promise<T> => {
+    for (let i = 0; ; i++) {
+      try {
+        return await op()
+      } catch (err) {
+        if (!(err instanceof DependencyError) || i > 50) throw err
+        await sleep(100)
+      }
+    }
+  }
+  // What the client does next: a revocation that got a 503 is sent again; a refresh that got
+  // a 503 is retried with the same token; one that succeeded continues with the new token.
+  if (!revocationAcked) await retry(() => store.revokeFamily(userId, revoked, 'logout'))
+  if (!rotationAcked) await retry(rotate)
+  const revocationLost = (await retry(() => store.getFamily(userId, revoked))) !== null
+  const state = await retry(() => store.getFamily(userId, rotated))
+  return {
+    revocationAcked,
+    rotationAcked,
+    revocationLost,
+    rotationLost: state === null || state.generation === 0,
   }
 }
