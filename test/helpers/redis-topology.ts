@@ -19,8 +19,8 @@ export interface RedisProcess {
   readonly port: number
   /** SIGKILL: an outage, no shutdown handshake, nothing flushed beyond what AOF already has. */
   kill(): Promise<void>
-  /** Starts it again with the same arguments and data directory. */
-  start(): Promise<void>
+  /** Starts it again with the same arguments (plus `extra`) and data directory. */
+  start(extra?: readonly string[]): Promise<void>
   readonly alive: boolean
 }
 
@@ -66,9 +66,9 @@ function redisProcess(port: number, args: readonly string[]): RedisProcess {
     get alive() {
       return child !== null && child.exitCode === null
     },
-    async start() {
+    async start(extra: readonly string[] = []) {
       if (self.alive) return
-      child = spawn('redis-server', [...args], { stdio: 'ignore' })
+      child = spawn('redis-server', [...args, ...extra], { stdio: 'ignore' })
       await answers(port)
     },
     async kill() {
@@ -320,7 +320,7 @@ export async function startSentinel(downAfterMs = 1000): Promise<TestSentinel> {
           `logfile ${join(dir, `sentinel-${port}.log`)}`,
           `sentinel monitor ${masterName} 127.0.0.1 ${mPort} 2`,
           `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
-          `sentinel failover-timeout ${masterName} 5000`,
+          `sentinel failover-timeout ${masterName} 2000`,
           `sentinel parallel-syncs ${masterName} 1`,
           '',
         ].join('\n'),
