@@ -41,8 +41,11 @@ describe('store on Redis Sentinel', () => {
     return {
       proc,
       async replaced() {
-        let now = port
-        while ((now = await setup.currentMaster()) === port) await sleep(100)
+        let now = await setup.currentMaster()
+        while (now === port) {
+          await sleep(100)
+          now = await setup.currentMaster()
+        }
         // Back as a replica of the new master, as an operator brings a failed node back (left
         // to itself it restarts as a master until the sentinels' next 10 s check converts it):
         // with one replica, WAIT 1 fails writes until then.
