@@ -73,21 +73,28 @@ export function replicaAck(client: RedisLike, options: ReplicaAckOptions): Acked
   }
 
   return async (key, write) => {
-    // The primary is taken before the write: if the slot moves meanwhile, the WAIT goes to the
-    // old owner and fails (dead, or a replica now), which reports the write as failed. Taken
-    // after, a WAIT on the new owner could confirm offsets that do not include this write.
-    const node = client.isCluster ? ownerOf(client as Cluster, key) : (client as Redis)
-    const reply = await write()
+    if (!client.isCluster) {
+      const reply = await write()
+      await barrier(client as Redis)
+      return reply
+    }
+    const cluster = client as Cluster
     try {
+      // The primary is taken before the write: if the slot moves meanwhile, the WAIT goes to
+      // the old owner and fails (dead, or a replica now), which reports the write as failed.
+      // Taken after, a WAIT on the new owner could confirm offsets without this write.
+      const node = ownerOf(cluster, key)
+      const reply = await write()
       await barrier(node)
+      return reply
     } catch (err) {
-      // A failed WAIT after a failover usually means the cached slot map is stale (the write was
-      // redirected, or reached a restarted node that is about to learn it was demoted): refresh
-      // it, so the retry goes to, and waits on, the current owner.
-      if (client.isCluster) (client as Cluster).refreshSlotsCache()
+      // After a failover the cached slot map is stale (the owner is gone from it, a write was
+      // redirected, or reached a restarted node about to learn it was demoted), and a failure
+      // before the write reaches Redis would never teach the client otherwise: refresh it, so
+      // the retry goes to, and waits on, the current owner.
+      cluster.refreshSlotsCache()
       throw err
     }
-    return reply
   }
 }
 

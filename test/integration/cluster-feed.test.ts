@@ -1,6 +1,6 @@
 /**
  * The revocation feed on a real Redis Cluster (started here, test/helpers/redis-topology.ts):
- * the bridge's store publishes (SPUBLISH on the shard of the snapshot), a verifier
+ * the bridge's store publishes (SPUBLISH on the shard of the snapshot, WAIT 1), a verifier
  * follows with its own ioredis Cluster client, and the master of that shard is killed while
  * revocations keep coming. Every acknowledged revocation must reach the verifier, live or through
  * the snapshot it re-reads on resubscribing to the new master.
@@ -49,9 +49,11 @@ describe('revocation feed on Redis Cluster', () => {
   })
 
   it('delivers every acknowledged revocation across a failover of its shard', async () => {
-    // What is under test is the feed's resync, so the publisher does not WAIT here (see the
-    // store tests for WAIT; with it, this publisher stayed unconfirmed after the failover).
-    const store = createRedisStore(bridgeClient, { prefix: PREFIX })
+    // As the bridge runs on a Cluster by default (REDIS_WAIT_REPLICAS=auto → 1).
+    const store = createRedisStore(bridgeClient, {
+      prefix: PREFIX,
+      replicaAck: { replicas: 1, timeoutMs: 250 },
+    })
     const seen = new Set<string>()
     const feed = createRedisRevocations({
       client: verifierClient,
