@@ -51,7 +51,7 @@ export default tseslint.config(
     // The verifier is a leaf package shipped to downstream services, with zero dependencies:
     // node: built-ins and its own files only.
     files: ['packages/verifier/src/**/*.ts'],
-    ignores: ['packages/verifier/src/redis.ts'],
+    ignores: ['packages/verifier/src/redis.ts', 'packages/verifier/src/redis-subscriber.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -67,7 +67,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/verifier/src/redis.ts'],
+    files: ['packages/verifier/src/redis.ts', 'packages/verifier/src/redis-subscriber.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

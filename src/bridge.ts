@@ -4,7 +4,7 @@
  * database and a test Redis prefix. No environment access and no listening here.
  */
 import type Koa from 'koa'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { createApp } from './app.ts'
 import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
@@ -33,7 +33,7 @@ import type { ClaimsSettings, Signer } from './tokens/types.ts'
 export interface BridgeDeps {
   config: Readonly<Config>
   db: Database
-  redis: Redis
+  redis: Redis | Cluster
   ring: KeyRing
   logger: Logger
   metrics?: Metrics
@@ -89,6 +89,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     now,
     accessTokenTtl: config.accessTokenTtl,
     ...(deps.rollback === undefined ? {} : { rollback: deps.rollback }),
+    replicaAck: config.redisWait,
   })
 
   const settings: ClaimsSettings = {

@@ -14,10 +14,11 @@ import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
 import { persistenceProblem, readPersistence, type Persistence } from './store/persistence.ts'
 import { markHistory } from './store/history.ts'
-import { createRedisStore } from './store/redis.ts'
 import { createRollbackGuard, type RollbackGuard } from './store/rollback.ts'
 import { WATERMARK_TABLE_SQL, ensureWatermarkTable, postgresWatermark } from './store/watermark.ts'
 import { manifestVersion, watchKeyStore } from './tokens/key-watch.ts'
+import { preflight } from './store/preflight.ts'
+import { primaries, type RedisLike } from './store/topology.ts'
 import { loadKeyRing, reloadKeyRing } from './tokens/keys.ts'
 
 async function main(): Promise<void> {
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   })
   await checkDjangoSchema(db.sql(), config, logger)
 
-  const redis = createRedisClient(config.redisUrl, { connectionName: 'django-jwt-bridge' })
+  const redis = createRedisClient(config.redis, { connectionName: 'django-jwt-bridge' })
   await checkRedis(redis, config, logger)
   const rollback = await startRollbackGuard(db, redis, config, logger)
 
@@ -151,20 +152,13 @@ async function checkDjangoSchema(
 }
 
 async function checkRedis(
-  redis: ReturnType<typeof createRedisClient>,
+  redis: RedisLike,
   config: Readonly<Config>,
   logger: Logger,
 ): Promise<void> {
-  const store = createRedisStore(redis, { prefix: config.redisPrefix })
-  let policy: { policy: string; safe: boolean }
-  try {
-    policy = await store.checkEvictionPolicy()
-  } catch (err) {
-    fail(
-      `cannot reach Redis at REDIS_URL (${describe(err)}).`,
-      'Start Redis (redis-server --daemonize yes) or fix REDIS_URL.',
-    )
-  }
+  const checked = await preflight(redis, config.redis, config.redisPrefix)
+  if (!checked.ok) fail(checked.problem, checked.next)
+  const { policy } = checked
   if (!policy.safe) {
     const msg = `Redis maxmemory-policy is ${policy.policy}: it can evict refresh families and revocations.`
     if (config.redisRequireNoEviction) {
@@ -175,19 +169,22 @@ async function checkRedis(
     }
     logger.warn(msg)
   }
-  let persistence: Persistence
-  try {
-    persistence = await readPersistence(redis)
-  } catch (err) {
-    fail(
-      `cannot read Redis INFO persistence (${describe(err)}).`,
-      'Allow INFO for this Redis user.',
-    )
-  }
-  const durable = persistenceProblem(persistence)
-  if (durable !== null) {
-    if (config.redisRequirePersistence) fail(durable.problem, durable.fix)
-    logger.warn(`${durable.problem} REDIS_REQUIRE_PERSISTENCE=false: starting anyway.`)
+  // Every primary: one Cluster master without AOF is enough to bring revoked tokens back.
+  for (const primary of await primaries(redis)) {
+    let persistence: Persistence
+    try {
+      persistence = await readPersistence(primary)
+    } catch (err) {
+      fail(
+        `cannot read Redis INFO persistence (${describe(err)}).`,
+        'Allow INFO for this Redis user.',
+      )
+    }
+    const durable = persistenceProblem(persistence)
+    if (durable !== null) {
+      if (config.redisRequirePersistence) fail(durable.problem, durable.fix)
+      logger.warn(`${durable.problem} REDIS_REQUIRE_PERSISTENCE=false: starting anyway.`)
+    }
   }
 }
 

@@ -4,5 +4,6 @@
  */
 export { loadConfig, loadKeyConfig, type Environment } from './load.ts'
 export type { Config, DjangoConfig, KeyConfig, UserTableConfig } from './shape.ts'
+export type { RedisTargetConfig, RedisWaitConfig } from './redis.ts'
 export { CONFIG_VARIABLES, VARIABLES, type Variable, type VariableDoc } from './variables.ts'
 export * from './domains.ts'

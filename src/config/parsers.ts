@@ -34,6 +34,12 @@ export function int(min: number, max: number): Parser<number> {
   }
 }
 
+/** `auto` (as `undefined`: the reader works it out) or a whole number from `min` to `max`. */
+export function autoOrInt(min: number, max: number): Parser<number | undefined> {
+  const parse = int(min, max)
+  return (v, fail) => (v === 'auto' ? undefined : parse(v, fail))
+}
+
 /** `true`/`false`, also `1`/`0`, `yes`/`no`, `on`/`off`, in any case. */
 export const bool: Parser<boolean> = (v, fail) => {
   if (/^(1|true|yes|on)$/i.test(v)) return true
@@ -152,4 +158,46 @@ export const passwordHashers: Parser<readonly HasherName[]> = (v, fail) => {
   const names = list(hasher)(v, fail)
   if (names.length === 0) throw fail('must list at least one hasher.')
   return [...new Set(names)]
+}
+
+/** Like `url(...)`, or empty (`undefined`) when the variable is not used. */
+export function optionalUrl(...protocols: string[]): Parser<string | undefined> {
+  const parse = url(...protocols)
+  return (v, fail) => (v === '' ? undefined : parse(v, fail))
+}
+
+/** One Redis server address: `host:port`, or `redis://host:port` (`rediss://` for TLS). */
+export interface RedisNodeAddress {
+  readonly host: string
+  readonly port: number
+  readonly tls: boolean
+}
+
+/**
+ * A Redis Cluster seed node or a Sentinel, as `host:port` or `redis[s]://host:port`. Credentials
+ * are refused here, so that a password has one place (REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD)
+ * and an address list can be logged; the message never repeats the value for the same reason.
+ */
+export const redisNode: Parser<RedisNodeAddress> = (v, fail) => {
+  const withScheme = /^[a-z]+:\/\//i.test(v) ? v : `redis://${v}`
+  let u: URL
+  try {
+    u = new URL(withScheme)
+  } catch {
+    throw fail('each entry must be host:port or redis://host:port.')
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw fail(`entries must use redis: or rediss:; got ${u.protocol}.`)
+  if (u.username !== '' || u.password !== '')
+    throw fail(
+      'entries must not carry credentials; set REDIS_PASSWORD (REDIS_SENTINEL_PASSWORD for sentinels).',
+    )
+  if (u.port === '') throw fail('each entry needs a port, e.g. 10.0.0.1:6379.')
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '')
+    throw fail('entries are host:port only (Cluster has no database number).')
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port),
+    tls: u.protocol === 'rediss:',
+  }
 }

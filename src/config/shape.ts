@@ -4,6 +4,7 @@
  * type is written by hand.
  */
 import { ConfigError } from '../errors.ts'
+import { redisTarget, redisWait } from './redis.ts'
 import type { ParsedEnv } from './variables.ts'
 
 /** What the key CLI needs, from the variables it reads. */
@@ -36,6 +37,7 @@ type KeyVariable = (typeof KEY_VARIABLES)[number]
 
 /** The service's configuration; throws ConfigError for settings that contradict each other. */
 export function toConfig(e: ParsedEnv) {
+  const redis = redisTarget(e)
   if (e.REFRESH_FAMILY_MAX_AGE < e.REFRESH_TOKEN_TTL)
     throw new ConfigError('REFRESH_FAMILY_MAX_AGE', 'must be at least REFRESH_TOKEN_TTL.')
   // A client refreshes when its first access token expires: the family must still be there.
@@ -85,7 +87,10 @@ export function toConfig(e: ParsedEnv) {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     /** Seconds a Postgres statement may run, lock waits included; 0 leaves the server's. */
     databaseStatementTimeout: e.DATABASE_STATEMENT_TIMEOUT,
-    redisUrl: e.REDIS_URL,
+    /** One server, a Cluster or a Sentinel-managed primary (exactly one; see ./redis.ts). */
+    redis,
+    /** WAIT for this many replicas after each rotation/revocation (0: off). */
+    redisWait: redisWait(e, redis),
     redisPrefix: e.REDIS_PREFIX,
     /** Refuse to start (true) or only warn (false) when Redis may evict token state. */
     redisRequireNoEviction: e.REDIS_REQUIRE_NOEVICTION,

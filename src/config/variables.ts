@@ -13,6 +13,7 @@ import {
   USER_PK_TYPES,
 } from './domains.ts'
 import {
+  autoOrInt,
   bool,
   identifier,
   int,
@@ -21,7 +22,9 @@ import {
   oneOf,
   optionalIdentifier,
   optionalText,
+  optionalUrl,
   origin,
+  redisNode,
   publicUrl,
   passwordHashers,
   sessionEngine,
@@ -82,9 +85,40 @@ export const VARIABLES = {
     hint: "Point it at Django's database, e.g. postgres://postgres@127.0.0.1:5432/mysite.",
     doc: "Django's Postgres, e.g. `postgres://user@host:5432/db`.",
   }),
-  REDIS_URL: required(url('redis:', 'rediss:'), {
+  // One of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (shape.ts checks that exactly one
+  // is set): a cluster node or a sentinel reached as a plain server fails in ways that look
+  // unrelated (MOVED on most keys, an "unknown" eviction policy), so each mode is named.
+  REDIS_URL: variable('', optionalUrl('redis:', 'rediss:'), {
+    shown: 'required',
     hint: 'e.g. redis://127.0.0.1:6379/0 (start one with: redis-server --daemonize yes --appendonly yes).',
-    doc: 'Redis for refresh families, revocation and throttling, e.g. `redis://127.0.0.1:6379/0`.',
+    doc: 'A single Redis (or a primary behind a proxy) for refresh families, revocation and throttling, e.g. `redis://127.0.0.1:6379/0`. Required unless `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` is set; only one of the three.',
+  }),
+  REDIS_CLUSTER_NODES: variable('', list(redisNode), {
+    hint: 'e.g. 10.0.0.1:6379,10.0.0.2:6379 (rediss://host:port for TLS).',
+    doc: 'Redis Cluster seed nodes, comma-separated `host:port` (`rediss://host:port` for TLS); the rest are discovered. See docs/operations.md.',
+  }),
+  REDIS_SENTINELS: variable('', list(redisNode), {
+    hint: 'e.g. 10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379.',
+    doc: 'Redis Sentinels, comma-separated `host:port`; needs `REDIS_SENTINEL_MASTER`. The bridge follows failovers.',
+  }),
+  REDIS_SENTINEL_MASTER: variable('', optionalText, {
+    doc: 'The master name the sentinels monitor (`sentinel monitor <name> …`).',
+  }),
+  REDIS_SENTINEL_PASSWORD: variable('', optionalText, {
+    doc: "The sentinels' own password (`requirepass` in sentinel.conf), if any.",
+  }),
+  REDIS_PASSWORD: variable('', optionalText, {
+    doc: 'Password of the Redis data nodes with `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` (with `REDIS_URL` it goes in the URL).',
+  }),
+  // A failover promotes a replica that may not have the last writes (replication is async):
+  // a rotation lost that way logs the user out, a revocation lost revives a token. Waiting for
+  // a replica closes that hole at the price of a replica round trip per write, and of 503s for
+  // writes while a shard has no replica (measured in docs/operations.md).
+  REDIS_WAIT_REPLICAS: variable('auto', autoOrInt(0, 16), {
+    doc: 'Replicas that must confirm each rotation and revocation (`WAIT`) before the client is answered; a write they do not confirm in time is a 503. `auto`: 1 with `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS`, 0 with `REDIS_URL`. 0 turns it off.',
+  }),
+  REDIS_WAIT_TIMEOUT_MS: variable('250', int(1, 900), {
+    doc: 'How long a write waits for `REDIS_WAIT_REPLICAS` replicas, ms (below the 1 s command timeout).',
   }),
   DJANGO_SECRET_KEY_FALLBACKS: variable('', list(text), {
     doc: '`SECRET_KEY_FALLBACKS`, comma-separated, oldest last. Verify only.',

@@ -1,5 +1,6 @@
 /**
- * What /readyz reports: whether Postgres answers, Redis answers and the key ring has keys. Each
+ * What /readyz reports: whether Postgres answers, Redis runs the store's scripts on every
+ * primary, and the key ring has keys. Each
  * probe is bounded, so a hung dependency makes the bridge "not ready" instead of hanging the
  * orchestrator's probe.
  */
@@ -10,7 +11,8 @@ import type { Readiness } from './service.ts'
 
 export interface ReadinessDeps {
   db: Database
-  store: Pick<TokenStore, 'ping'>
+  /** `probe` runs a store script on every primary: what requests need, not just a PING. */
+  store: Pick<TokenStore, 'probe'>
   /** The live key ring: a getter, because a key reload (SIGHUP) swaps it. */
   ring: () => Pick<KeyRing, 'jwks'>
   /** Milliseconds each probe may take before it counts as down. */
@@ -28,7 +30,7 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
           timeoutMs,
         ),
         withTimeout(
-          deps.store.ping().then(() => true),
+          deps.store.probe().then(() => true),
           timeoutMs,
         ),
       ])

@@ -13,7 +13,7 @@
  * the rollback guard finds Redis restored from an older snapshot, whose marker would otherwise
  * vouch for a history that lost its tail. It never expires.
  */
-import type { Redis } from 'ioredis'
+import type { RedisLike } from './topology.ts'
 import { DependencyError } from '../errors.ts'
 
 /** The marker's key for REDIS_PREFIX `prefix` (the verifier derives the same name). */
@@ -25,7 +25,7 @@ export function historyKey(prefix: string): string {
 const seconds = (nowMs: number): string => String(Math.ceil(nowMs / 1000))
 
 /** Sets the marker to `nowMs` unless there is one (the history is complete since then). */
-export async function markHistory(redis: Redis, prefix: string, nowMs: number): Promise<void> {
+export async function markHistory(redis: RedisLike, prefix: string, nowMs: number): Promise<void> {
   try {
     await redis.set(historyKey(prefix), seconds(nowMs), 'NX')
   } catch (err) {
@@ -34,7 +34,11 @@ export async function markHistory(redis: Redis, prefix: string, nowMs: number): 
 }
 
 /** Overwrites the marker: what the snapshot holds from before `nowMs` is known to be incomplete. */
-export async function restartHistory(redis: Redis, prefix: string, nowMs: number): Promise<void> {
+export async function restartHistory(
+  redis: RedisLike,
+  prefix: string,
+  nowMs: number,
+): Promise<void> {
   try {
     await redis.set(historyKey(prefix), seconds(nowMs))
   } catch (err) {

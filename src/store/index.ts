@@ -16,6 +16,6 @@ export type {
 export { createRedisStore, encodeRevocation, REVOCATION_LEEWAY_SECONDS } from './redis.ts'
 export type { RedisStoreOptions } from './redis.ts'
 export { createRedisClient } from './client.ts'
-export type { RedisClientOptions } from './client.ts'
+export type { RedisAddress, RedisClientOptions, RedisTarget } from './client.ts'
 export { storeKeys } from './keys.ts'
 export type { StoreKeys } from './keys.ts'

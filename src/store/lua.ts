@@ -173,9 +173,11 @@ return out
 /**
  * Publish a revocation and keep it in the snapshot. KEYS[1] the snapshot sorted set
  * (`<prefix>revocations`). ARGV[1] channel (same name), ARGV[2] JSON message, ARGV[3] its exp
- * (unix s), ARGV[4] now (unix s), ARGV[5] now ms.
+ * (unix s), ARGV[4] now (unix s), ARGV[5] now ms, ARGV[6] `shard` (SPUBLISH, on a Cluster) or
+ * `all` (PUBLISH).
  * Prunes entries already past exp, so the snapshot stays bounded, and lets the key itself
- * expire with its latest entry. PUBLISH is not a key access, so this stays one-slot.
+ * expire with its latest entry. The shard channel has the key's name, hence its slot, so this
+ * stays one-slot either way.
  */
 export const PUBLISH_REVOCATION = `
 local function int(n) return string.format('%d', n) end
@@ -184,7 +186,11 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local ttl = tonumber(top[2]) * 1000 - tonumber(ARGV[5])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], int(ttl)) end
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+if ARGV[6] == 'shard' then
+  redis.call('SPUBLISH', ARGV[1], ARGV[2])
+else
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+end
 return 1
 `
 

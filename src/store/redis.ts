@@ -1,11 +1,13 @@
 /**
- * The TokenStore, implemented for Redis (≥ 7.0: PEXPIRE NX and ZRANGE … WITHSCORES on a single
- * node or Cluster-safe keys). See ./types.ts for the contract and ./keys.ts for the key layout.
+ * The TokenStore, implemented for Redis (≥ 7.0: PEXPIRE NX, ZRANGE … WITHSCORES and SPUBLISH) on
+ * one server, a Sentinel-managed primary or a Cluster (every script stays in one slot). See
+ * ./types.ts for the contract and ./keys.ts for the key layout.
  */
-import type { Redis } from 'ioredis'
 import { DependencyError, WireError } from '../errors.ts'
 import { markHistory } from './history.ts'
 import { storeKeys } from './keys.ts'
+import { replicaAck, type ReplicaAckOptions } from './replica-ack.ts'
+import { primaries, probeKeys, type RedisLike } from './topology.ts'
 import {
   CREATE_FAMILY,
   DELETE_FAMILY,
@@ -53,6 +55,11 @@ export interface RedisStoreOptions {
    * after every revocation so that its watermark moves past it. Absent: no rollback detection.
    */
   rollback?: WatermarkHooks
+  /**
+   * Confirm each write with `WAIT` before acknowledging it (REDIS_WAIT_REPLICAS), so a failover
+   * cannot undo a rotation or revocation a client was told about. Default: off.
+   */
+  replicaAck?: ReplicaAckOptions
 }
 
 /** The scripts, as ioredis exposes them after defineCommand (EVALSHA with EVAL fallback). */
@@ -90,12 +97,13 @@ interface StoreCommands {
     exp: string,
     nowS: string,
     nowMs: string,
+    how: 'shard' | 'all',
   ): Promise<unknown>
   djbThrottleHit(key: string, windowMs: string): Promise<unknown>
   djbThrottlePeek(key: string): Promise<unknown>
 }
 
-function defineCommands(redis: Redis): Redis & StoreCommands {
+function defineCommands(redis: RedisLike): RedisLike & StoreCommands {
   redis.defineCommand('djbCreateFamily', { numberOfKeys: 3, lua: CREATE_FAMILY })
   redis.defineCommand('djbRotate', { numberOfKeys: 2, lua: ROTATE })
   redis.defineCommand('djbDeleteFamily', { numberOfKeys: 2, lua: DELETE_FAMILY })
@@ -103,7 +111,7 @@ function defineCommands(redis: Redis): Redis & StoreCommands {
   redis.defineCommand('djbPublishRevocation', { numberOfKeys: 1, lua: PUBLISH_REVOCATION })
   redis.defineCommand('djbThrottleHit', { numberOfKeys: 1, lua: THROTTLE_HIT })
   redis.defineCommand('djbThrottlePeek', { numberOfKeys: 1, lua: THROTTLE_PEEK, readOnly: true })
-  return redis as Redis & StoreCommands
+  return redis as RedisLike & StoreCommands
 }
 
 /** Every Redis failure becomes a 503-shaped DependencyError; nothing from ioredis leaks out. */
@@ -172,7 +180,7 @@ function familyFrom(familyId: string, f: readonly unknown[], from: number): Fami
   }
 }
 
-export function createRedisStore(client: Redis, options: RedisStoreOptions): TokenStore {
+export function createRedisStore(client: RedisLike, options: RedisStoreOptions): TokenStore {
   // ioredis' own keyPrefix would be applied to KEYS but not to the channel name, splitting the
   // snapshot from its feed; the store does its own prefixing.
   if (client.options.keyPrefix) {
@@ -182,18 +190,27 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
   const keys = storeKeys(options.prefix)
   const clock = options.now ?? Date.now
   const defaultAccessTtl = options.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL
+  // On a Cluster the feed is sharded pub/sub (SPUBLISH): the message stays on the shard that
+  // holds the snapshot, instead of being broadcast over the cluster bus to every node, and a
+  // verifier subscribed there sees that shard's failover (and resyncs). One server keeps
+  // classic PUBLISH, which existing subscribers use. See docs/operations.md.
+  const publishHow = client.isCluster ? 'shard' : 'all'
+  const acked = replicaAck(client, options.replicaAck ?? { replicas: 0, timeoutMs: 0 })
 
   async function publish(m: RevocationMessage, nowMs: number): Promise<void> {
     const json = encodeRevocation(m)
     const nowS = String(Math.floor(nowMs / 1000))
     await call(() =>
-      redis.djbPublishRevocation(
-        keys.revocations,
-        keys.revocations,
-        json,
-        String(m.exp),
-        nowS,
-        String(Math.floor(nowMs)),
+      acked(keys.revocations, () =>
+        redis.djbPublishRevocation(
+          keys.revocations,
+          keys.revocations,
+          json,
+          String(m.exp),
+          nowS,
+          String(Math.floor(nowMs)),
+          publishHow,
+        ),
       ),
     )
     // The snapshot is complete from here on if Redis lost it before (./history.ts), and the
@@ -245,16 +262,18 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       // One script: the family and its place in the user's index (same slot) exist together
       // or not at all, so a family is never live without being reachable for logout-everywhere.
       const created = await call(() =>
-        redis.djbCreateFamily(
-          familyKey,
-          indexKey,
-          nbfKey,
-          String(ttlMs),
-          f.familyId,
-          String(maxAgeMs),
-          String(cap),
-          keys.userFamilyPrefix(f.userId),
-          ...fields,
+        acked(familyKey, () =>
+          redis.djbCreateFamily(
+            familyKey,
+            indexKey,
+            nbfKey,
+            String(ttlMs),
+            f.familyId,
+            String(maxAgeMs),
+            String(cap),
+            keys.userFamilyPrefix(f.userId),
+            ...fields,
+          ),
         ),
       )
       if (!Array.isArray(created) || created.length === 0) throw badReply('createFamily')
@@ -276,17 +295,19 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       const idleMs = positiveSeconds(r.refreshTtl, 'refreshTtl')
       const key = keys.family(r.userId, r.familyId)
       const reply = await call(() =>
-        redis.djbRotateBuffer(
-          key,
-          keys.userFamilies(r.userId),
-          r.presentedJti,
-          r.nextJti,
-          r.successorSealed,
-          String(idleMs),
-          ms(r.graceMs, 'graceMs'),
-          ms(now, 'now'),
-          r.familyId,
-          ms(r.retryMs ?? 0, 'retryMs'),
+        acked(key, () =>
+          redis.djbRotateBuffer(
+            key,
+            keys.userFamilies(r.userId),
+            r.presentedJti,
+            r.nextJti,
+            r.successorSealed,
+            String(idleMs),
+            ms(r.graceMs, 'graceMs'),
+            ms(now, 'now'),
+            r.familyId,
+            ms(r.retryMs ?? 0, 'retryMs'),
+          ),
         ),
       )
       if (!Array.isArray(reply) || reply.length === 0) throw badReply('rotate')
@@ -328,7 +349,9 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
     ): Promise<RevokeFamilyResult> {
       const key = keys.family(userId, familyId)
       const owner = text(
-        await call(() => redis.djbDeleteFamily(key, keys.userFamilies(userId), familyId)),
+        await call(() =>
+          acked(key, () => redis.djbDeleteFamily(key, keys.userFamilies(userId), familyId)),
+        ),
       )
       // Published even when the family was already gone: a retry after a failed publication
       // must still reach the verifiers.
@@ -347,7 +370,9 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       // 1. The not-before first: from here on every family created earlier is dead to callers
       //    that check it, whatever happens to the steps below.
       const reply = await call(() =>
-        redis.djbRevokeUser(nbfKey, indexKey, ms(now, 'now'), String(minTtlMs)),
+        acked(nbfKey, () =>
+          redis.djbRevokeUser(nbfKey, indexKey, ms(now, 'now'), String(minTtlMs)),
+        ),
       )
       if (!Array.isArray(reply) || reply.length === 0) throw badReply('revokeUser')
       const notBefore = int(reply[0], 'not-before')
@@ -372,7 +397,9 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       //    once). A failure part-way leaves the rest indexed for a retry.
       const deleted = await Promise.all(
         familyIds.map((id) =>
-          call(() => redis.djbDeleteFamily(keys.family(userId, id), indexKey, id)),
+          call(() =>
+            acked(indexKey, () => redis.djbDeleteFamily(keys.family(userId, id), indexKey, id)),
+          ),
         ),
       )
       return { notBefore, familiesRevoked: deleted.filter((u) => u !== null).length }
@@ -423,10 +450,25 @@ export function createRedisStore(client: Redis, options: RedisStoreOptions): Tok
       await call(() => redis.ping())
     },
 
+    async probe(): Promise<void> {
+      // The path requests take: EVALSHA (EVAL after a restart) of a store script on a key of
+      // each slot owner, routed like any user's key. A PING would pass on a cluster node
+      // reached as a single server (MOVED for most keys), on a replica, or with scripts off.
+      await call(async () => {
+        await Promise.all(probeKeys(redis, options.prefix).map((k) => redis.djbThrottlePeek(k)))
+      })
+    },
+
     async checkEvictionPolicy(): Promise<EvictionPolicy> {
-      const info = await call(() => redis.info('memory'))
-      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown'
-      return { policy, safe: policy === 'noeviction' }
+      // Every primary holds some users' families: one evicting master is enough to lose them.
+      const nodes = await call(() => primaries(redis))
+      let worst: EvictionPolicy = { policy: 'noeviction', safe: true }
+      for (const node of nodes) {
+        const info = await call(() => node.info('memory'))
+        const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown'
+        if (policy !== 'noeviction') worst = { policy, safe: false }
+      }
+      return nodes.length === 0 ? { policy: 'unknown', safe: false } : worst
     },
   }
 }

@@ -26,7 +26,7 @@
  * not-before, and again first thing after every reconnect), one script and one Postgres upsert
  * per revocation and per heartbeat (default 5 s).
  */
-import type { Redis } from 'ioredis'
+import type { RedisLike } from './topology.ts'
 import { DependencyError, WireError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { markHistory, restartHistory } from './history.ts'
@@ -82,7 +82,7 @@ export interface RollbackGuard extends WatermarkHooks {
 }
 
 export interface RollbackGuardOptions {
-  redis: Redis
+  redis: RedisLike
   /** REDIS_PREFIX. */
   prefix: string
   durable: DurableWatermark
@@ -104,6 +104,7 @@ interface GuardCommands {
     exp: string,
     nowS: string,
     nowMs: string,
+    how: 'shard' | 'all',
   ): Promise<unknown>
 }
 
@@ -133,7 +134,7 @@ export function createRollbackGuard(o: RollbackGuardOptions): RollbackGuard {
   const key = `${o.prefix}watermark`
   const revocations = `${o.prefix}revocations`
   const clock = o.now ?? Date.now
-  const redis = o.redis as Redis & GuardCommands
+  const redis = o.redis as RedisLike & GuardCommands
   redis.defineCommand('djbAdvanceWatermark', { numberOfKeys: 1, lua: ADVANCE })
   redis.defineCommand('djbGuardPublish', { numberOfKeys: 1, lua: PUBLISH_REVOCATION })
   /** The highest watermark this instance has seen in Redis or Postgres. */
@@ -166,6 +167,9 @@ export function createRollbackGuard(o: RollbackGuardOptions): RollbackGuard {
         String(exp),
         String(Math.floor(nowMs / 1000)),
         String(Math.floor(nowMs)),
+        // The same channel kind as the store's own publications (sharded on a Cluster), or a
+        // verifier subscribed to the shard would never hear of the rollback.
+        redis.isCluster ? 'shard' : 'all',
       ),
     )
     await redisCall(() => redis.hdel(key, 'pend'))

@@ -244,6 +244,17 @@ export interface TokenStore {
   /** Round trip to Redis; rejects with DependencyError when it is unreachable. */
   ping(): Promise<void>
 
-  /** Reads `maxmemory_policy` from `INFO memory` (CONFIG GET is blocked on managed Redis). */
+  /**
+   * Readiness: runs one of the store's scripts (read-only) on a probe key owned by each primary
+   * (every master of a Cluster), the way requests reach them. Rejects with DependencyError when
+   * any of them cannot serve it: unreachable, failing over, a cluster node reached as a single
+   * server (MOVED), a replica, scripting unavailable.
+   */
+  probe(): Promise<void>
+
+  /**
+   * Reads `maxmemory_policy` from `INFO memory` (CONFIG GET is blocked on managed Redis) of every
+   * primary (each Cluster master); reports an unsafe one if any is.
+   */
   checkEvictionPolicy(): Promise<EvictionPolicy>
 }

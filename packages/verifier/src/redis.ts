@@ -22,9 +22,10 @@
  * This module only imports ioredis *types*: the caller passes its own client, which is
  * `duplicate()`d for the subscriber connection.
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { RevocationFeedError, VerifierConfigError, type RevocationFeedProblem } from './errors.ts'
 import { emitWarning, functionOption, numberOption } from './options.ts'
+import { feedSubscriber } from './redis-subscriber.ts'
 import {
   RevocationList,
   parseRevocationMessage,
@@ -43,8 +44,12 @@ import type { AccessTokenClaims } from './types.ts'
  * ```
  */
 export interface RedisRevocationsOptions {
-  /** Your ioredis client. Used for the snapshot; `duplicate()`d for the subscription. */
-  readonly client: Redis
+  /**
+   * Your ioredis client: a `Redis` (one server, or `new Redis({ sentinels, name })` for
+   * Sentinel) or a `Cluster`. Used for the snapshot; the subscription gets its own connection
+   * (a `duplicate()`, or on a Cluster one to the shard that carries the feed).
+   */
+  readonly client: Redis | Cluster
   /** The bridge's `REDIS_PREFIX`. Default `"djb:"`. */
   readonly prefix?: string
   /**
@@ -277,7 +282,7 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
     }
   }
 
-  const sub = client.duplicate({ lazyConnect: true, enableOfflineQueue: true })
+  const sub = feedSubscriber(client, key)
   sub.on('message', (channel: string, message: string) => {
     if (channel !== key) return
     apply(message)
