@@ -7,7 +7,7 @@ import type { Server } from 'node:http'
 import type postgres from 'postgres'
 import { createBridge } from './bridge.ts'
 import { loadConfig, type Config } from './config/index.ts'
-import { connectDatabase } from './django/database.ts'
+import { connectDatabase, queryTimeout } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     connections: config.databasePoolSize,
     connectTimeout: 5,
     statementTimeout: config.databaseStatementTimeout,
+    queryTimeoutMs: queryTimeout(config.requestDeadlineMs),
   })
   await checkDjangoSchema(db.sql(), config, logger)
 

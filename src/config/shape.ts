@@ -73,6 +73,8 @@ export function toConfig(e: ParsedEnv) {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     /** Seconds a Postgres statement may run, lock waits included; 0 leaves the server's. */
     databaseStatementTimeout: e.DATABASE_STATEMENT_TIMEOUT,
+    /** Milliseconds within which every request is answered (503 past it). */
+    requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     /** Refuse to start (true) or only warn (false) when Redis may evict token state. */

@@ -197,6 +197,12 @@ export const VARIABLES = {
   DATABASE_STATEMENT_TIMEOUT: variable('5', int(0, 3600), {
     doc: "Seconds a Postgres statement may run, lock waits included (0 to 3600). A stuck query becomes a 503 instead of holding up the requests pipelined behind it. 0 keeps the server's setting: use it behind PgBouncer, which refuses this startup parameter, and set the timeout on the role.",
   }),
+  // A client (or a proxy in front of us) that waits longer than this would rather retry on
+  // another instance: a Postgres that stopped answering, or a table locked for a migration,
+  // must cost it a fast 503, never a hung request (issue #13).
+  REQUEST_DEADLINE_MS: variable('2000', int(100, 60000), {
+    doc: 'Milliseconds within which every request is answered (100 to 60000); past it the answer is 503 `temporarily_unavailable` with Retry-After, and a Postgres query still running is cancelled.',
+  }),
   REFRESH_TOKEN_SIGNING: variable('asymmetric', oneOf(REFRESH_SIGNINGS), {
     doc: '`asymmetric`: refresh tokens are signed with the signing key, like access tokens. `hmac`: HS256 under a key derived from it (only the bridge verifies refresh tokens; one signature less per token response). Both are always accepted.',
   }),
