@@ -36,8 +36,8 @@ export interface Database {
   sql(): postgres.Sql
   /**
    * Runs the query `build` makes on the connection this database picks, within the query
-   * deadline. `label` names what the query touches ("read django_session"): queries with the
-   * same label as one already stuck are kept off the last free connection.
+   * deadline. `label` names what the query touches ("read django_session"): a query with the
+   * same label as one that is stuck (the oldest on its connection) is kept off the last free one.
    * Rejects with a DependencyError (503) when the deadline passes; postgres.js errors pass as
    * they are, for the caller's postgresFailure().
    */
@@ -115,6 +115,9 @@ export function connectDatabase(url: string, options: DatabaseOptions): Database
 interface InFlight {
   readonly since: number
   readonly label: string
+  readonly query: { cancel(): void }
+  /** Its deadline has passed: cancel it on the server as soon as it is the one running. */
+  overdue: boolean
 }
 
 interface Connection {
@@ -153,7 +156,8 @@ export function overClients(
         free++
         continue
       }
-      if (stuckHere === undefined && holds(c, label)) stuckHere = c
+      // Only the oldest query is known to be stuck: those behind it merely wait for it.
+      if (stuckHere === undefined && oldest(c)?.label === label) stuckHere = c
       if (leastStuck === undefined || c.inFlight.size < leastStuck.inFlight.size) leastStuck = c
     }
     // The last free connection is kept for queries that are not known to be stuck.
@@ -169,11 +173,6 @@ export function overClients(
     return best ?? stuckHere ?? leastStuck ?? (connections[0] as Connection)
   }
 
-  function holds(c: Connection, label: string): boolean {
-    for (const q of c.inFlight) if (q.label === label) return true
-    return false
-  }
-
   return {
     sql: () => pick('').client,
 
@@ -182,20 +181,24 @@ export function overClients(
       build: (sql: postgres.Sql) => postgres.PendingQuery<T>,
     ): Promise<postgres.RowList<T>> {
       const c = pick(label)
-      const entry: InFlight = { since: performance.now(), label }
-      c.inFlight.add(entry)
       const pending = build(c.client)
+      const entry: InFlight = { since: performance.now(), label, query: pending, overdue: false }
+      c.inFlight.add(entry)
       // The entry stays until the server is done with the query, deadline or not: until then
-      // the connection is still held by it.
+      // the connection is still held by it. When it goes, the query behind it runs next; if
+      // that one is overdue too, it is cancelled once postgres.js has made it the active one.
+      const done = () => {
+        c.inFlight.delete(entry)
+        const head = oldest(c)
+        if (head?.overdue === true) setImmediate(() => cancelIfRunning(head.query))
+      }
       const settled: Promise<postgres.RowList<T>> = pending.then((rows) => rows)
-      settled.then(
-        () => c.inFlight.delete(entry),
-        () => c.inFlight.delete(entry),
-      )
+      settled.then(done, done)
       if (queryTimeoutMs <= 0) return settled
       return new Promise<postgres.RowList<T>>((resolve, reject) => {
         const timer = setTimeout(() => {
-          cancelQuietly(pending)
+          entry.overdue = true
+          cancelIfRunning(pending)
           reject(
             new DependencyError(
               'postgres',
@@ -223,18 +226,24 @@ export function overClients(
 }
 
 /**
- * Asks the server to cancel `query` once it has been sent. postgres.js types `cancel()` as void
+ * Asks the server to cancel `query` if it is the one its connection is running now; otherwise
+ * leaves it to be cancelled when it is (see `done` above). postgres.js types `cancel()` as void
  * but returns the promise of the cancel request, which fails when Postgres is unreachable;
  * nothing is left to do then, the deadline has answered the caller.
  *
- * A query not sent yet (its connection still connecting) is left queued: in postgres.js 3.4.9,
- * cancelling the query a single-connection client is connecting for leaves that client waiting
- * forever once the server is back (measured: after a cut, every later query on it timed out).
- * It runs when the connection opens; our queries are short reads and idempotent writes.
+ * Only the running query, because postgres.js 3.4.9 mishandles the others:
+ * - a query pipelined behind the running one, cancelled, is shifted off the sent queue together
+ *   with the rest of a run of cancelled ones when its turn comes, and the server's answers to
+ *   them are then taken as the answers of the queries after them: measured under a LOCK TABLE,
+ *   session reads that got an UPDATE's empty result (400 `invalid_grant` for valid sessions).
+ * - a query not sent yet, cancelled while its single-connection client is reconnecting,
+ *   leaves that client waiting forever once the server is back.
+ * A cancel request reaches the server asynchronously: if the query finishes first, the next
+ * one on the connection may be cancelled instead. That one fails with 57014 (a 503), never
+ * with another query's answer.
  */
-function cancelQuietly(query: { cancel(): void }): void {
-  // `state` is the backend's pid and key, set when the query is written to a connection.
-  if (Reflect.get(query, 'state') == null) return
+function cancelIfRunning(query: { cancel(): void }): void {
+  if (Reflect.get(query, 'active') !== true) return
   const request: unknown = query.cancel()
   if (request instanceof Promise) request.catch(() => {})
 }

@@ -3,14 +3,21 @@
  * probe is bounded, so a hung dependency makes the bridge "not ready" instead of hanging the
  * orchestrator's probe.
  *
- * The Postgres probe reads nothing but touches the tables requests read (the user table and
- * django_session): planning it takes their ACCESS SHARE lock, so a table locked out by a
- * migration makes the bridge not ready, as a stopped or paused server does. It runs through
- * Database.query like requests, so it does not wait behind a stuck connection while another
- * one is free, and it is bounded well below a second so /readyz turns within one (issue #13).
+ * The Postgres probe also asks whether a table requests read (the user table, django_session)
+ * is locked out: an ACCESS EXCLUSIVE lock granted on it (LOCK TABLE, most ALTER TABLE, TRUNCATE)
+ * stops every request that needs it, so the bridge is not ready, as with a stopped or paused
+ * server. It reads pg_locks rather than the tables, so the probe itself never waits on the lock
+ * and holds up the requests on its connection. It runs through Database.query, so it does not
+ * wait behind a stuck connection while another one is free, and it is bounded well below a
+ * second so /readyz turns within one (issue #13).
  */
 import type { Database } from '../django/database.ts'
 import { quoteIdentifier } from '../django/sql.ts'
+
+const LOCKED_OUT = `
+  SELECT count(*)::int AS n FROM pg_locks
+  WHERE locktype = 'relation' AND granted AND mode = 'AccessExclusiveLock'
+    AND relation = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)`
 import type { TokenStore } from '../store/types.ts'
 import type { KeyRing } from '../tokens/keys.ts'
 import type { Readiness } from './service.ts'
@@ -32,15 +39,16 @@ export interface ReadinessDeps {
 export function createReadiness(deps: ReadinessDeps): Readiness {
   const timeoutMs = deps.timeoutMs ?? 2000
   const postgresTimeoutMs = deps.postgresTimeoutMs ?? 500
-  // Names come from configuration, never from a request; LIMIT 0 reads no row.
-  const probe = `SELECT ${deps.postgresTables
-    .map((t) => `(SELECT 1 FROM ${quoteIdentifier(t)} LIMIT 0)`)
-    .join(', ')}`
+  const tables = deps.postgresTables.map(quoteIdentifier)
   return {
     async check() {
       const [postgresOk, redisOk] = await Promise.all([
         withTimeout(
-          deps.db.query(probe, (sql) => sql.unsafe(probe)).then(() => true),
+          deps.db
+            .query('readiness', (sql) =>
+              sql.unsafe<{ n: number }[]>(LOCKED_OUT, [tables], { prepare: true }),
+            )
+            .then((rows) => rows[0]?.n === 0),
           postgresTimeoutMs,
         ),
         withTimeout(
