@@ -143,6 +143,14 @@ export function overClients(
     return first !== undefined && now - first.since > STALL_MS
   }
 
+  function allStuckFor(ms: number): boolean {
+    const now = performance.now()
+    return connections.every((c) => {
+      const first = oldest(c)
+      return first !== undefined && now - first.since > ms
+    })
+  }
+
   function pick(label: string): Connection {
     const now = performance.now()
     let best: Connection | undefined
@@ -181,6 +189,14 @@ export function overClients(
       build: (sql: postgres.Sql) => postgres.PendingQuery<T>,
     ): Promise<postgres.RowList<T>> {
       const c = pick(label)
+      if (queryTimeoutMs > 0 && allStuckFor(queryTimeoutMs / 2)) {
+        // Every connection has waited half a deadline on its oldest query: Postgres is not
+        // answering. Queueing more would only pile up work it has to get through once back
+        // (delaying recovery); the caller gets its 503 now.
+        return Promise.reject(
+          new DependencyError('postgres', new Error(`${label}: every connection is stuck`)),
+        )
+      }
       const pending = build(c.client)
       const entry: InFlight = { since: performance.now(), label, query: pending, overdue: false }
       c.inFlight.add(entry)
