@@ -187,9 +187,11 @@ export const VARIABLES = {
   // busy connection and sends each connection's batch in one write, so a small pool costs
   // fewer syscalls per request than an idle connection per query (bench/exchange/ab.ts
   // measured pool 2 at 0.82× the CPU per exchange of pool 10). Our queries are short
-  // indexed lookups; the one scan (deleteUserSessions) is paged.
+  // indexed lookups; the one scan (deleteUserSessions) is paged. A query goes to an idle
+  // connection first and never to one stuck behind a lock while another is free
+  // (src/django/database.ts), so a small pool does not let one slow query hold up the rest.
   DATABASE_POOL_SIZE: variable('2', int(1, 100), {
-    doc: 'Postgres connections per instance (1 to 100), taken in turn; queries pipeline on them, so a few carry the load (see Benchmarks).',
+    doc: 'Postgres connections per instance (1 to 100); a query goes to an idle one, else pipelines on the least busy one that is not stuck, so a few carry the load (see Benchmarks).',
   }),
   // Queries pipeline on a connection, so one waiting on a lock (say Django holding the user
   // row in a long transaction while we update last_login) would hold every query queued

@@ -80,7 +80,10 @@ async function send(base: string, shot: Shot, started: number, timeoutMs: number
   }
 }
 
-/** Polls GET /readyz every `everyMs` until stopped; returns [ms since start, ready] samples. */
+/**
+ * Polls GET /readyz every `everyMs` until stopped; returns samples of when (ms since start) an
+ * answer arrived and whether it said ready.
+ */
 export function pollReadiness(
   base: string,
   everyMs = 100,
@@ -90,14 +93,16 @@ export function pollReadiness(
   let running = true
   const loop = (async () => {
     while (running) {
-      const at = performance.now() - started
-      try {
-        const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3000) })
-        await res.arrayBuffer()
-        samples.push({ at, ready: res.status === 200 })
-      } catch {
-        samples.push({ at, ready: false })
-      }
+      // Stamped when the answer arrives: a probe that hangs for two seconds and then says
+      // "not ready" told the orchestrator so two seconds late.
+      const ready = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3000) }).then(
+        async (res) => {
+          await res.arrayBuffer()
+          return res.status === 200
+        },
+        () => false,
+      )
+      samples.push({ at: performance.now() - started, ready })
       await new Promise((resolve) => setTimeout(resolve, everyMs))
     }
   })()
@@ -113,7 +118,7 @@ export function pollReadiness(
 
 /**
  * When readiness first showed `ready` at or after `from` (ms since the poll started), as the
- * time the answering probe was sent; null when it never did.
+ * time that answer arrived; null when it never did.
  */
 export function firstSample(
   samples: readonly { at: number; ready: boolean }[],
