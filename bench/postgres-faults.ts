@@ -2,11 +2,11 @@
  * Postgres faults under load, measured (issue #13; docs/reliability.md): for each fault, an
  * open-loop load of session exchanges and password logins (3:1) at `--rate` req/s for
  * `--seconds`, with Postgres stopped (connections cut and refused), paused (nothing forwarded),
- * or `django_session` locked from `--from` to `--to` seconds. Prints, per fault: requests,
+ * or `django_session` or `auth_user` locked from `--from` to `--to` seconds. Prints, per fault: requests,
  * answers, 503s, other failures, p50/max latency, and when /readyz went false after the fault
  * began and true after it ended (polled every 100 ms).
  *
- *   npx tsx bench/postgres-faults.ts [--rate 100] [--seconds 10] [--from 2] [--to 7]
+ *   npx tsx bench/postgres-faults.ts [--rate 100] [--seconds 10] [--from 2] [--to 7] [--only auth]
  *
  * Uses the test helpers (real Django database, shared Redis under a fresh prefix, a TCP fault
  * proxy in front of Postgres). Not a timed test: the figures depend on the machine.
@@ -53,13 +53,20 @@ let locked: Promise<unknown> = Promise.resolve()
 const faults: Record<string, { start(): Promise<void> | void; end(): Promise<void> | void }> = {
   stopped: { start: () => p.cut(), end: () => p.resume() },
   paused: { start: () => p.pause(), end: () => p.resume() },
-  'django_session locked': {
+  'django_session locked': lockOut('django_session'),
+  'auth_user locked': lockOut('auth_user'),
+}
+const ONLY = arg('only', '')
+
+/** A fault: `table` held under LOCK TABLE (ACCESS EXCLUSIVE) by another connection. */
+function lockOut(table: string) {
+  return {
     async start() {
       const held = new Promise<void>((resolve) => (release = resolve))
       let taken: () => void = () => {}
       const lockTaken = new Promise<void>((resolve) => (taken = resolve))
       locked = other.begin(async (tx) => {
-        await tx`LOCK TABLE django_session`
+        await tx`LOCK TABLE ${tx(table)}`
         taken()
         await held
       })
@@ -69,11 +76,12 @@ const faults: Record<string, { start(): Promise<void> | void; end(): Promise<voi
       release()
       await locked
     },
-  },
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 for (const [name, fault] of Object.entries(faults)) {
+  if (ONLY !== '' && !name.startsWith(ONLY)) continue
   const poll = pollReadiness(t.url, 100)
   const base = performance.now() - poll.started
   const load = openLoop(t.url, shots, { rate: RATE, seconds: SECONDS, timeoutMs: 60_000 })
