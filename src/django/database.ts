@@ -22,8 +22,10 @@
  * STALL_MS; queries of a kind that is already stuck somewhere (same `label`, e.g. "read
  * django_session") queue behind it once no more than one connection is left unstuck, keeping
  * that one for everything else. And every query has a deadline: past it the caller gets a
- * DependencyError (503) and the query is cancelled on the server (postgres.js `cancel()`),
- * while its connection counts as stuck until the server lets go of it.
+ * DependencyError (503) and the query is cancelled on the server (postgres.js `cancel()`, once
+ * it is the one running: see cancelIfRunning), while its connection counts as stuck until the
+ * server lets go of it. When every connection has been stuck for half a deadline, Postgres is
+ * not answering: queries fail at once rather than pile up for it to work through once back.
  */
 import postgres from 'postgres'
 import { DependencyError } from '../errors.ts'
