@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import Koa from 'koa'
 import type { Logger } from './log.ts'
 import { cors } from './http/cors.ts'
+import { deadline } from './http/deadline.ts'
 import { errorHandler } from './http/errors.ts'
 import type { Metrics } from './http/metrics.ts'
 import { methodNotAllowed } from './http/methods.ts'
@@ -15,6 +16,8 @@ export interface AppDeps extends RouterDeps {
   logger: Logger
   metrics: Metrics
   trustProxy: boolean
+  /** Milliseconds within which every request is answered (503 past it); absent: no deadline. */
+  requestDeadlineMs?: number
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -38,6 +41,7 @@ export function createApp(deps: AppDeps): Koa {
     }
   })
   app.use(errorHandler(deps.logger, deps.metrics))
+  if (deps.requestDeadlineMs !== undefined) app.use(deadline(deps.requestDeadlineMs))
   app.use(cors(deps.corsOrigins))
   app.use(router.routes())
   app.use(methodNotAllowed(router))

@@ -172,7 +172,16 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const app = createApp({
     tokens,
     metrics,
-    readiness: createReadiness({ db, store, ring: () => ring }),
+    readiness: createReadiness({
+      db,
+      store,
+      ring: () => ring,
+      // The signed_cookies engine keeps no sessions in Postgres.
+      postgresTables:
+        django.sessionEngine === 'signed_cookies'
+          ? [django.users.table]
+          : [django.users.table, 'django_session'],
+    }),
     keys: () => ({
       jwksJson: ring.jwksJson,
       etag: ring.etag,
@@ -186,6 +195,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     bodyLimit: config.bodyLimitBytes,
     logger,
     trustProxy: config.trustProxy,
+    requestDeadlineMs: config.requestDeadlineMs,
   })
 
   return {

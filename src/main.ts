@@ -8,8 +8,9 @@ import type { Server } from 'node:http'
 import type postgres from 'postgres'
 import { createBridge } from './bridge.ts'
 import { loadConfig, type Config } from './config/index.ts'
-import { connectDatabase, type Database } from './django/database.ts'
+import { connectDatabase, queryTimeout, type Database } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
+import { drainable } from './http/drain.ts'
 import { createLogger, type Logger } from './log.ts'
 import { createRedisClient } from './store/client.ts'
 import { persistenceProblem, readPersistence, type Persistence } from './store/persistence.ts'
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     connections: config.databasePoolSize,
     connectTimeout: 5,
     statementTimeout: config.databaseStatementTimeout,
+    queryTimeoutMs: queryTimeout(config.requestDeadlineMs),
   })
   await checkDjangoSchema(db.sql(), config, logger)
 
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
     port: config.port,
     ...(config.host === undefined ? {} : { host: config.host }),
   })
+  const drainer = drainable(server)
   server.on('listening', () => {
     logger.info(
       { port: config.port, host: config.host ?? '*', issuer: config.issuer, kid: ring.active.kid },
@@ -109,10 +112,15 @@ async function main(): Promise<void> {
     if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down')
-    server.close(() => {
-      void Promise.allSettled([db.end({ timeout: 5 }), redis.quit()]).then(() => process.exit(0))
-    })
-    setTimeout(() => process.exit(0), 10_000).unref()
+    // In-flight requests finish (each within REQUEST_DEADLINE_MS); then the clients close.
+    void drainer
+      .drain(config.requestDeadlineMs + 5000)
+      .then(({ forced }) => {
+        if (forced > 0) logger.warn({ forced }, 'requests still running at the drain timeout')
+        return Promise.allSettled([db.end({ timeout: 5 }), redis.quit()])
+      })
+      .then(() => process.exit(0))
+    setTimeout(() => process.exit(0), config.requestDeadlineMs + 15_000).unref()
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))

@@ -91,6 +91,8 @@ export function toConfig(e: ParsedEnv) {
     redis,
     /** WAIT for this many replicas after each rotation/revocation (0: off). */
     redisWait: redisWait(e, redis),
+    /** Milliseconds within which every request is answered (503 past it). */
+    requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     redisPrefix: e.REDIS_PREFIX,
     /** Refuse to start (true) or only warn (false) when Redis may evict token state. */
     redisRequireNoEviction: e.REDIS_REQUIRE_NOEVICTION,

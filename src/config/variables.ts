@@ -244,15 +244,23 @@ export const VARIABLES = {
   // busy connection and sends each connection's batch in one write, so a small pool costs
   // fewer syscalls per request than an idle connection per query (bench/exchange/ab.ts
   // measured pool 2 at 0.82× the CPU per exchange of pool 10). Our queries are short
-  // indexed lookups; the one scan (deleteUserSessions) is paged.
+  // indexed lookups; the one scan (deleteUserSessions) is paged. A query goes to an idle
+  // connection first and never to one stuck behind a lock while another is free
+  // (src/django/database.ts), so a small pool does not let one slow query hold up the rest.
   DATABASE_POOL_SIZE: variable('2', int(1, 100), {
-    doc: 'Postgres connections per instance (1 to 100), taken in turn; queries pipeline on them, so a few carry the load (see Benchmarks).',
+    doc: 'Postgres connections per instance (1 to 100); a query goes to an idle one, else pipelines on the least busy one that is not stuck, so a few carry the load (see Benchmarks).',
   }),
   // Queries pipeline on a connection, so one waiting on a lock (say Django holding the user
   // row in a long transaction while we update last_login) would hold every query queued
   // behind it. The server ends it after this long (SQLSTATE 57014): a 503 to that caller.
   DATABASE_STATEMENT_TIMEOUT: variable('5', int(0, 3600), {
     doc: "Seconds a Postgres statement may run, lock waits included (0 to 3600). A stuck query becomes a 503 instead of holding up the requests pipelined behind it. 0 keeps the server's setting: use it behind PgBouncer, which refuses this startup parameter, and set the timeout on the role.",
+  }),
+  // A client (or a proxy in front of us) that waits longer than this would rather retry on
+  // another instance: a Postgres that stopped answering, or a table locked for a migration,
+  // must cost it a fast 503, never a hung request (issue #13).
+  REQUEST_DEADLINE_MS: variable('2000', int(100, 60000), {
+    doc: 'Milliseconds within which every request is answered (100 to 60000); past it the answer is 503 `temporarily_unavailable` with Retry-After, and a Postgres query still running is cancelled.',
   }),
   REFRESH_TOKEN_SIGNING: variable('asymmetric', oneOf(REFRESH_SIGNINGS), {
     doc: '`asymmetric`: refresh tokens are signed with the signing key, like access tokens. `hmac`: HS256 under a key derived from it (only the bridge verifies refresh tokens; one signature less per token response). Both are always accepted.',

@@ -109,9 +109,12 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
     const at = now()
     let rows: SessionRow[]
     try {
-      rows = await db.sql()<SessionRow[]>`
-        SELECT session_data, expire_date FROM django_session
-        WHERE session_key = ${key} AND expire_date > ${new Date(at)}`
+      rows = await db.query(
+        'read django_session',
+        (sql) => sql<SessionRow[]>`
+          SELECT session_data, expire_date FROM django_session
+          WHERE session_key = ${key} AND expire_date > ${new Date(at)}`,
+      )
     } catch (err) {
       throw postgresFailure(err, 'read django_session')
     }
@@ -152,9 +155,12 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
     async exists(sessionKey) {
       if (config.sessionEngine === 'signed_cookies' || !isValidSessionKey(sessionKey)) return false
       try {
-        const rows = await db.sql()`
-          SELECT 1 FROM django_session
-          WHERE session_key = ${sessionKey} AND expire_date > ${new Date(now())}`
+        const rows = await db.query(
+          'read django_session',
+          (sql) => sql`
+            SELECT 1 FROM django_session
+            WHERE session_key = ${sessionKey} AND expire_date > ${new Date(now())}`,
+        )
         return rows.length > 0
       } catch (err) {
         throw postgresFailure(err, 'read django_session')

@@ -88,9 +88,11 @@ interface UserRow {
 /** Build the repository over `db` for the configured user table. */
 export function createUserRepository(db: Database, cfg: UserTableConfig): UserRepository {
   const q = userQueries(cfg)
-  // Run on the next client as a prepared statement; the text is fixed, the values are parameters.
+  // A prepared statement on the connection the database picks; the text is fixed, the values are
+  // parameters. The text is the query's label: each statement is its own kind of query, so
+  // logins (auth_user only) are not taken for exchanges stuck on django_session.
   const prepared = <T extends object[]>(text: string, params: postgres.ParameterOrJSON<never>[]) =>
-    db.sql().unsafe<T>(text, params, { prepare: true })
+    db.query(text, (sql) => sql.unsafe<T>(text, params, { prepare: true }))
 
   const run = async <T>(operation: string, query: () => Promise<T>): Promise<T> => {
     try {
@@ -152,12 +154,13 @@ export function createUserRepository(db: Database, cfg: UserTableConfig): UserRe
     async createUser(user) {
       // Which of AbstractUser's other NOT NULL fields the table has (first_name, last_name,
       // date_joined): looked up once per process, only on the first registration.
-      const sql = db.sql()
-      insertColumns ??= run(
-        'read the user table columns',
-        () => sql<{ column_name: string }[]>`
-          SELECT column_name FROM information_schema.columns
-          WHERE table_schema = current_schema() AND table_name = ${cfg.table}`,
+      insertColumns ??= run('read the user table columns', () =>
+        db.query(
+          'read information_schema',
+          (sql) => sql<{ column_name: string }[]>`
+            SELECT column_name FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = ${cfg.table}`,
+        ),
       ).then((rows) => new Set(rows.map((r) => r.column_name)))
       let present: Set<string>
       try {
@@ -190,9 +193,7 @@ export function createUserRepository(db: Database, cfg: UserTableConfig): UserRe
       const columns = Object.keys(row)
       let rows: { id: string | number }[]
       try {
-        rows = await sql.unsafe<{ id: string | number }[]>(q.insert(columns), Object.values(row), {
-          prepare: true,
-        })
+        rows = await prepared<{ id: string | number }[]>(q.insert(columns), Object.values(row))
       } catch (err) {
         if (isPostgresError(err) && err.code === '23505') {
           // Detail reads `Key (<column>)=(<value>) already exists.`; only the column is used.

@@ -141,10 +141,13 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
       // save(must_create=True): an existing key is a collision, never an overwrite.
       let inserted: number
       try {
-        const result = await db.sql()`
-          INSERT INTO django_session (session_key, session_data, expire_date)
-          VALUES (${sessionKey}, ${sessionData}, ${expireDate})
-          ON CONFLICT (session_key) DO NOTHING`
+        const result = await db.query(
+          'write django_session',
+          (sql) => sql`
+            INSERT INTO django_session (session_key, session_data, expire_date)
+            VALUES (${sessionKey}, ${sessionData}, ${expireDate})
+            ON CONFLICT (session_key) DO NOTHING`,
+        )
         inserted = result.count
       } catch (err) {
         throw postgresFailure(err, 'write django_session')
@@ -165,7 +168,10 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
   async function deleteSession(sessionKey: string): Promise<boolean> {
     if (config.sessionEngine === 'signed_cookies' || !isValidSessionKey(sessionKey)) return false
     try {
-      const result = await db.sql()`DELETE FROM django_session WHERE session_key = ${sessionKey}`
+      const result = await db.query(
+        'write django_session',
+        (sql) => sql`DELETE FROM django_session WHERE session_key = ${sessionKey}`,
+      )
       return result.count > 0
     } catch (err) {
       throw postgresFailure(err, 'delete from django_session')
@@ -193,10 +199,13 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
       let rows: { session_key: string; session_data: string }[]
       const at = now()
       try {
-        rows = await db.sql()<{ session_key: string; session_data: string }[]>`
-          SELECT session_key, session_data FROM django_session
-          WHERE session_key > ${after} AND expire_date > ${new Date(at)}
-          ORDER BY session_key LIMIT ${batchSize}`
+        rows = await db.query(
+          'read django_session',
+          (sql) => sql<{ session_key: string; session_data: string }[]>`
+            SELECT session_key, session_data FROM django_session
+            WHERE session_key > ${after} AND expire_date > ${new Date(at)}
+            ORDER BY session_key LIMIT ${batchSize}`,
+        )
       } catch (err) {
         throw postgresFailure(err, 'read django_session')
       }
@@ -222,7 +231,10 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
       }
       if (mine.length > 0) {
         try {
-          const result = await db.sql()`DELETE FROM django_session WHERE session_key = ANY(${mine})`
+          const result = await db.query(
+            'write django_session',
+            (sql) => sql`DELETE FROM django_session WHERE session_key = ANY(${mine})`,
+          )
           deleted += result.count
         } catch (err) {
           throw postgresFailure(err, 'delete from django_session')

@@ -1,13 +1,26 @@
 /**
  * What /readyz reports: whether Postgres answers, Redis runs the store's scripts on every
- * primary, and the key ring has keys. Each
- * probe is bounded, so a hung dependency makes the bridge "not ready" instead of hanging the
- * orchestrator's probe.
+ * primary, and the key ring has keys. Each probe is bounded well below a second, so a hung
+ * dependency makes the bridge "not ready" within one instead of hanging the orchestrator's probe
+ * (issue #13: truthful within 1 s both ways).
+ *
+ * The Postgres probe also asks whether a table requests read (the user table, django_session)
+ * is locked out: an ACCESS EXCLUSIVE lock granted on it (LOCK TABLE, most ALTER TABLE, TRUNCATE)
+ * stops every request that needs it, so the bridge is not ready, as with a stopped or paused
+ * server. It reads pg_locks rather than the tables, so the probe itself never waits on the lock
+ * and holds up the requests on its connection. It runs through Database.query, so it does not
+ * wait behind a stuck connection while another one is free.
  */
 import type { Database } from '../django/database.ts'
+import { quoteIdentifier } from '../django/sql.ts'
 import type { TokenStore } from '../store/types.ts'
 import type { KeyRing } from '../tokens/keys.ts'
 import type { Readiness } from './service.ts'
+
+const LOCKED_OUT = `
+  SELECT count(*)::int AS n FROM pg_locks
+  WHERE locktype = 'relation' AND granted AND mode = 'AccessExclusiveLock'
+    AND relation = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)`
 
 export interface ReadinessDeps {
   db: Database
@@ -15,18 +28,25 @@ export interface ReadinessDeps {
   store: Pick<TokenStore, 'probe'>
   /** The live key ring: a getter, because a key reload (SIGHUP) swaps it. */
   ring: () => Pick<KeyRing, 'jwks'>
-  /** Milliseconds each probe may take before it counts as down. */
+  /** Milliseconds each probe may take before it counts as down (default 500). */
   timeoutMs?: number
+  /** Tables the Postgres probe must be able to read (at least one). */
+  postgresTables: readonly string[]
 }
 
 /** The Readiness behind GET /readyz. A probe that fails or times out reports false. */
 export function createReadiness(deps: ReadinessDeps): Readiness {
-  const timeoutMs = deps.timeoutMs ?? 2000
+  const timeoutMs = deps.timeoutMs ?? 500
+  const tables = deps.postgresTables.map(quoteIdentifier)
   return {
     async check() {
       const [postgresOk, redisOk] = await Promise.all([
         withTimeout(
-          deps.db.sql()`SELECT 1`.then(() => true),
+          deps.db
+            .query('readiness', (sql) =>
+              sql.unsafe<{ n: number }[]>(LOCKED_OUT, [tables], { prepare: true }),
+            )
+            .then((rows) => rows[0]?.n === 0),
           timeoutMs,
         ),
         withTimeout(

@@ -20,7 +20,12 @@ import type postgres from 'postgres'
 import supertest from 'supertest'
 import { createBridge, type Bridge } from '../../src/bridge.ts'
 import { loadConfig, type Config, type DjangoConfig } from '../../src/config/index.ts'
-import { connectDatabase, overClients, type Database } from '../../src/django/database.ts'
+import {
+  connectDatabase,
+  overClients,
+  queryTimeout,
+  type Database,
+} from '../../src/django/database.ts'
 import { createDjangoLayer, type DjangoLayer } from '../../src/django/layer.ts'
 import { createLogger } from '../../src/log.ts'
 import type { WatermarkHooks } from '../../src/store/rollback.ts'
@@ -71,6 +76,11 @@ export interface TestBridgeOptions {
    * one pointed at a closed port).
    */
   sql?: postgres.Sql
+  /**
+   * Where the service's own connections go, given the database's URL: for example a fault proxy
+   * in front of it (test/helpers/fault-proxy.ts). Django and the test's own queries go direct.
+   */
+  databaseUrl?: (direct: string) => Promise<string>
   /**
    * A Redis server other than the shared test one (a private redis-server the test kills): the
    * service's client for it and its URL. Keys go under a fresh prefix. Not with `peer`.
@@ -144,10 +154,14 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
   // makes them, unless the test brings its own client.
   let database: Database
   if (options.sql === undefined) {
-    const own = connectDatabase(db.url, {
-      connections: config.databasePoolSize,
-      statementTimeout: config.databaseStatementTimeout,
-    })
+    const own = connectDatabase(
+      options.databaseUrl === undefined ? db.url : await options.databaseUrl(db.url),
+      {
+        connections: config.databasePoolSize,
+        statementTimeout: config.databaseStatementTimeout,
+        queryTimeoutMs: queryTimeout(config.requestDeadlineMs),
+      },
+    )
     owned.push(() => own.end({ timeout: 5 }))
     database = own
   } else {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type postgres from 'postgres'
-import { connectDatabase, overClients } from '../../../src/django/database.ts'
+import { connectDatabase, overClients, STALL_MS } from '../../../src/django/database.ts'
+import { DependencyError } from '../../../src/errors.ts'
 import { adminSql, testDatabase } from '../../helpers/pg.ts'
 
 const backendPid = async (sql: postgres.Sql) =>
@@ -101,6 +102,65 @@ test('connectDatabase: statementTimeout has the server cancel a long statement (
     } finally {
       await none.end()
     }
+  } finally {
+    await db.end()
+    await t.cleanup()
+  }
+})
+
+test('query: past queryTimeoutMs the caller gets a DependencyError and the server cancels it', async () => {
+  const t = await testDatabase('dbqto')
+  const db = connectDatabase(t.url, { connections: 1, queryTimeoutMs: 300 })
+  try {
+    const started = performance.now()
+    await assert.rejects(
+      db.query('sleep', (sql) => sql`SELECT pg_sleep(5)`),
+      (err: unknown) => err instanceof DependencyError && err.status === 503,
+    )
+    assert.ok(performance.now() - started < 1500)
+    // The cancel reached the server: the connection answers again long before pg_sleep's 5 s
+    // (until then every query fails fast, as its only connection is stuck).
+    let answered = false
+    while (!answered && performance.now() - started < 4000) {
+      answered = await db
+        .query('one', (sql) => sql`SELECT 1`)
+        .then(
+          () => true,
+          async () => {
+            await new Promise((resolve) => setTimeout(resolve, 50))
+            return false
+          },
+        )
+    }
+    assert.ok(answered)
+    assert.ok(performance.now() - started < 3000)
+  } finally {
+    await db.end()
+    await t.cleanup()
+  }
+})
+
+test('query: a connection stuck on one query gets no other query while another is free', async () => {
+  const t = await testDatabase('dbhol')
+  const db = connectDatabase(t.url, { connections: 2, queryTimeoutMs: 5000 })
+  const pidOf = () =>
+    db.query('pid', (sql) => sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`)
+  try {
+    const [a, b] = await Promise.all([pidOf(), pidOf()])
+    assert.notEqual(a[0]?.pid, b[0]?.pid, 'two connections')
+    const slow = db.query(
+      'slow',
+      (sql) => sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid, pg_sleep(1.5)`,
+    )
+    await new Promise((resolve) => setTimeout(resolve, STALL_MS + 100))
+    // Ten queries one after another: all on the free connection, none behind the sleep.
+    const started = performance.now()
+    const pids = new Set<number | undefined>()
+    for (let i = 0; i < 10; i++) pids.add((await pidOf())[0]?.pid)
+    assert.ok(performance.now() - started < 1000, 'no query waited for the stuck one')
+    const stuckPid = (await slow)[0]?.pid
+    assert.equal(pids.size, 1)
+    assert.ok(!pids.has(stuckPid))
   } finally {
     await db.end()
     await t.cleanup()
