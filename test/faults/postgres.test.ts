@@ -205,7 +205,9 @@ describe('Postgres faults under load', () => {
           (a) => a.kind === 'password' && a.at > r.began + DEADLINE_MS + 500 && a.at < r.ended,
         )
         assert.ok(logins.length > 10)
-        const slow = logins.filter((a) => a.status !== 200 || a.ms > 500)
+        // Held up would mean waiting out the deadline (and a 503); a busy CI machine makes a
+        // plain login take a few hundred ms, so the bound sits between the two.
+        const slow = logins.filter((a) => a.status !== 200 || a.ms > DEADLINE_MS / 2)
         assert.ok(
           slow.length <= 1,
           `logins during the lock: ${slow.map((a) => `${a.status}/${Math.round(a.ms)}ms`).join(' ')}`,

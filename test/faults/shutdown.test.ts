@@ -104,6 +104,8 @@ describe('SIGTERM drain (src/main.ts)', () => {
           ...django.env,
           DATABASE_URL: django.url,
           REDIS_URL,
+          // The shared test Redis keeps nothing on disk (its start command says --appendonly no).
+          REDIS_REQUIRE_PERSISTENCE: 'false',
           REDIS_PREFIX: uniquePrefix('drain'),
           KEYS_DIR: join(cwd, 'keys'),
           PORT: String(port),

@@ -121,6 +121,8 @@ describe('keys rotate across 3 instances under load, no signal (issue 13)', () =
       ...keyEnv,
       DATABASE_URL: db.url,
       REDIS_URL: redis.url,
+      // The shared test Redis keeps nothing on disk (its start command says --appendonly no).
+      REDIS_REQUIRE_PERSISTENCE: 'false',
       REDIS_PREFIX: redis.prefix,
       KEYS_GENERATE_IF_EMPTY: 'false',
       BRIDGE_ISSUER: ISSUER,
