@@ -142,6 +142,10 @@ export async function startBridge(
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     DJANGO_UPDATE_LAST_LOGIN: 'false',
+    // The load is one user's session exchanged over and over: with the per-user family cap every
+    // exchange past the 20th would also evict and publish a family (about 1.3x the CPU), which
+    // no real user's exchange does. The cap's own cost is measured in docs/benchmarks.md.
+    REFRESH_FAMILIES_PER_USER: '0',
     ...parseEnvLines(process.env['BENCH_BRIDGE_ENV']),
     ...s.extraEnv,
   }
