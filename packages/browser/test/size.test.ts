@@ -1,0 +1,46 @@
+/**
+ * The client stays within its budget: ≤ 2 kB minified and gzipped, as a bundler would ship it
+ * (esbuild, already a devDependency of the repository, bundles and minifies; gzip at level 9).
+ * It also has no dependencies to bring along.
+ */
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { describe, it } from 'node:test'
+import { build } from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** The client as one minified ES module, the way the SPA test serves it too. */
+export async function bundle(): Promise<string> {
+  const out = await build({
+    entryPoints: [join(root, 'src', 'index.ts')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2020',
+    write: false,
+  })
+  return out.outputFiles[0]?.text ?? ''
+}
+
+describe('size', () => {
+  it('is at most 2048 bytes minified + gzip', async () => {
+    const code = await bundle()
+    const gz = gzipSync(code, { level: 9 }).length
+    console.log(`django-jwt-bridge-browser: ${code.length} B minified, ${gz} B minified + gzip`)
+    assert.ok(code.length > 500, 'the bundle has the client in it')
+    assert.ok(gz <= 2048, `${gz} B minified + gzip`)
+  })
+
+  it('has no dependencies', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >
+    assert.equal(pkg['dependencies'], undefined)
+    assert.equal(pkg['peerDependencies'], undefined)
+  })
+})
