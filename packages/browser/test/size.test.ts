@@ -9,22 +9,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { describe, it } from 'node:test'
-import { build } from 'esbuild'
+import { bundle } from './bundle.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-
-/** The client as one minified ES module, the way the SPA test serves it too. */
-export async function bundle(): Promise<string> {
-  const out = await build({
-    entryPoints: [join(root, 'src', 'index.ts')],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    target: 'es2020',
-    write: false,
-  })
-  return out.outputFiles[0]?.text ?? ''
-}
 
 describe('size', () => {
   it('is at most 2048 bytes minified + gzip', async () => {

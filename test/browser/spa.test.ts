@@ -1,0 +1,178 @@
+/**
+ * A real browser, end to end (issue #14): headless Chromium from Debian (driven by
+ * playwright-core; never a downloaded browser) against real Django 3.2, the real bridge, Postgres
+ * and Redis, all behind one origin (test/browser/site.ts; the deployment docs/spa.md describes).
+ *
+ * The user logs in on Django's own LoginView; Django's login-required page hosts the test SPA,
+ * which loads the browser client bundle (the same minified file the size test measures), gets a
+ * token in browser mode and calls the bridge's bearer-protected GET /userinfo. The bridge's clock
+ * then moves past the access token's expiry: the next call is refused and the client renews and
+ * retries once. Nothing like a refresh token is ever in the page: not in the answers, not in
+ * localStorage, sessionStorage or document.cookie. Logout is one call, after which Django's own
+ * pages no longer know the old session cookie.
+ */
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { bundle } from '../../packages/browser/test/bundle.ts'
+import { PASSWORD, startBridge, type TestBridge } from '../helpers/bridge.ts'
+import { runDjangoServer, startFront, type DjangoServer, type Front } from './site.ts'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ACCESS_TOKEN_TTL = 30
+
+/**
+ * The test SPA (served at /spa/app.js): shows who /userinfo says the user is, and goes to
+ * Django's login page when the client says the user is logged out. `window.spa` lets the test
+ * drive it.
+ */
+const APP = `
+import { createBridgeClient } from '/spa/client.js'
+const bridge = createBridgeClient()
+const logouts = []
+bridge.onLogout((reason) => {
+  logouts.push(reason)
+  location.assign('/accounts/login/?next=/app/')
+})
+const me = async () => {
+  const res = await bridge.fetch('/userinfo')
+  return { status: res.status, body: await res.json() }
+}
+window.spa = { bridge, me, logouts }
+const first = await me().catch((e) => ({ status: e.status ?? 0, body: { error: String(e) } }))
+document.querySelector('#user').textContent = JSON.stringify(first)
+`
+
+/** Evaluates `expression` in the page (a string: this file's types have no DOM). */
+const inPage = async <T>(page: Page, expression: string): Promise<T> =>
+  (await page.evaluate(expression)) as T
+
+describe(
+  'SPA in Chromium',
+  { skip: !existsSync(CHROMIUM) && 'apt-get install -y chromium' },
+  () => {
+    let bridge: TestBridge
+    let django: DjangoServer
+    let front: Front
+    let browser: Browser
+    let page: Page
+    /** Every URL the page requested, in order. */
+    const requests: string[] = []
+
+    before(async () => {
+      bridge = await startBridge({
+        fakeClock: true,
+        env: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
+      })
+      django = await runDjangoServer(bridge.db.env)
+      front = await startFront({
+        django: django.url,
+        bridge: bridge.url,
+        files: { '/spa/client.js': await bundle(), '/spa/app.js': APP },
+      })
+      await bridge.django('create_user', { username: 'alice', password: PASSWORD })
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      })
+      page = await browser.newPage()
+      // Everything here is local: a step that waits longer has failed (the suite's 30 s default
+      // would only make a failure slow to report).
+      page.setDefaultTimeout(10_000)
+      page.on('request', (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`))
+    })
+
+    after(async () => {
+      await browser?.close()
+      await front?.stop()
+      await django?.stop()
+      await bridge?.cleanup()
+    })
+
+    it('logs in on Django’s login page and the SPA gets a token in browser mode', async () => {
+      await page.goto(`${front.url}/app/`)
+      assert.match(new URL(page.url()).pathname, /^\/accounts\/login\/$/, 'Django asks to log in')
+      await page.fill('#id_username', 'alice')
+      await page.fill('#id_password', PASSWORD)
+      await Promise.all([page.waitForURL(`${front.url}/app/`), page.click('#login')])
+      await page.waitForFunction("document.querySelector('#user').textContent !== 'loading'")
+      const shown = JSON.parse((await page.textContent('#user')) ?? '') as {
+        status: number
+        body: Record<string, unknown>
+      }
+      assert.equal(shown.status, 200, `${JSON.stringify(shown)}\n${django.output()}`)
+      assert.equal(shown.body['preferred_username'] ?? shown.body['username'], 'alice')
+      assert.deepEqual(
+        requests.filter((r) => r.includes('/browser/') || r.includes('/userinfo')),
+        ['POST /browser/token', 'GET /userinfo'],
+      )
+    })
+
+    it('lives past an access token’s expiry: the client renews and retries once', async () => {
+      const before = await inPage<string>(page, 'spa.bridge.getToken()')
+      bridge.clock.now += (ACCESS_TOKEN_TTL + 5) * 1000
+      requests.length = 0
+      const me = await inPage<{ status: number }>(page, 'spa.me()')
+      assert.equal(me.status, 200)
+      assert.deepEqual(requests, ['GET /userinfo', 'POST /browser/token', 'GET /userinfo'])
+      const renewed = await inPage<string>(page, 'spa.bridge.getToken()')
+      assert.notEqual(renewed, before)
+    })
+
+    it('never puts a refresh token where scripts can read it', async () => {
+      const stored = await inPage<{ local: number; session: number; cookie: string }>(
+        page,
+        '({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })',
+      )
+      assert.equal(stored.local, 0)
+      assert.equal(stored.session, 0)
+      // Django's csrftoken is the only cookie a script sees; sessionid is HttpOnly.
+      assert.doesNotMatch(stored.cookie, /sessionid|refresh/i)
+      const answers = front.bridgeBodies.filter((b) => b.includes('access_token'))
+      assert.ok(answers.length >= 2, `saw ${answers.length} token answers`)
+      for (const body of answers) {
+        const parsed = JSON.parse(body) as Record<string, unknown>
+        assert.equal(parsed['refresh_token'], undefined)
+        assert.deepEqual(Object.keys(parsed).sort(), [
+          'access_token',
+          'expires_in',
+          'token_type',
+          'user',
+        ])
+      }
+      const cookies = await page.context().cookies()
+      const session = cookies.find((c) => c.name === 'sessionid')
+      assert.equal(session?.httpOnly, true)
+    })
+
+    it('logs out in one call, after which Django no longer knows the session', async () => {
+      const cookies = await page.context().cookies()
+      const session = cookies.find((c) => c.name === 'sessionid')?.value
+      assert.ok(session !== undefined)
+      const whoami = async () =>
+        (
+          (await (
+            await fetch(`${django.url}/whoami/`, { headers: { Cookie: `sessionid=${session}` } })
+          ).json()) as { id: string | null }
+        ).id
+      assert.notEqual(await whoami(), null, 'Django knows the session before logout')
+
+      await Promise.all([
+        page.waitForURL(/\/accounts\/login\//),
+        // Not awaited inside the page: its onLogout listener navigates away, which would end the
+        // evaluation; Django's answer below is the proof.
+        inPage(page, 'void spa.bridge.logout()'),
+      ])
+      assert.equal(await whoami(), null, 'the old session cookie means nothing to Django now')
+      await page.goto(`${front.url}/app/`)
+      assert.match(new URL(page.url()).pathname, /^\/accounts\/login\/$/)
+      const after = await page.context().cookies()
+      assert.equal(
+        after.find((c) => c.name === 'sessionid' && c.value === session),
+        undefined,
+        'the bridge cleared the session cookie',
+      )
+    })
+  },
+)
