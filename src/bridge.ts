@@ -192,6 +192,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     audience: config.audience,
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
+    ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
     bodyLimit: config.bodyLimitBytes,
     logger,
     trustProxy: config.trustProxy,

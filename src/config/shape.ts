@@ -115,6 +115,10 @@ export function toConfig(e: ParsedEnv) {
     host: e.HOST,
     trustProxy: e.TRUST_PROXY,
     corsOrigins: e.CORS_ORIGINS,
+    /** Django's CSRF double submit on cookie-authenticated endpoints; null: off. */
+    djangoCsrf: e.CSRF_DJANGO_DOUBLE_SUBMIT
+      ? { cookieName: e.DJANGO_CSRF_COOKIE_NAME, headerName: 'X-CSRFToken' }
+      : null,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     throttle: {
       usernameMaxFailures: e.THROTTLE_USERNAME_FAILURES,

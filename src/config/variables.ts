@@ -285,7 +285,13 @@ export const VARIABLES = {
     doc: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',
   }),
   CORS_ORIGINS: variable('', list(origin), {
-    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated.',
+    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated. Also the CSRF allow-list of cookie-authenticated endpoints (`/token` cookie exchange, `/browser/*`): a same-site or cross-site page must be listed here, sibling subdomains included.',
+  }),
+  CSRF_DJANGO_DOUBLE_SUBMIT: variable('false', bool, {
+    doc: "Cookie-authenticated requests must also send Django's `csrftoken` cookie value in an `X-CSRFToken` header (on top of `X-Bridge-CSRF: 1`, Fetch Metadata and Origin checks).",
+  }),
+  DJANGO_CSRF_COOKIE_NAME: variable('csrftoken', text, {
+    doc: '`CSRF_COOKIE_NAME`, read when CSRF_DJANGO_DOUBLE_SUBMIT is on.',
   }),
   BODY_LIMIT_BYTES: variable('8192', int(256, 1024 * 1024), {
     doc: 'Request bodies above this get 413.',

@@ -1,5 +1,7 @@
 /** The route table. One thin handler per endpoint; everything else lives behind TokenService. */
 import Router from '@koa/router'
+import type { Logger } from '../log.ts'
+import type { CsrfPolicy, DjangoDoubleSubmit } from './csrf.ts'
 import type { Metrics } from './metrics.ts'
 import type { PublishedKeys, Readiness, TokenService } from './service.ts'
 import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
@@ -18,11 +20,20 @@ export interface RouterDeps {
   cookieName: string
   corsOrigins: readonly string[]
   bodyLimit: number
+  logger: Logger
+  /** Present: cookie-authenticated requests need Django's CSRF double submit too. */
+  djangoCsrf?: DjangoDoubleSubmit
 }
 
 export function createRouter(deps: RouterDeps): Router {
   const router = new Router()
   const { tokens, bodyLimit } = deps
+  const csrf: CsrfPolicy = {
+    selfOrigin: new URL(deps.issuer).origin,
+    allowedOrigins: deps.corsOrigins,
+    logger: deps.logger,
+    ...(deps.djangoCsrf === undefined ? {} : { djangoDoubleSubmit: deps.djangoCsrf }),
+  }
   router.post(
     '/token',
     tokenRoute({
@@ -30,8 +41,7 @@ export function createRouter(deps: RouterDeps): Router {
       metrics: deps.metrics,
       bodyLimit,
       cookieName: deps.cookieName,
-      issuerOrigin: new URL(deps.issuer).origin,
-      corsOrigins: deps.corsOrigins,
+      csrf,
       audience: deps.audience,
     }),
   )
