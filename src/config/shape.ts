@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../errors.ts'
 import { redisTarget, redisWait } from './redis.ts'
+import { refreshCookieConfig } from './refresh-cookie.ts'
 import type { ParsedEnv } from './variables.ts'
 
 /** What the key CLI needs, from the variables it reads. */
@@ -127,6 +128,8 @@ export function toConfig(e: ParsedEnv) {
     },
     passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
     logoutDeletesDjangoSessions: e.LOGOUT_DELETES_DJANGO_SESSIONS,
+    /** Refresh-cookie mode (BROWSER_REFRESH_COOKIE); null when off. */
+    refreshCookie: refreshCookieConfig(e),
     logLevel: e.LOG_LEVEL,
   }
 }

@@ -312,6 +312,14 @@ export const VARIABLES = {
   LOGOUT_DELETES_DJANGO_SESSIONS: variable('false', bool, {
     doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",
   }),
+  // Opt-in: the SPA then holds a refresh token, as an HttpOnly cookie script cannot read, so it
+  // keeps tokens past the Django session's cookie or on another site (issue 14, docs/spa.md).
+  BROWSER_REFRESH_COOKIE: variable('false', bool, {
+    doc: 'Refresh-cookie mode: `POST /browser/token` also sets the refresh token as the `__Secure-djb_refresh` cookie (HttpOnly, Secure, SameSite=Strict, Path=/browser/refresh), `POST /browser/refresh` rotates it; JSON bodies never carry it. Needs an `https://` BRIDGE_ISSUER.',
+  }),
+  BROWSER_INSECURE_LOCALHOST: variable('false', bool, {
+    doc: 'Development only: let refresh-cookie mode run over plain http when BRIDGE_ISSUER is on localhost, 127.0.0.1 or [::1]; the cookie is then `djb_refresh` without Secure. Refused for any other host.',
+  }),
   LOG_LEVEL: variable('info', oneOf(LOG_LEVELS), { doc: 'pino level.' }),
 } satisfies Readonly<Record<string, Variable<unknown>>>
 
