@@ -23,9 +23,10 @@ import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
 import { createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
 import type { KeyRing, SigningKey } from './tokens/keys.ts'
+import { createBrowserLogout } from './tokens/browser-logout.ts'
 import { createLogout } from './tokens/logout.ts'
 import { createRecheck } from './tokens/recheck.ts'
-import { createRefresher } from './tokens/refresh.ts'
+import { createRefresher, createRotation } from './tokens/refresh.ts'
 import { createRevoke } from './tokens/revoke.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
 import type { ClaimsSettings, Signer } from './tokens/types.ts'
@@ -131,7 +132,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const verifyRefresh = (token: string, at: number = seconds()) =>
     verifyRefreshToken(token, { ring, issuer: config.issuer, now: at })
 
-  const refresh = createRefresher({
+  const refresherDeps = {
     settings,
     signing,
     store,
@@ -140,7 +141,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     onReuse: () => metrics.reuseDetected.inc(),
     logger,
     now,
-  })
+  }
+  const refresh = createRefresher(refresherDeps)
 
   const verifyAccess = (token: string) =>
     verifyOwnAccessToken(token, {
@@ -193,6 +195,24 @@ export function createBridge(deps: BridgeDeps): Bridge {
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
     ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
+    browserSession: {
+      service: {
+        rotate: createRotation(refresherDeps),
+        logout: createBrowserLogout({
+          auth,
+          writer,
+          verifyAccess,
+          store,
+          accessTokenTtl: config.accessTokenTtl,
+          logger,
+          now,
+        }),
+      },
+      sessionCookieName: django.sessionCookieName,
+      refreshCookie: config.refreshCookie,
+      bodyLimit: config.bodyLimitBytes,
+      now,
+    },
     bodyLimit: config.bodyLimitBytes,
     logger,
     trustProxy: config.trustProxy,

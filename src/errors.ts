@@ -32,6 +32,8 @@ export const WIRE_CODES = [
   'invalid_target',
   'invalid_token',
   'access_denied',
+  // OpenID Connect Core §3.1.2.6: the browser endpoints' "sign in to Django again".
+  'login_required',
   'not_found',
   'payload_too_large',
   'unsupported_media_type',

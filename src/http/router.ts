@@ -1,10 +1,11 @@
 /** The route table. One thin handler per endpoint; everything else lives behind TokenService. */
 import Router from '@koa/router'
 import type { Logger } from '../log.ts'
-import type { CsrfPolicy, DjangoDoubleSubmit } from './csrf.ts'
+import { csrfProtection, type CsrfPolicy, type DjangoDoubleSubmit } from './csrf.ts'
 import type { Metrics } from './metrics.ts'
 import type { PublishedKeys, Readiness, TokenService } from './service.ts'
 import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
+import { browserSessionRoutes, type BrowserSessionRouteDeps } from './routes/browser-session.ts'
 import { logoutRoute } from './routes/logout.ts'
 import { revokeRoute } from './routes/revoke.ts'
 import { tokenRoute } from './routes/token.ts'
@@ -23,6 +24,8 @@ export interface RouterDeps {
   logger: Logger
   /** Present: cookie-authenticated requests need Django's CSRF double submit too. */
   djangoCsrf?: DjangoDoubleSubmit
+  /** POST /browser/refresh (refresh-cookie mode) and POST /browser/logout; the router adds CSRF. */
+  browserSession?: Omit<BrowserSessionRouteDeps, 'csrf'>
 }
 
 export function createRouter(deps: RouterDeps): Router {
@@ -47,6 +50,9 @@ export function createRouter(deps: RouterDeps): Router {
   )
   router.post('/revoke', revokeRoute({ tokens, bodyLimit }))
   router.post('/logout', logoutRoute({ tokens, bodyLimit }))
+  if (deps.browserSession !== undefined) {
+    browserSessionRoutes(router, { ...deps.browserSession, csrf: csrfProtection(csrf) })
+  }
   router.get('/.well-known/jwks.json', jwksRoute(deps.keys))
   router.get(
     '/.well-known/openid-configuration',
