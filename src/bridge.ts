@@ -28,6 +28,10 @@ import { createLogout } from './tokens/logout.ts'
 import { createRecheck } from './tokens/recheck.ts'
 import { createRefresher, createRotation } from './tokens/refresh.ts'
 import { createRevoke } from './tokens/revoke.ts'
+import { createBrowserIssuer } from './tokens/browser.ts'
+import { createUserinfo } from './tokens/userinfo.ts'
+import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
+import { OAuthError } from './errors.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
 import type { ClaimsSettings, Signer } from './tokens/types.ts'
 
@@ -79,7 +83,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
   }
 
-  const { auth, writer } = createDjangoLayer({
+  const { auth, writer, users } = createDjangoLayer({
     db,
     config: django,
     now,
@@ -152,10 +156,35 @@ export function createBridge(deps: BridgeDeps): Bridge {
       now: seconds(),
     })
 
+  const issueBrowserToken = createBrowserIssuer({ settings, signing, now })
+
   const tokens: TokenService = {
     password: async (username, password, ip) =>
       issue(await authenticatePassword(username, password, ip)),
     exchange: async (cookie) => issue(await authenticateSession(cookie)),
+    browserToken: async (cookie) => {
+      // The same get_user as the exchange and the refresh re-check: session row present and
+      // unexpired, auth hash, user active. Nothing is written to Redis.
+      const subject = await authenticateSession(cookie).catch((err: unknown) => {
+        if (err instanceof OAuthError && err.code === 'invalid_grant') {
+          // "Stale cookie": a cookie was sent but Django no longer vouches for it.
+          throw new OAuthError(
+            'login_required',
+            'the Django session cookie is stale (logged out, expired or invalidated): log in to Django again',
+            401,
+            { cause: err },
+          )
+        }
+        throw err
+      })
+      return issueBrowserToken(subject, subject.sessionKey ?? cookie)
+    },
+    userinfo: createUserinfo({
+      verifyAccess,
+      revocations: createRevocationSnapshot(deps.redis, config.redisPrefix),
+      findUser: (id) => users.findById(id),
+      now,
+    }),
     refresh,
     revoke: createRevoke({ verifyRefresh, verifyAccess, store, logger }),
     logout: createLogout({

@@ -4,11 +4,13 @@ import type { Logger } from '../log.ts'
 import { csrfProtection, type CsrfPolicy, type DjangoDoubleSubmit } from './csrf.ts'
 import type { Metrics } from './metrics.ts'
 import type { PublishedKeys, Readiness, TokenService } from './service.ts'
+import { browserTokenRoute } from './routes/browser.ts'
 import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
 import { browserSessionRoutes, type BrowserSessionRouteDeps } from './routes/browser-session.ts'
 import { logoutRoute } from './routes/logout.ts'
 import { revokeRoute } from './routes/revoke.ts'
 import { tokenRoute } from './routes/token.ts'
+import { userinfoRoute } from './routes/userinfo.ts'
 import { jwksRoute, metadataRoute } from './routes/wellknown.ts'
 
 export interface RouterDeps {
@@ -48,6 +50,12 @@ export function createRouter(deps: RouterDeps): Router {
       audience: deps.audience,
     }),
   )
+  router.post(
+    '/browser/token',
+    csrfProtection(csrf),
+    browserTokenRoute({ tokens, metrics: deps.metrics, cookieName: deps.cookieName }),
+  )
+  router.get('/userinfo', userinfoRoute({ tokens }))
   router.post('/revoke', revokeRoute({ tokens, bodyLimit }))
   router.post('/logout', logoutRoute({ tokens, bodyLimit }))
   if (deps.browserSession !== undefined) {
