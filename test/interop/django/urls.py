@@ -1,6 +1,6 @@
 """
-Views the interop driver calls through django.test.Client (login, logout and whoami), and the
-pages the browser test (test/browser/spa.test.ts) opens in Chromium: Django's own LoginView and a
+Views the interop driver calls through django.test.Client (login, logout, whoami, private), and
+the pages the browser test (test/browser/spa.test.ts) opens in Chromium: Django's own LoginView and a
 login-required page hosting the test SPA.
 """
 from django.contrib.auth import authenticate, login, logout
@@ -54,10 +54,17 @@ def spa_view(request):
     return HttpResponse(SPA_PAGE)
 
 
+@login_required(login_url="/login/")
+def private_view(request):
+    """A page of Django's own that only a logged-in user sees (else: redirect to login)."""
+    return JsonResponse({"id": str(request.user.pk)})
+
+
 urlpatterns = [
     path("login/", login_view),
     path("logout/", logout_view),
     path("whoami/", whoami_view),
+    path("private/", private_view),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("app/", spa_view),
 ]

@@ -32,6 +32,8 @@ function appThrowing(err: unknown, logs: string[] = []) {
   const tokens: TokenService = {
     password: fail,
     exchange: fail,
+    browserToken: fail,
+    userinfo: fail,
     refresh: fail,
     revoke: fail,
     logout: fail,
