@@ -76,7 +76,7 @@ describe(
         executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
       })
-      page = await browser.newPage()
+      page = await (await browser.newContext()).newPage()
       // Everything here is local: a step that waits longer has failed (the suite's 30 s default
       // would only make a failure slow to report).
       page.setDefaultTimeout(10_000)
@@ -146,7 +146,7 @@ describe(
       assert.equal(session?.httpOnly, true)
     })
 
-    it('logs out in one call, after which Django no longer knows the session', async () => {
+    it('logs out in one call, in every tab, after which Django no longer knows the session', async () => {
       const cookies = await page.context().cookies()
       const session = cookies.find((c) => c.name === 'sessionid')?.value
       assert.ok(session !== undefined)
@@ -157,9 +157,15 @@ describe(
           ).json()) as { id: string | null }
         ).id
       assert.notEqual(await whoami(), null, 'Django knows the session before logout')
+      // A second tab of the same SPA: the client's BroadcastChannel tells it of the logout.
+      const tab = await page.context().newPage()
+      tab.setDefaultTimeout(10_000)
+      await tab.goto(`${front.url}/app/`)
+      await tab.waitForFunction("document.querySelector('#user').textContent !== 'loading'")
 
       await Promise.all([
         page.waitForURL(/\/accounts\/login\//),
+        tab.waitForURL(/\/accounts\/login\//),
         // Not awaited inside the page: its onLogout listener navigates away, which would end the
         // evaluation; Django's answer below is the proof.
         inPage(page, 'void spa.bridge.logout()'),
