@@ -157,6 +157,11 @@ describe(
           ).json()) as { id: string | null }
         ).id
       assert.notEqual(await whoami(), null, 'Django knows the session before logout')
+      const token = await inPage<string>(page, 'spa.bridge.getToken()')
+      const userinfo = async () =>
+        (await fetch(`${bridge.url}/userinfo`, { headers: { Authorization: `Bearer ${token}` } }))
+          .status
+      assert.equal(await userinfo(), 200)
       // A second tab of the same SPA: the client's BroadcastChannel tells it of the logout.
       const tab = await page.context().newPage()
       tab.setDefaultTimeout(10_000)
@@ -171,13 +176,14 @@ describe(
         inPage(page, 'void spa.bridge.logout()'),
       ])
       assert.equal(await whoami(), null, 'the old session cookie means nothing to Django now')
+      assert.equal(await userinfo(), 401, 'the access token the SPA held is revoked, not expiring')
       await page.goto(`${front.url}/app/`)
       assert.match(new URL(page.url()).pathname, /^\/accounts\/login\/$/)
       const after = await page.context().cookies()
       assert.equal(
         after.find((c) => c.name === 'sessionid' && c.value === session),
         undefined,
-        'the bridge cleared the session cookie',
+        'the browser dropped the old cookie (Django deletes it once its session is gone)',
       )
     })
   },

@@ -71,13 +71,17 @@ export function createBridgeClient(options: BridgeClientOptions = {}): BridgeCli
     }
   }
 
-  const post = (path: string, body?: string): Promise<Response> =>
+  const post = (path: string, body?: string, token?: string): Promise<Response> =>
     doFetch(base + path, {
       method: 'POST',
       // The session (and refresh) cookies must go along; the custom header is the bridge's CSRF
       // check: a cross-site form or simple request cannot set it.
       credentials: 'include',
-      headers: { 'X-Bridge-CSRF': '1', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      headers: {
+        'X-Bridge-CSRF': '1',
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
       ...(body ? { body } : {}),
     })
 
@@ -136,7 +140,13 @@ export function createBridgeClient(options: BridgeClientOptions = {}): BridgeCli
       return send()
     },
     async logout(opts) {
-      const res = await post('/browser/logout', opts?.everywhere ? '{"everywhere":true}' : '')
+      // The token in memory goes along so the bridge can revoke it at once (the feed tells every
+      // verifier), not merely let it expire.
+      const res = await post(
+        '/browser/logout',
+        opts?.everywhere ? '{"everywhere":true}' : '',
+        answer?.access_token,
+      )
       if (!res.ok && res.status !== 401) await fail(res)
       out('logout', true)
     },
