@@ -28,7 +28,7 @@ import { createLogout } from './tokens/logout.ts'
 import { createRecheck } from './tokens/recheck.ts'
 import { createRefresher, createRotation } from './tokens/refresh.ts'
 import { createRevoke } from './tokens/revoke.ts'
-import { createBrowserIssuer } from './tokens/browser.ts'
+import { browserUser, createBrowserIssuer } from './tokens/browser.ts'
 import { createUserinfo } from './tokens/userinfo.ts'
 import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
 import { OAuthError } from './errors.ts'
@@ -157,27 +157,44 @@ export function createBridge(deps: BridgeDeps): Bridge {
     })
 
   const issueBrowserToken = createBrowserIssuer({ settings, signing, now })
+  // The same get_user as the exchange and the refresh re-check: session row present and
+  // unexpired, auth hash, user active.
+  const authenticateBrowserSession = (cookie: string) =>
+    authenticateSession(cookie).catch((err: unknown) => {
+      if (err instanceof OAuthError && err.code === 'invalid_grant') {
+        // "Stale cookie": a cookie was sent but Django no longer vouches for it.
+        throw new OAuthError(
+          'login_required',
+          'the Django session cookie is stale (logged out, expired or invalidated): log in to Django again',
+          401,
+          { cause: err },
+        )
+      }
+      throw err
+    })
 
   const tokens: TokenService = {
     password: async (username, password, ip) =>
       issue(await authenticatePassword(username, password, ip)),
     exchange: async (cookie) => issue(await authenticateSession(cookie)),
     browserToken: async (cookie) => {
-      // The same get_user as the exchange and the refresh re-check: session row present and
-      // unexpired, auth hash, user active. Nothing is written to Redis.
-      const subject = await authenticateSession(cookie).catch((err: unknown) => {
-        if (err instanceof OAuthError && err.code === 'invalid_grant') {
-          // "Stale cookie": a cookie was sent but Django no longer vouches for it.
-          throw new OAuthError(
-            'login_required',
-            'the Django session cookie is stale (logged out, expired or invalidated): log in to Django again',
-            401,
-            { cause: err },
-          )
-        }
-        throw err
-      })
+      // Nothing is written to Redis.
+      const subject = await authenticateBrowserSession(cookie)
       return issueBrowserToken(subject, subject.sessionKey ?? cookie)
+    },
+    browserTokenWithRefresh: async (cookie) => {
+      // Refresh-cookie mode: a family bound to this Django session (its key, sealed, is
+      // re-checked on every refresh) with REFRESH_FAMILY_MAX_AGE as its absolute lifetime. The
+      // access token is the family's, so a logout with it ends the family on the feed.
+      const subject = await authenticateBrowserSession(cookie)
+      const issued = await issue(subject)
+      return {
+        access_token: issued.access_token,
+        token_type: issued.token_type,
+        expires_in: issued.expires_in,
+        user: browserUser(subject.user),
+        refresh_token: issued.refresh_token,
+      }
     },
     userinfo: createUserinfo({
       verifyAccess,

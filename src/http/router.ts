@@ -53,7 +53,12 @@ export function createRouter(deps: RouterDeps): Router {
   router.post(
     '/browser/token',
     csrfProtection(csrf),
-    browserTokenRoute({ tokens, metrics: deps.metrics, cookieName: deps.cookieName }),
+    browserTokenRoute({
+      tokens,
+      metrics: deps.metrics,
+      cookieName: deps.cookieName,
+      refreshCookie: deps.browserSession?.refreshCookie ?? null,
+    }),
   )
   router.get('/userinfo', userinfoRoute({ tokens }))
   router.post('/revoke', revokeRoute({ tokens, bodyLimit }))

@@ -11,6 +11,14 @@ export interface TokenService {
    * state. A session Django no longer vouches for is 401 `login_required`.
    */
   browserToken(sessionCookie: string): Promise<BrowserTokenResponse>
+  /**
+   * Refresh-cookie mode's POST /browser/token: the same answer plus a refresh token of a new
+   * family bound to the Django session, for the route to put in the refresh cookie (never in
+   * the body).
+   */
+  browserTokenWithRefresh(
+    sessionCookie: string,
+  ): Promise<BrowserTokenResponse & { refresh_token: string }>
   /** GET /userinfo: the claims of the token's user from the current Django row. */
   userinfo(accessToken: string): Promise<UserInfo>
   refresh(refreshToken: string, clientIp: string): Promise<TokenResponse>

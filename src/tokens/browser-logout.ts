@@ -2,9 +2,10 @@
  * One logout for a browser (POST /browser/logout): in one call, what the SPA would otherwise
  * need the bridge's /logout and Django's logout view for.
  *
- * - The bridge's tokens of this session: the family of the access token the SPA holds (its `fid`
- *   on the revocation feed ends every access token of the family, and the refresh cookie's
- *   family in refresh-cookie mode is that same family) and that access token's `jti`.
+ * - The bridge's tokens of this session: every browser-mode access token of the session (a
+ *   `family` revocation of its session-derived `fid`, tokens/browser.ts), and the family of the
+ *   access token the SPA holds (its `fid` on the feed ends every access token of the family;
+ *   in refresh-cookie mode that is the refresh cookie's family) and that token's `jti`.
  * - Django's session row, deleted as `logout()` → `session.flush()` → `delete()` does. Any other
  *   family born from this session then dies at its next refresh, whose re-check no longer finds
  *   the session.
@@ -21,6 +22,7 @@ import { DjangoError, OAuthError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TokenStore } from '../store/types.ts'
 import type { OwnAccessClaims } from './access.ts'
+import { revokeBrowserSession } from './browser.ts'
 
 export interface BrowserLogoutDeps {
   auth: Pick<DjangoAuth, 'userFromSession'>
@@ -85,6 +87,11 @@ export function createBrowserLogout(deps: BrowserLogoutDeps): BrowserLogout {
       await store.revokeJti(access.jti, access.exp)
       if (userId !== null) await store.revokeFamily(access.sub, access.fid, 'logout')
     }
+    // Every browser-mode access token of this session, on the verifiers, bearer or not: their
+    // `fid` is derived from the session credential (tokens/browser.ts). Only the holder of the
+    // cookie could have minted them, so a stale cookie may end them under the bearer's user.
+    const owner = userId ?? access?.sub ?? null
+    if (owner !== null) await revokeBrowserSession(store, owner, sessionKey ?? input.sessionCookie)
 
     let sessionsDeleted = 0
     if (input.everywhere && userId !== null) {

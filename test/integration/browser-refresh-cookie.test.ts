@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import supertest from 'supertest'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
 import type { LogoutReply } from '../helpers/djangoctl.ts'
-import { claimsOf, djangoUsers, exchange, familyKey, type LoggedIn } from './support.ts'
+import { claimsOf, djangoUsers, familyKey, type LoggedIn } from './support.ts'
 
 const ISSUER = 'https://bridge.test'
 const NAME = '__Secure-djb_refresh'
@@ -43,11 +43,17 @@ describe('refresh-cookie mode', () => {
     return token === undefined ? req : req.set('Cookie', `${NAME}=${token}`)
   }
 
-  /** A family born from the user's Django session, as POST /browser/token makes it. */
+  /** POST /browser/token with the Django session: the first refresh cookie of a family. */
   async function firstRefreshToken(cookie: string): Promise<string> {
-    const res = await exchange(t.request, cookie)
+    const res = await http()
+      .post('/browser/token')
+      .set(BROWSER)
+      .set('Cookie', `sessionid=${cookie}`)
     assert.equal(res.status, 200, res.text)
-    return res.body.refresh_token as string
+    assert.equal(res.text.includes('refresh_token'), false, 'the JSON never names a refresh token')
+    const token = cookieValue(refreshSetCookie(res))
+    assert.equal(res.text.includes(token), false, 'the JSON never carries the refresh token')
+    return token
   }
 
   /** A refresh that must work: the JSON (no refresh token) and the rotated cookie. */
@@ -98,7 +104,37 @@ describe('refresh-cookie mode', () => {
   })
   after(() => t.cleanup())
 
-  it('sets the cookie with exactly HttpOnly, Secure, SameSite=Strict, Path=/browser/refresh', async () => {
+  it('POST /browser/token sets the cookie; the JSON is the browser-mode answer without it', async () => {
+    const [ada] = users as [LoggedIn]
+    const res = await http()
+      .post('/browser/token')
+      .set(BROWSER)
+      .set('Cookie', `sessionid=${ada.cookie}`)
+    assert.equal(res.status, 200, res.text)
+    assert.deepEqual(Object.keys(res.body).sort(), [
+      'access_token',
+      'expires_in',
+      'token_type',
+      'user',
+    ])
+    assert.match(
+      refreshSetCookie(res),
+      /^__Secure-djb_refresh=[\w-]+\.[\w-]+\.[\w-]+; Path=\/browser\/refresh; Max-Age=\d+; HttpOnly; Secure; SameSite=Strict$/,
+    )
+    // The family is bound to the Django session: its access token names the session (`sid`).
+    const token = cookieValue(refreshSetCookie(res))
+    assert.equal(claimsOf(res.body.access_token as string)['fid'], claimsOf(token)['fid'])
+    assert.equal(typeof claimsOf(res.body.access_token as string)['sid'], 'string')
+    // A stale Django cookie gets no refresh cookie.
+    const stale = await http()
+      .post('/browser/token')
+      .set(BROWSER)
+      .set('Cookie', `sessionid=${'a'.repeat(32)}`)
+    assert.equal(stale.status, 401)
+    assert.equal(stale.headers['set-cookie'], undefined)
+  })
+
+  it('POST /browser/refresh sets the cookie with exactly HttpOnly, Secure, SameSite=Strict, Path=/browser/refresh', async () => {
     const [ada] = users as [LoggedIn]
     const first = await firstRefreshToken(ada.cookie)
     const res = await browserRefresh(first)
@@ -115,7 +151,8 @@ describe('refresh-cookie mode', () => {
     const maxAge = Number(m[2])
     assert.ok(Math.abs(Math.floor(Date.now() / 1000) + maxAge - exp) <= 5, `Max-Age ${maxAge}`)
     assert.ok(maxAge <= REFRESH_TTL && maxAge > REFRESH_TTL - 60)
-    assert.deepEqual(res.body.user, { sub: ada.id, username: 'ada' })
+    assert.equal(res.body.user.sub, ada.id)
+    assert.equal(res.body.user.username, 'ada')
     assert.equal(res.body.token_type, 'Bearer')
     assert.equal(typeof res.body.access_token, 'string')
     assert.equal(claimsOf(res.body.access_token as string)['fid'], claimsOf(first)['fid'])

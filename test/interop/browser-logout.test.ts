@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import supertest from 'supertest'
+import { browserFamilyId } from '../../src/tokens/browser.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
 import type { LoginReply, PrivateReply, WhoamiReply } from '../helpers/djangoctl.ts'
 import { claimsOf, djangoUsers, exchange, refresh, type LoggedIn } from '../integration/support.ts'
@@ -130,6 +131,22 @@ describe('POST /browser/logout with real Django', () => {
     assert.equal(still.status, 200, still.text)
     assert.equal((await djangoPage(dot.cookie)).status, 200)
     assert.equal((await djangoPage(cat.cookie)).status, 302)
+  })
+
+  it('ends the browser-mode access tokens of the session even without a bearer token', async () => {
+    const [, , , dot] = users as [LoggedIn, LoggedIn, LoggedIn, LoggedIn]
+    const second = await t.django<LoginReply>('login', {
+      username: 'dot',
+      password: 'correct horse battery staple',
+    })
+    assert.ok(second.cookie !== null)
+    const res = await logout(second.cookie)
+    assert.equal(res.status, 204, res.text)
+    // Every browser-mode token of that session carries this fid: the feed ends them all.
+    const fid = browserFamilyId(second.cookie)
+    assert.ok((await feed()).some((m) => m.type === 'family' && m.id === fid))
+    assert.equal((await djangoPage(second.cookie)).status, 302)
+    assert.equal((await djangoPage(dot.cookie)).status, 200, 'the other session of dot lives on')
   })
 
   it('errors: no cookie, stale cookie with everywhere, CSRF', async () => {

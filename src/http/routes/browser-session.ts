@@ -13,6 +13,7 @@ import type { Context, Middleware } from 'koa'
 import type { RefreshCookieConfig } from '../../config/refresh-cookie.ts'
 import { OAuthError } from '../../errors.ts'
 import type { BrowserLogout } from '../../tokens/browser-logout.ts'
+import { browserUser } from '../../tokens/browser.ts'
 import type { RotationResult } from '../../tokens/refresh.ts'
 import { readParams } from '../body.ts'
 import { readCookie } from '../cookies.ts'
@@ -87,7 +88,7 @@ function refreshRoute(deps: BrowserSessionRouteDeps, cookie: RefreshCookieConfig
       access_token: body.access_token,
       token_type: body.token_type,
       expires_in: body.expires_in,
-      user: { sub: String(result.user.id), username: result.user.username },
+      user: browserUser(result.user),
     }
   }
 }

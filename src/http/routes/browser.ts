@@ -4,15 +4,20 @@
  * read. The answer carries an access token, its lifetime and the user; never a refresh token.
  */
 import type { Context } from 'koa'
+import type { RefreshCookieConfig } from '../../config/refresh-cookie.ts'
 import { OAuthError } from '../../errors.ts'
 import { readCookie } from '../cookies.ts'
 import type { Metrics } from '../metrics.ts'
+import { setRefreshCookie } from '../refresh-cookie.ts'
 import type { TokenService } from '../service.ts'
+import type { BrowserTokenResponse } from '../../tokens/browser.ts'
 
 export interface BrowserTokenRouteDeps {
   tokens: TokenService
   metrics: Metrics
   cookieName: string
+  /** Refresh-cookie mode (BROWSER_REFRESH_COOKIE): also set the refresh cookie; null: off. */
+  refreshCookie: RefreshCookieConfig | null
 }
 
 export function browserTokenRoute(deps: BrowserTokenRouteDeps) {
@@ -27,7 +32,15 @@ export function browserTokenRoute(deps: BrowserTokenRouteDeps) {
         401,
       )
     }
-    const response = await deps.tokens.browserToken(cookie)
+    let response: BrowserTokenResponse
+    if (deps.refreshCookie === null) response = await deps.tokens.browserToken(cookie)
+    else {
+      // The refresh token goes in the HttpOnly cookie only, never in the JSON.
+      const { refresh_token: refreshToken, ...body } =
+        await deps.tokens.browserTokenWithRefresh(cookie)
+      setRefreshCookie(ctx, refreshToken, deps.refreshCookie)
+      response = body
+    }
     deps.metrics.tokensIssued.inc({ grant: 'browser' })
     ctx.set('Cache-Control', 'no-store')
     ctx.set('Pragma', 'no-cache')

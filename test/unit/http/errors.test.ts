@@ -33,6 +33,7 @@ function appThrowing(err: unknown, logs: string[] = []) {
     password: fail,
     exchange: fail,
     browserToken: fail,
+    browserTokenWithRefresh: fail,
     userinfo: fail,
     refresh: fail,
     revoke: fail,
