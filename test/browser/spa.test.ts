@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { bundle } from '../../packages/browser/test/bundle.ts'
 import { PASSWORD, startBridge, type TestBridge } from '../helpers/bridge.ts'
 import { runDjangoServer, startFront, type DjangoServer, type Front } from './site.ts'
@@ -56,7 +56,10 @@ describe(
     let django: DjangoServer
     let front: Front
     let browser: Browser
+    let context: BrowserContext
     let page: Page
+    /** A second tab of the same SPA. */
+    let tab: Page
     /** Every URL the page requested, in order. */
     const requests: string[] = []
 
@@ -76,11 +79,14 @@ describe(
         executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
       })
-      page = await (await browser.newContext()).newPage()
+      context = await browser.newContext()
+      // The pages' clock, to move them past a token's expiry without waiting (time still flows).
+      await context.clock.install()
+      page = await context.newPage()
       // Everything here is local: a step that waits longer has failed (the suite's 30 s default
       // would only make a failure slow to report).
       page.setDefaultTimeout(10_000)
-      page.on('request', (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`))
+      context.on('request', (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`))
     })
 
     after(async () => {
@@ -146,6 +152,25 @@ describe(
       assert.equal(session?.httpOnly, true)
     })
 
+    it('renews once for every caller in every tab', async () => {
+      tab = await context.newPage()
+      tab.setDefaultTimeout(10_000)
+      await tab.goto(`${front.url}/app/`)
+      await tab.waitForFunction("document.querySelector('#user').textContent !== 'loading'")
+      // Both tabs now hold a token; move their clocks past its expiry (the bridge's too).
+      await context.clock.fastForward((ACCESS_TOKEN_TTL + 5) * 1000)
+      bridge.clock.now += (ACCESS_TOKEN_TTL + 5) * 1000
+      requests.length = 0
+      const all =
+        'Promise.all([spa.bridge.getToken(), spa.bridge.getToken(), spa.bridge.getToken()])'
+      const [mine, theirs] = await Promise.all([
+        inPage<string[]>(page, all),
+        inPage<string[]>(tab, all),
+      ])
+      assert.deepEqual(requests, ['POST /browser/token'], 'one request for six callers in two tabs')
+      assert.equal(new Set([...mine, ...theirs]).size, 1)
+    })
+
     it('logs out in one call, in every tab, after which Django no longer knows the session', async () => {
       const cookies = await page.context().cookies()
       const session = cookies.find((c) => c.name === 'sessionid')?.value
@@ -162,11 +187,6 @@ describe(
         (await fetch(`${bridge.url}/userinfo`, { headers: { Authorization: `Bearer ${token}` } }))
           .status
       assert.equal(await userinfo(), 200)
-      // A second tab of the same SPA: the client's BroadcastChannel tells it of the logout.
-      const tab = await page.context().newPage()
-      tab.setDefaultTimeout(10_000)
-      await tab.goto(`${front.url}/app/`)
-      await tab.waitForFunction("document.querySelector('#user').textContent !== 'loading'")
 
       await Promise.all([
         page.waitForURL(/\/accounts\/login\//),

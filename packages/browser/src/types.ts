@@ -16,8 +16,14 @@ export interface BridgeUser {
   readonly sub: string
   /** Django's `username`. */
   readonly username: string
-  /** Whatever else the bridge includes (e.g. `email`, `groups`). */
-  readonly [claim: string]: unknown
+  /** Django's `email`; absent when empty. */
+  readonly email?: string
+  /** Django's `is_staff` (for what the UI shows; the API decides from the token). */
+  readonly is_staff: boolean
+  /** Django's `is_superuser`. */
+  readonly is_superuser: boolean
+  /** The names of the user's Django groups. */
+  readonly groups: readonly string[]
 }
 
 /**

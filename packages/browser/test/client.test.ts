@@ -24,7 +24,7 @@ const tokenAnswer = (expiresIn = 300) =>
     access_token: `token-${++serial}`,
     token_type: 'Bearer',
     expires_in: expiresIn,
-    user: { sub: '7', username: 'alice' },
+    user: { sub: '7', username: 'alice', is_staff: false, is_superuser: false, groups: [] },
   })
 
 /** A `fetch` that records every call and answers with `answer`. */
