@@ -146,6 +146,14 @@ describe(
           'token_type',
           'user',
         ])
+        // What the client's BridgeUser type says the bridge sends (email only when set).
+        assert.deepEqual(Object.keys(parsed['user'] as object).sort(), [
+          'groups',
+          'is_staff',
+          'is_superuser',
+          'sub',
+          'username',
+        ])
       }
       const cookies = await page.context().cookies()
       const session = cookies.find((c) => c.name === 'sessionid')
