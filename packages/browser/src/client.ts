@@ -128,20 +128,22 @@ export function createBridgeClient(options: BridgeClientOptions = {}): BridgeCli
       return answer?.user
     },
     async fetch(input, init) {
+      let used = ''
       const send = async (): Promise<Response> => {
         const headers = new Headers(init?.headers)
-        headers.set('Authorization', `Bearer ${await getToken()}`)
+        headers.set('Authorization', `Bearer ${(used = await getToken())}`)
         return doFetch(input, { ...init, headers })
       }
       const res = await send()
       if (res.status !== 401) return res
-      // Revoked or expired early (clock skew, key rotation): forget it and try once more.
-      answer = undefined
+      // Revoked or expired early (clock skew, key rotation): forget it and try once more. Only
+      // that token: a concurrent call may already have a newer one.
+      if (answer?.access_token === used) answer = undefined
       return send()
     },
     async logout(opts) {
-      // The token in memory goes along so the bridge can revoke it at once (the feed tells every
-      // verifier), not merely let it expire.
+      // The token in memory goes along: the bridge revokes its jti and its family too (in
+      // refresh-cookie mode, the refresh cookie's family), on the feed every verifier reads.
       const res = await post(
         '/browser/logout',
         opts?.everywhere ? '{"everywhere":true}' : '',

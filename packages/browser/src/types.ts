@@ -102,8 +102,8 @@ export interface BridgeClient {
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>
   /**
-   * `POST /browser/logout` (with the token in memory, so the bridge revokes it at once): the
-   * bridge ends its tokens and the Django session and clears its cookies; `everywhere` does so for every session of the user. Then the listeners run, here
+   * `POST /browser/logout` (with the token in memory as the bearer): the bridge ends this
+   * session's tokens and the Django session and clears its cookies; `everywhere` does so for every session of the user. Then the listeners run, here
    * and in the other tabs.
    */
   logout(options?: { readonly everywhere?: boolean }): Promise<void>

@@ -28,7 +28,9 @@ const tokenAnswer = (expiresIn = 300) =>
   })
 
 /** A `fetch` that records every call and answers with `answer`. */
-function recorder(answer: (url: string, init: RequestInit, calls: Call[]) => Response) {
+function recorder(
+  answer: (url: string, init: RequestInit, calls: Call[]) => Response | Promise<Response>,
+) {
   const calls: Call[] = []
   const fetch = async (input: string | URL | Request, init: RequestInit = {}) => {
     const url = String(input)
@@ -86,6 +88,28 @@ describe('browser client', () => {
     assert.notEqual(auth(api[0]), auth(api[1]))
     assert.equal(new Headers(api[1]?.init.headers).get('Accept'), 'application/json')
     assert.equal(api[1]?.init.credentials, undefined, 'API calls carry the bearer, not cookies')
+  })
+
+  it('a late 401 does not drop a newer token', async () => {
+    let refused = ''
+    const { calls, fetch } = recorder(async (url, init) => {
+      if (url.endsWith('/browser/token')) return tokenAnswer()
+      // /api/b answers late, after /api/a's 401 has already renewed the token.
+      if (url === '/api/b') await new Promise((r) => setTimeout(r, 60))
+      return auth({ url, init }) === `Bearer ${refused}`
+        ? json(401, { error: 'invalid_token' })
+        : json(200, {})
+    })
+    const client = createBridgeClient({ fetch, channel: false })
+    refused = await client.getToken()
+    const [a, b] = await Promise.all([client.fetch('/api/a'), client.fetch('/api/b')])
+    assert.equal(a.status, 200)
+    assert.equal(b.status, 200)
+    assert.equal(
+      calls.filter((c) => c.url.endsWith('/browser/token')).length,
+      2,
+      'the late 401 reused the token the first one renewed',
+    )
   })
 
   it('fetch retries only once', async () => {
