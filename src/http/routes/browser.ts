@@ -9,12 +9,14 @@ import { readCookie } from '../cookies.ts'
 import type { Metrics } from '../metrics.ts'
 import type { TokenService } from '../service.ts'
 
+/** What the browser-token handler needs. */
 export interface BrowserTokenRouteDeps {
   tokens: TokenService
   metrics: Metrics
   cookieName: string
 }
 
+/** The handler of `POST /browser/token`; mount it behind `csrfProtection`. */
 export function browserTokenRoute(deps: BrowserTokenRouteDeps) {
   return async function browserToken(ctx: Context): Promise<void> {
     const cookie = readCookie(ctx.get('Cookie') || undefined, deps.cookieName)
