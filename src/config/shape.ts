@@ -117,9 +117,7 @@ export function toConfig(e: ParsedEnv) {
     trustProxy: e.TRUST_PROXY,
     corsOrigins: e.CORS_ORIGINS,
     /** Django's CSRF double submit on cookie-authenticated endpoints; null: off. */
-    djangoCsrf: e.CSRF_DJANGO_DOUBLE_SUBMIT
-      ? { cookieName: e.DJANGO_CSRF_COOKIE_NAME, headerName: 'X-CSRFToken' }
-      : null,
+    djangoCsrf: djangoCsrf(e.CSRF_DJANGO_DOUBLE_SUBMIT, e.DJANGO_CSRF_COOKIE_NAME),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     throttle: {
       usernameMaxFailures: e.THROTTLE_USERNAME_FAILURES,
@@ -142,3 +140,12 @@ export type DjangoConfig = Config['django']
 export type UserTableConfig = DjangoConfig['users']
 /** The subset the key CLI needs. */
 export type KeyConfig = ReturnType<typeof toKeyConfig>
+
+/** Django's CSRF double submit when switched on; both variables are read either way. */
+function djangoCsrf(
+  on: boolean,
+  cookieName: string,
+): { cookieName: string; headerName: string } | null {
+  // X-CSRFToken: the header name Django's own docs tell JavaScript clients to send.
+  return on ? { cookieName, headerName: 'X-CSRFToken' } : null
+}

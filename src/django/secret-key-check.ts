@@ -24,6 +24,7 @@ export type SecretKeyVerdict = 'ok' | 'mismatch' | 'inconclusive' | 'skipped'
 export const SECRET_KEY_HINT =
   "set DJANGO_SECRET_KEY to the Django project's SECRET_KEY (and DJANGO_SECRET_KEY_FALLBACKS to its SECRET_KEY_FALLBACKS)"
 
+/** What {@link checkSecretKey} needs. */
 export interface SecretKeyCheckDeps {
   sql: postgres.Sql
   config: DjangoConfig

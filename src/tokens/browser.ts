@@ -61,6 +61,7 @@ export function browserUser(user: DjangoUser): BrowserUser {
   }
 }
 
+/** What {@link createBrowserIssuer} needs: the claim settings, the live signer and a clock. */
 export interface BrowserIssuerDeps {
   settings: Pick<ClaimsSettings, 'issuer' | 'audience' | 'extraClaims' | 'accessTokenTtl'>
   signing: TokenSigning

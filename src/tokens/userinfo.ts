@@ -19,6 +19,7 @@ export interface UserInfo {
   groups: string[]
 }
 
+/** What {@link createUserinfo} needs: token verification, the revocation snapshot, Django's users. */
 export interface UserinfoDeps {
   /** Verifies our access JWT (signature, typ, iss, aud, exp), or throws invalid_token. */
   verifyAccess: (token: string) => Promise<OwnAccessClaims>

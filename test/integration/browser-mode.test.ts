@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
+import { maskCipherSecret, newCsrfSecret } from '../../src/django/csrf.ts'
 import { createLogger } from '../../src/log.ts'
 import { browserFamilyId, revokeBrowserSession } from '../../src/tokens/browser.ts'
 import { sessionId } from '../../src/tokens/claims.ts'
@@ -267,6 +268,27 @@ describe('browser mode', () => {
         /CORS_ORIGINS/,
       )
       await post().set('X-Bridge-CSRF', '1').set('Origin', APP).type('form').send(body).expect(200)
+    })
+
+    it('optionally requires Django’s csrftoken double submit', async () => {
+      const strict = await startBridge({ peer: t, env: { CSRF_DJANGO_DOUBLE_SUBMIT: 'true' } })
+      try {
+        const secret = newCsrfSecret()
+        const post = (cookies: string) =>
+          strict.request
+            .post('/browser/token')
+            .set('Cookie', `${cookies}; sessionid=${alice.cookie}`)
+            .set('X-Bridge-CSRF', '1')
+        // Django 4.1+ keeps the bare secret in the cookie; the header may carry it masked.
+        await post(`csrftoken=${secret}`).set('X-CSRFToken', maskCipherSecret(secret)).expect(200)
+        await post(`csrftoken=${secret}`).set('X-CSRFToken', secret).expect(200)
+        const missing = await post(`csrftoken=${secret}`).expect(403)
+        assert.match(missing.body.error_description, /csrftoken.*X-CSRFToken/)
+        await post(`csrftoken=${secret}`).set('X-CSRFToken', newCsrfSecret()).expect(403)
+        await post('other=1').set('X-CSRFToken', secret).expect(403)
+      } finally {
+        await strict.cleanup()
+      }
     })
 
     it('CORS: the preflight allows X-Bridge-CSRF for listed origins, and logs refused ones', async () => {

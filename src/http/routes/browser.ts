@@ -12,6 +12,7 @@ import { setRefreshCookie } from '../refresh-cookie.ts'
 import type { TokenService } from '../service.ts'
 import type { BrowserTokenResponse } from '../../tokens/browser.ts'
 
+/** What the browser-token handler needs. */
 export interface BrowserTokenRouteDeps {
   tokens: TokenService
   metrics: Metrics
@@ -20,6 +21,7 @@ export interface BrowserTokenRouteDeps {
   refreshCookie: RefreshCookieConfig | null
 }
 
+/** The handler of `POST /browser/token`; mount it behind `csrfProtection`. */
 export function browserTokenRoute(deps: BrowserTokenRouteDeps) {
   return async function browserToken(ctx: Context): Promise<void> {
     const cookie = readCookie(ctx.get('Cookie') || undefined, deps.cookieName)

@@ -8,6 +8,7 @@ import type { TokenService } from '../service.ts'
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer' }
 
+/** The handler of `GET /userinfo`. */
 export function userinfoRoute(deps: { tokens: TokenService }) {
   return async function userinfo(ctx: Context): Promise<void> {
     const header = ctx.get('Authorization')
