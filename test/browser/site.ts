@@ -20,6 +20,7 @@ import {
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Page } from 'playwright-core'
 import { PYTHON, type DjangoEnv } from '../helpers/django.ts'
 import { freePort } from '../helpers/instances.ts'
 
@@ -115,6 +116,8 @@ export async function startFront(options: {
   django: string
   bridge: string
   files: Record<string, string>
+  /** A port chosen beforehand (when the bridge must know its origin); default: any free one. */
+  port?: number
 }): Promise<Front> {
   const bridgeBodies: string[] = []
   const server: Server = createServer((req, res) => {
@@ -129,7 +132,7 @@ export async function startFront(options: {
       forward(options.django, req)(res)
     }
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     bridgeBodies,
@@ -140,3 +143,38 @@ export async function startFront(options: {
       }),
   }
 }
+
+/** Debian's Chromium (never a downloaded one) and the flags it runs with in a container. */
+export const CHROMIUM = '/usr/bin/chromium'
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+]
+
+/**
+ * The test SPA (served at /spa/app.js): shows who /userinfo says the user is, and goes to
+ * Django's login page when the client says the user is logged out. `window.spa` lets the test
+ * drive it. `clientOptions` is the source of createBridgeClient's argument.
+ */
+export const spaApp = (clientOptions = '') => `
+import { createBridgeClient } from '/spa/client.js'
+const bridge = createBridgeClient(${clientOptions})
+const logouts = []
+bridge.onLogout((reason) => {
+  logouts.push(reason)
+  location.assign('/accounts/login/?next=/app/')
+})
+const me = async () => {
+  const res = await bridge.fetch('/userinfo')
+  return { status: res.status, body: await res.json() }
+}
+window.spa = { bridge, me, logouts }
+const first = await me().catch((e) => ({ status: e.status ?? 0, body: { error: String(e) } }))
+document.querySelector('#user').textContent = JSON.stringify(first)
+`
+
+/** Evaluates `expression` in the page (a string: the tests' types have no DOM). */
+export const inPage = async <T>(page: Page, expression: string): Promise<T> =>
+  (await page.evaluate(expression)) as T

@@ -17,36 +17,18 @@ import { after, before, describe, it } from 'node:test'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { bundle } from '../../packages/browser/test/bundle.ts'
 import { PASSWORD, startBridge, type TestBridge } from '../helpers/bridge.ts'
-import { runDjangoServer, startFront, type DjangoServer, type Front } from './site.ts'
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  inPage,
+  runDjangoServer,
+  spaApp,
+  startFront,
+  type DjangoServer,
+  type Front,
+} from './site.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ACCESS_TOKEN_TTL = 30
-
-/**
- * The test SPA (served at /spa/app.js): shows who /userinfo says the user is, and goes to
- * Django's login page when the client says the user is logged out. `window.spa` lets the test
- * drive it.
- */
-const APP = `
-import { createBridgeClient } from '/spa/client.js'
-const bridge = createBridgeClient()
-const logouts = []
-bridge.onLogout((reason) => {
-  logouts.push(reason)
-  location.assign('/accounts/login/?next=/app/')
-})
-const me = async () => {
-  const res = await bridge.fetch('/userinfo')
-  return { status: res.status, body: await res.json() }
-}
-window.spa = { bridge, me, logouts }
-const first = await me().catch((e) => ({ status: e.status ?? 0, body: { error: String(e) } }))
-document.querySelector('#user').textContent = JSON.stringify(first)
-`
-
-/** Evaluates `expression` in the page (a string: this file's types have no DOM). */
-const inPage = async <T>(page: Page, expression: string): Promise<T> =>
-  (await page.evaluate(expression)) as T
 
 describe(
   'SPA in Chromium',
@@ -72,12 +54,12 @@ describe(
       front = await startFront({
         django: django.url,
         bridge: bridge.url,
-        files: { '/spa/client.js': await bundle(), '/spa/app.js': APP },
+        files: { '/spa/client.js': await bundle(), '/spa/app.js': spaApp() },
       })
       await bridge.django('create_user', { username: 'alice', password: PASSWORD })
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+        args: CHROMIUM_ARGS,
       })
       context = await browser.newContext()
       // The pages' clock, to move them past a token's expiry without waiting (time still flows).
