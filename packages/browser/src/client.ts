@@ -116,7 +116,13 @@ export function createBridgeClient(options: BridgeClientOptions = {}): BridgeCli
     // wait and then take the token the first one broadcast. In refresh-cookie mode this also
     // stops two tabs from spending one rotating refresh cookie twice, which the bridge would
     // treat as token theft.
-    inFlight ??= (locks ? locks.request('django-jwt-bridge', renew) : renew()).finally(() => {
+    inFlight ??= (
+      locks
+        ? // One task's pause once the lock is ours: the tab that held it broadcast its token just
+          // before letting go, and that message may still be queued behind the lock's grant.
+          locks.request('django-jwt-bridge', () => new Promise((r) => setTimeout(r)).then(renew))
+        : renew()
+    ).finally(() => {
       inFlight = undefined
     })
     return inFlight
