@@ -1,10 +1,11 @@
-// Packs both packages as `npm publish` would and checks what they ship, offline:
+// Packs the three packages as `npm publish` would and checks what they ship, offline:
 // - publint: package.json fields (exports, main, types, files) against the files in the tarball;
 // - @arethetypeswrong/cli: every entry point's types resolve, in the right module format, under
 //   moduleResolution node10, node16 (from ESM and from CommonJS) and bundler.
-// The verifier is for any consumer and passes attw's strict default. The service is ESM-only on
-// purpose (a Koa app with no CommonJS build), so its check uses attw's esm-only profile, which
-// skips exactly the node10 and node16-from-CommonJS resolutions; nothing else is ignored.
+// The verifier and the browser client are for any consumer (bundlers read either format) and
+// pass attw's strict default. The service is ESM-only on purpose (a Koa app with no CommonJS
+// build), so its check uses attw's esm-only profile, which skips exactly the node10 and
+// node16-from-CommonJS resolutions; nothing else is ignored.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,8 +19,8 @@ const run = (cmd, args) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'djb-check-packages-'))
 try {
-  // The service's prepack builds both packages, so the verifier is packed right after without
-  // building it a second time.
+  // The service's prepack builds every package, so the verifier and the browser client are packed
+  // right after without building them a second time.
   run('npm', ['pack', '--silent', '--pack-destination', dir])
   run('npm', [
     'pack',
@@ -30,10 +31,20 @@ try {
     '-w',
     'packages/verifier',
   ])
+  run('npm', [
+    'pack',
+    '--silent',
+    '--ignore-scripts',
+    '--pack-destination',
+    dir,
+    '-w',
+    'packages/browser',
+  ])
   const tarball = (prefix) =>
     join(dir, readdirSync(dir).find((f) => f.startsWith(prefix)) ?? prefix)
   const checks = [
     [tarball('django-jwt-bridge-verifier-'), []],
+    [tarball('django-jwt-bridge-browser-'), []],
     [tarball('django-jwt-bridge-0'), ['--profile', 'esm-only']],
   ]
   for (const [file, attwOptions] of checks) {

@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): Koa {
   })
   app.use(errorHandler(deps.logger, deps.metrics))
   if (deps.requestDeadlineMs !== undefined) app.use(deadline(deps.requestDeadlineMs))
-  app.use(cors(deps.corsOrigins))
+  app.use(cors(deps.corsOrigins, deps.logger))
   app.use(router.routes())
   app.use(methodNotAllowed(router))
   return app

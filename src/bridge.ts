@@ -23,10 +23,15 @@ import { verifyOwnAccessToken } from './tokens/access.ts'
 import { createIssuer } from './tokens/issue.ts'
 import { createJwtSigner, verifyRefreshToken } from './tokens/jwt.ts'
 import type { KeyRing, SigningKey } from './tokens/keys.ts'
+import { createBrowserLogout } from './tokens/browser-logout.ts'
 import { createLogout } from './tokens/logout.ts'
 import { createRecheck } from './tokens/recheck.ts'
-import { createRefresher } from './tokens/refresh.ts'
+import { createRefresher, createRotation } from './tokens/refresh.ts'
 import { createRevoke } from './tokens/revoke.ts'
+import { browserUser, createBrowserIssuer } from './tokens/browser.ts'
+import { createUserinfo } from './tokens/userinfo.ts'
+import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
+import { OAuthError } from './errors.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
 import type { ClaimsSettings, Signer } from './tokens/types.ts'
 
@@ -78,7 +83,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
   }
 
-  const { auth, writer } = createDjangoLayer({
+  const { auth, writer, users } = createDjangoLayer({
     db,
     config: django,
     now,
@@ -131,7 +136,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const verifyRefresh = (token: string, at: number = seconds()) =>
     verifyRefreshToken(token, { ring, issuer: config.issuer, now: at })
 
-  const refresh = createRefresher({
+  const refresherDeps = {
     settings,
     signing,
     store,
@@ -140,7 +145,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     onReuse: () => metrics.reuseDetected.inc(),
     logger,
     now,
-  })
+  }
+  const refresh = createRefresher(refresherDeps)
 
   const verifyAccess = (token: string) =>
     verifyOwnAccessToken(token, {
@@ -150,10 +156,52 @@ export function createBridge(deps: BridgeDeps): Bridge {
       now: seconds(),
     })
 
+  const issueBrowserToken = createBrowserIssuer({ settings, signing, now })
+  // The same get_user as the exchange and the refresh re-check: session row present and
+  // unexpired, auth hash, user active.
+  const authenticateBrowserSession = (cookie: string) =>
+    authenticateSession(cookie).catch((err: unknown) => {
+      if (err instanceof OAuthError && err.code === 'invalid_grant') {
+        // "Stale cookie": a cookie was sent but Django no longer vouches for it.
+        throw new OAuthError(
+          'login_required',
+          'the Django session cookie is stale (logged out, expired or invalidated): log in to Django again',
+          401,
+          { cause: err },
+        )
+      }
+      throw err
+    })
+
   const tokens: TokenService = {
     password: async (username, password, ip) =>
       issue(await authenticatePassword(username, password, ip)),
     exchange: async (cookie) => issue(await authenticateSession(cookie)),
+    browserToken: async (cookie) => {
+      // Nothing is written to Redis.
+      const subject = await authenticateBrowserSession(cookie)
+      return issueBrowserToken(subject, subject.sessionKey ?? cookie)
+    },
+    browserTokenWithRefresh: async (cookie) => {
+      // Refresh-cookie mode: a family bound to this Django session (its key, sealed, is
+      // re-checked on every refresh) with REFRESH_FAMILY_MAX_AGE as its absolute lifetime. The
+      // access token is the family's, so a logout with it ends the family on the feed.
+      const subject = await authenticateBrowserSession(cookie)
+      const issued = await issue(subject)
+      return {
+        access_token: issued.access_token,
+        token_type: issued.token_type,
+        expires_in: issued.expires_in,
+        user: browserUser(subject.user),
+        refresh_token: issued.refresh_token,
+      }
+    },
+    userinfo: createUserinfo({
+      verifyAccess,
+      revocations: createRevocationSnapshot(deps.redis, config.redisPrefix),
+      findUser: (id) => users.findById(id),
+      now,
+    }),
     refresh,
     revoke: createRevoke({ verifyRefresh, verifyAccess, store, logger }),
     logout: createLogout({
@@ -192,6 +240,25 @@ export function createBridge(deps: BridgeDeps): Bridge {
     audience: config.audience,
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
+    ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
+    browserSession: {
+      service: {
+        rotate: createRotation(refresherDeps),
+        logout: createBrowserLogout({
+          auth,
+          writer,
+          verifyAccess,
+          store,
+          accessTokenTtl: config.accessTokenTtl,
+          logger,
+          now,
+        }),
+      },
+      sessionCookieName: django.sessionCookieName,
+      refreshCookie: config.refreshCookie,
+      bodyLimit: config.bodyLimitBytes,
+      now,
+    },
     bodyLimit: config.bodyLimitBytes,
     logger,
     trustProxy: config.trustProxy,

@@ -21,7 +21,8 @@
 /**
  * Codes a response may carry: RFC 6749 §5.2 (the token endpoint; /revoke and /logout answer the
  * same way, RFC 7009 §2.2.1), RFC 8693's `invalid_target`, RFC 6750's `invalid_token`, RFC 6749
- * §4.1.2.1's `access_denied` and `temporarily_unavailable`, and the bridge's own codes for the
+ * §4.1.2.1's `access_denied` and `temporarily_unavailable`, OpenID Connect's `login_required`
+ * (browser mode: no usable Django session), and the bridge's own codes for the
  * HTTP-level failures that RFC 6749 would lump into `invalid_request` (README "Errors").
  */
 export const WIRE_CODES = [
@@ -32,6 +33,7 @@ export const WIRE_CODES = [
   'invalid_target',
   'invalid_token',
   'access_denied',
+  'login_required',
   'not_found',
   'payload_too_large',
   'unsupported_media_type',

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type postgres from 'postgres'
 import { createBridge } from './bridge.ts'
+import { checkSecretKey } from './django/secret-key-check.ts'
 import { loadConfig, type Config } from './config/index.ts'
 import { connectDatabase, queryTimeout, type Database } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     queryTimeoutMs: queryTimeout(config.requestDeadlineMs),
   })
   await checkDjangoSchema(db.sql(), config, logger)
+  await checkSecretKey({ sql: db.sql(), config: config.django, logger })
 
   const redis = createRedisClient(config.redis, { connectionName: 'django-jwt-bridge' })
   await checkRedis(redis, config, logger)

@@ -7,6 +7,7 @@ import type { DjangoAuth } from '../django/auth.ts'
 import { sessionAuthHash } from '../django/session-auth-hash.ts'
 import { DjangoError, OAuthError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { createSignatureAlarm, type SignatureAlarm } from './secret-key-alarm.ts'
 import type { Subject } from './types.ts'
 
 export interface SessionAuthenticatorDeps {
@@ -14,12 +15,16 @@ export interface SessionAuthenticatorDeps {
   secretKey: string
   logger: Logger
   now: () => number
+  /** Warns when exchanges keep failing the signature check (a wrong DJANGO_SECRET_KEY). */
+  signatureAlarm?: SignatureAlarm
 }
 
 export function createSessionAuthenticator(deps: SessionAuthenticatorDeps) {
+  const alarm = deps.signatureAlarm ?? createSignatureAlarm(deps.logger)
   return async function authenticateSession(cookieValue: string): Promise<Subject> {
     try {
       const { user, session } = await deps.auth.userFromSession(cookieValue)
+      alarm.succeeded()
       const now = Math.floor(deps.now() / 1000)
       const lastLogin = user.lastLogin === null ? now : Math.floor(user.lastLogin.getTime() / 1000)
       const signedCookie = session.sessionKey === null
@@ -37,6 +42,7 @@ export function createSessionAuthenticator(deps: SessionAuthenticatorDeps) {
       }
     } catch (err) {
       if (err instanceof DjangoError) {
+        if (err.code === 'BAD_SIGNATURE') alarm.failed()
         deps.logger.info({ event: 'session_exchange_failed', reason: err.code }, 'audit')
         throw new OAuthError('invalid_grant', 'the Django session is not valid', 400, {
           cause: err,

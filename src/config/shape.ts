@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../errors.ts'
 import { redisTarget, redisWait } from './redis.ts'
+import { refreshCookieConfig } from './refresh-cookie.ts'
 import type { ParsedEnv } from './variables.ts'
 
 /** What the key CLI needs, from the variables it reads. */
@@ -115,6 +116,8 @@ export function toConfig(e: ParsedEnv) {
     host: e.HOST,
     trustProxy: e.TRUST_PROXY,
     corsOrigins: e.CORS_ORIGINS,
+    /** Django's CSRF double submit on cookie-authenticated endpoints; null: off. */
+    djangoCsrf: djangoCsrf(e.CSRF_DJANGO_DOUBLE_SUBMIT, e.DJANGO_CSRF_COOKIE_NAME),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     throttle: {
       usernameMaxFailures: e.THROTTLE_USERNAME_FAILURES,
@@ -123,6 +126,8 @@ export function toConfig(e: ParsedEnv) {
     },
     passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
     logoutDeletesDjangoSessions: e.LOGOUT_DELETES_DJANGO_SESSIONS,
+    /** Refresh-cookie mode (BROWSER_REFRESH_COOKIE); null when off. */
+    refreshCookie: refreshCookieConfig(e),
     logLevel: e.LOG_LEVEL,
   }
 }
@@ -135,3 +140,12 @@ export type DjangoConfig = Config['django']
 export type UserTableConfig = DjangoConfig['users']
 /** The subset the key CLI needs. */
 export type KeyConfig = ReturnType<typeof toKeyConfig>
+
+/** Django's CSRF double submit when switched on; both variables are read either way. */
+function djangoCsrf(
+  on: boolean,
+  cookieName: string,
+): { cookieName: string; headerName: string } | null {
+  // X-CSRFToken: the header name Django's own docs tell JavaScript clients to send.
+  return on ? { cookieName, headerName: 'X-CSRFToken' } : null
+}

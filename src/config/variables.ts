@@ -285,7 +285,13 @@ export const VARIABLES = {
     doc: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',
   }),
   CORS_ORIGINS: variable('', list(origin), {
-    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated.',
+    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated. Also the CSRF allow-list of cookie-authenticated endpoints (`/token` cookie exchange, `/browser/*`): a same-site or cross-site page must be listed here, sibling subdomains included.',
+  }),
+  CSRF_DJANGO_DOUBLE_SUBMIT: variable('false', bool, {
+    doc: "Cookie-authenticated requests must also send Django's `csrftoken` cookie value in an `X-CSRFToken` header (on top of `X-Bridge-CSRF: 1`, Fetch Metadata and Origin checks).",
+  }),
+  DJANGO_CSRF_COOKIE_NAME: variable('csrftoken', text, {
+    doc: '`CSRF_COOKIE_NAME`, read when CSRF_DJANGO_DOUBLE_SUBMIT is on.',
   }),
   BODY_LIMIT_BYTES: variable('8192', int(256, 1024 * 1024), {
     doc: 'Request bodies above this get 413.',
@@ -305,6 +311,14 @@ export const VARIABLES = {
   }),
   LOGOUT_DELETES_DJANGO_SESSIONS: variable('false', bool, {
     doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",
+  }),
+  // Opt-in: the SPA then holds a refresh token, as an HttpOnly cookie script cannot read, so it
+  // keeps tokens past the Django session's cookie or on another site (issue 14, docs/spa.md).
+  BROWSER_REFRESH_COOKIE: variable('false', bool, {
+    doc: 'Refresh-cookie mode: `POST /browser/token` also sets the refresh token as the `__Secure-djb_refresh` cookie (HttpOnly, Secure, SameSite=Strict, Path=/browser/refresh), `POST /browser/refresh` rotates it; JSON bodies never carry it. Needs an `https://` BRIDGE_ISSUER.',
+  }),
+  BROWSER_INSECURE_LOCALHOST: variable('false', bool, {
+    doc: 'Development only: let refresh-cookie mode run over plain http when BRIDGE_ISSUER is on localhost, 127.0.0.1 or [::1]; the cookie is then `djb_refresh` without Secure. Refused for any other host.',
   }),
   LOG_LEVEL: variable('info', oneOf(LOG_LEVELS), { doc: 'pino level.' }),
 } satisfies Readonly<Record<string, Variable<unknown>>>

@@ -4,8 +4,10 @@
  * response varies on Origin so shared caches keep answers apart.
  */
 import type { Context, Next } from 'koa'
+import type { Logger } from '../log.ts'
+import { CSRF_HEADER } from './csrf.ts'
 
-export function cors(allowed: readonly string[]) {
+export function cors(allowed: readonly string[], logger: Logger) {
   const set = new Set(allowed)
   return async function corsMiddleware(ctx: Context, next: Next): Promise<void> {
     ctx.vary('Origin')
@@ -18,28 +20,23 @@ export function cors(allowed: readonly string[]) {
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method') !== '') {
       if (ok) {
         ctx.set('Access-Control-Allow-Methods', 'GET, POST')
-        ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+        ctx.set('Access-Control-Allow-Headers', `Authorization, Content-Type, ${CSRF_HEADER}`)
         ctx.set('Access-Control-Max-Age', '600')
+      } else {
+        // The browser shows the page only "Failed to fetch"; say here what was refused and why.
+        logger.warn(
+          {
+            event: 'cors_preflight_refused',
+            origin: origin === '' ? null : origin.slice(0, 200),
+            path: ctx.path,
+            hint: 'add the page origin to CORS_ORIGINS',
+          },
+          'CORS preflight from an origin not in CORS_ORIGINS',
+        )
       }
       ctx.status = 204
       return
     }
     await next()
   }
-}
-
-/**
- * Cross-site request check for requests that authenticate with an ambient cookie (the Django
- * session cookie in the SPA exchange). A cross-site page can make the browser send that cookie;
- * Fetch Metadata and Origin tell us when it did (OWASP CSRF cheat sheet).
- */
-export function isCrossSite(
-  ctx: Context,
-  issuerOrigin: string,
-  allowed: readonly string[],
-): boolean {
-  if (ctx.get('Sec-Fetch-Site') === 'cross-site') return true
-  const origin = ctx.get('Origin')
-  if (origin === '') return false
-  return origin !== issuerOrigin && !allowed.includes(origin)
 }

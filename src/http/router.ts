@@ -1,11 +1,16 @@
 /** The route table. One thin handler per endpoint; everything else lives behind TokenService. */
 import Router from '@koa/router'
+import type { Logger } from '../log.ts'
+import { csrfProtection, type CsrfPolicy, type DjangoDoubleSubmit } from './csrf.ts'
 import type { Metrics } from './metrics.ts'
 import type { PublishedKeys, Readiness, TokenService } from './service.ts'
+import { browserTokenRoute } from './routes/browser.ts'
 import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
+import { browserSessionRoutes, type BrowserSessionRouteDeps } from './routes/browser-session.ts'
 import { logoutRoute } from './routes/logout.ts'
 import { revokeRoute } from './routes/revoke.ts'
 import { tokenRoute } from './routes/token.ts'
+import { userinfoRoute } from './routes/userinfo.ts'
 import { jwksRoute, metadataRoute } from './routes/wellknown.ts'
 
 export interface RouterDeps {
@@ -18,11 +23,22 @@ export interface RouterDeps {
   cookieName: string
   corsOrigins: readonly string[]
   bodyLimit: number
+  logger: Logger
+  /** Present: cookie-authenticated requests need Django's CSRF double submit too. */
+  djangoCsrf?: DjangoDoubleSubmit
+  /** POST /browser/refresh (refresh-cookie mode) and POST /browser/logout; the router adds CSRF. */
+  browserSession?: Omit<BrowserSessionRouteDeps, 'csrf'>
 }
 
 export function createRouter(deps: RouterDeps): Router {
   const router = new Router()
   const { tokens, bodyLimit } = deps
+  const csrf: CsrfPolicy = {
+    selfOrigin: new URL(deps.issuer).origin,
+    allowedOrigins: deps.corsOrigins,
+    logger: deps.logger,
+    ...(deps.djangoCsrf === undefined ? {} : { djangoDoubleSubmit: deps.djangoCsrf }),
+  }
   router.post(
     '/token',
     tokenRoute({
@@ -30,13 +46,26 @@ export function createRouter(deps: RouterDeps): Router {
       metrics: deps.metrics,
       bodyLimit,
       cookieName: deps.cookieName,
-      issuerOrigin: new URL(deps.issuer).origin,
-      corsOrigins: deps.corsOrigins,
+      csrf,
       audience: deps.audience,
     }),
   )
+  router.post(
+    '/browser/token',
+    csrfProtection(csrf),
+    browserTokenRoute({
+      tokens,
+      metrics: deps.metrics,
+      cookieName: deps.cookieName,
+      refreshCookie: deps.browserSession?.refreshCookie ?? null,
+    }),
+  )
+  router.get('/userinfo', userinfoRoute({ tokens }))
   router.post('/revoke', revokeRoute({ tokens, bodyLimit }))
   router.post('/logout', logoutRoute({ tokens, bodyLimit }))
+  if (deps.browserSession !== undefined) {
+    browserSessionRoutes(router, { ...deps.browserSession, csrf: csrfProtection(csrf) })
+  }
   router.get('/.well-known/jwks.json', jwksRoute(deps.keys))
   router.get(
     '/.well-known/openid-configuration',

@@ -1,9 +1,26 @@
 /** What the HTTP layer needs from the rest of the bridge (composed in src/bridge.ts). */
+import type { BrowserTokenResponse } from '../tokens/browser.ts'
 import type { TokenResponse } from '../tokens/types.ts'
+import type { UserInfo } from '../tokens/userinfo.ts'
 
 export interface TokenService {
   password(username: string, password: string, clientIp: string): Promise<TokenResponse>
   exchange(sessionCookie: string): Promise<TokenResponse>
+  /**
+   * Browser mode: an access token from the Django session alone, no refresh token, no Redis
+   * state. A session Django no longer vouches for is 401 `login_required`.
+   */
+  browserToken(sessionCookie: string): Promise<BrowserTokenResponse>
+  /**
+   * Refresh-cookie mode's POST /browser/token: the same answer plus a refresh token of a new
+   * family bound to the Django session, for the route to put in the refresh cookie (never in
+   * the body).
+   */
+  browserTokenWithRefresh(
+    sessionCookie: string,
+  ): Promise<BrowserTokenResponse & { refresh_token: string }>
+  /** GET /userinfo: the claims of the token's user from the current Django row. */
+  userinfo(accessToken: string): Promise<UserInfo>
   refresh(refreshToken: string, clientIp: string): Promise<TokenResponse>
   /** RFC 7009: revoke whatever the token names; unknown tokens are not an error. */
   revoke(token: string): Promise<void>

@@ -14,6 +14,8 @@ export interface OwnAccessClaims {
   jti: string
   fid: string
   exp: number
+  /** Issued at; compared with not-before revocations (logout everywhere, Redis rollback). */
+  iat: number
 }
 
 export function invalidToken(cause?: unknown): OAuthError {
@@ -40,15 +42,16 @@ export async function verifyOwnAccessToken(
       typ: 'at+jwt',
       issuer: options.issuer,
       ...(options.audience.length === 0 ? {} : { audience: [...options.audience] }),
-      requiredClaims: ['sub', 'jti', 'fid', 'exp'],
+      requiredClaims: ['sub', 'jti', 'fid', 'exp', 'iat'],
       currentDate: new Date(options.now * 1000),
     })
     payload = result.payload
   } catch (err) {
     throw invalidToken(err)
   }
-  const { sub, jti, fid, exp } = payload
+  const { sub, jti, fid, exp, iat } = payload
   if (
+    typeof iat !== 'number' ||
     typeof sub !== 'string' ||
     typeof jti !== 'string' ||
     typeof fid !== 'string' ||
@@ -56,5 +59,5 @@ export async function verifyOwnAccessToken(
   ) {
     throw invalidToken()
   }
-  return { sub, jti, fid, exp }
+  return { sub, jti, fid, exp, iat }
 }

@@ -44,9 +44,24 @@ export interface RefresherDeps {
 
 const invalid = () => new OAuthError('invalid_grant', REFRESH_INVALID)
 
+/** A refresh's answer and the user Django vouched for (the browser endpoints show who it is). */
+export interface RotationResult {
+  response: TokenResponse
+  user: Subject['user']
+}
+
+/** The refresh grant as POST /token answers it. */
 export function createRefresher(deps: RefresherDeps) {
-  const { settings, store } = deps
+  const rotate = createRotation(deps)
   return async function refresh(token: string, clientIp: string): Promise<TokenResponse> {
+    return (await rotate(token, clientIp)).response
+  }
+}
+
+/** The refresh grant with the user it re-checked (POST /browser/refresh). */
+export function createRotation(deps: RefresherDeps) {
+  const { settings, store } = deps
+  return async function rotation(token: string, clientIp: string): Promise<RotationResult> {
     const nowMs = deps.now()
     const now = Math.floor(nowMs / 1000)
     const claims = await deps.verify(token, now)
@@ -110,7 +125,7 @@ export function createRefresher(deps: RefresherDeps) {
         refreshToken = successor
         break
     }
-    return {
+    const response: TokenResponse = {
       access_token: signer.sign(
         'at+jwt',
         accessFor(deps, user, claims.fid, { authTime: family.authTime, sessionKey }, now),
@@ -119,5 +134,6 @@ export function createRefresher(deps: RefresherDeps) {
       expires_in: settings.accessTokenTtl,
       refresh_token: refreshToken,
     }
+    return { response, user }
   }
 }

@@ -27,7 +27,7 @@ import {
   type Database,
 } from '../../src/django/database.ts'
 import { createDjangoLayer, type DjangoLayer } from '../../src/django/layer.ts'
-import { createLogger } from '../../src/log.ts'
+import { createLogger, type Logger } from '../../src/log.ts'
 import type { WatermarkHooks } from '../../src/store/rollback.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
 import type { CreateUserReply, LoginReply } from './djangoctl.ts'
@@ -60,6 +60,8 @@ export interface TestBridge {
 }
 
 export interface TestBridgeOptions {
+  /** The service's logger (e.g. one writing to an array, to assert on log lines); default silent. */
+  logger?: Logger
   /** Bridge environment overrides (on top of the test defaults, never inherited from `peer`). */
   env?: Record<string, string>
   /** Django settings overrides for djangoctl (for the database made here; not with `peer`). */
@@ -138,7 +140,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     LOG_LEVEL: 'silent',
     ...options.env,
   })
-  const logger = createLogger('silent')
+  const logger = options.logger ?? createLogger('silent')
   const ring =
     peer?.ring ??
     (await loadKeyRing({

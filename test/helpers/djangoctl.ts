@@ -57,6 +57,12 @@ export interface WhoamiReply {
   cookie: string | null
 }
 
+/** `private`: a `@login_required` page; 200 for a user, else 302 to `/login/?next=/private/`. */
+export interface PrivateReply {
+  status: number
+  location: string | null
+}
+
 /** What SessionMiddleware would do with the session after `load_session` (see djangoctl.py). */
 export type SessionState = 'empty' | 'unchanged' | 'cycled' | 'flushed'
 

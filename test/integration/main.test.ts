@@ -85,6 +85,22 @@ describe('npm start (src/main.ts)', () => {
     assert.match(run.stderr, /README|\.env/)
   })
 
+  it('refuses refresh-cookie mode over http and says what to set', async () => {
+    const run = await start(
+      {
+        DJANGO_SECRET_KEY: 'k',
+        DATABASE_URL: empty.url,
+        REDIS_URL,
+        BRIDGE_ISSUER: 'http://auth.example.com',
+        BROWSER_REFRESH_COOKIE: 'true',
+      },
+      cwd,
+    ).exited
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /BROWSER_REFRESH_COOKIE: needs an https:\/\/ BRIDGE_ISSUER/)
+    assert.match(run.stderr, /BROWSER_INSECURE_LOCALHOST=true/)
+  })
+
   it('against a database Django has not migrated it says to run migrate', async () => {
     const run = await start(
       { DJANGO_SECRET_KEY: 'k', DATABASE_URL: empty.url, REDIS_URL, KEYS_DIR: join(cwd, 'k0') },

@@ -216,6 +216,7 @@ describe('no trusted proxy (TRUST_PROXY=false) and CORS', () => {
     const ok = await t.request
       .post('/token')
       .set('Origin', APP)
+      .set('X-Bridge-CSRF', '1')
       .set('Cookie', `sessionid=${user.cookie}`)
       .type('form')
       .send(body)
@@ -224,6 +225,7 @@ describe('no trusted proxy (TRUST_PROXY=false) and CORS', () => {
     const evil = await t.request
       .post('/token')
       .set('Origin', 'https://app.example.evil.example')
+      .set('X-Bridge-CSRF', '1')
       .set('Cookie', `sessionid=${user.cookie}`)
       .type('form')
       .send(body)

@@ -84,6 +84,7 @@ describe('POST /token', () => {
     const res = await t.request
       .post('/token')
       .set('Cookie', `csrftoken=x; sessionid=${alice.cookie}`)
+      .set('X-Bridge-CSRF', '1')
       .type('form')
       .send({ grant_type: EXCHANGE, subject_token_type: SESSION_TYPE })
       .expect(200)
@@ -114,6 +115,7 @@ describe('POST /token', () => {
     const dup = await t.request
       .post('/token')
       .set('Cookie', `sessionid=${alice.cookie}; sessionid=abcdefgh12345678`)
+      .set('X-Bridge-CSRF', '1')
       .type('form')
       .send(body)
       .expect(400)

@@ -104,6 +104,13 @@ def cmd_whoami(args):
     return {"id": json.loads(response.content)["id"], "cookie": _cookie_after(client, response)}
 
 
+def cmd_private(args):
+    """A @login_required page through the full stack: 200, or 302 to the login page."""
+    client = _client(args["cookie"])
+    response = client.get("/private/")
+    return {"status": response.status_code, "location": response.get("Location")}
+
+
 def cmd_load_session(args):
     """SessionStore.load + auth.get_user, then what SessionMiddleware would save.
 

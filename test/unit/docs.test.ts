@@ -15,6 +15,7 @@ const DOCS = [
   'keys/README.md',
   'bench/exchange/README.md',
   'packages/verifier/README.md',
+  'packages/browser/README.md',
   ...readdirSync('docs')
     .filter((name) => name.endsWith('.md'))
     .map((name) => join('docs', name)),

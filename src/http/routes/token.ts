@@ -6,7 +6,7 @@ import type { Context } from 'koa'
 import { OAuthError } from '../../errors.ts'
 import { readParams, required, type Params } from '../body.ts'
 import { readCookie } from '../cookies.ts'
-import { isCrossSite } from '../cors.ts'
+import { enforceCsrf, type CsrfPolicy } from '../csrf.ts'
 import type { Metrics } from '../metrics.ts'
 import type { TokenService } from '../service.ts'
 import type { TokenResponse } from '../../tokens/types.ts'
@@ -20,8 +20,8 @@ export interface TokenRouteDeps {
   metrics: Metrics
   bodyLimit: number
   cookieName: string
-  issuerOrigin: string
-  corsOrigins: readonly string[]
+  /** The CSRF defence for the cookie-authenticated branch (the SPA exchange). */
+  csrf: CsrfPolicy
   audience: readonly string[]
 }
 
@@ -86,15 +86,13 @@ async function exchange(
   rejectScope(params)
   let cookie = params['subject_token']
   if (cookie === undefined) {
-    // The SPA case: the browser sends Django's session cookie itself. That cookie is ambient,
-    // so a cross-site page could make the browser send it; refuse such requests (CSRF).
-    if (isCrossSite(ctx, deps.issuerOrigin, deps.corsOrigins)) {
-      throw new OAuthError('access_denied', 'cross-site session exchange is not allowed', 403)
-    }
     cookie = readCookie(ctx.get('Cookie') || undefined, deps.cookieName)
     if (cookie === undefined || cookie === '') {
       throw new OAuthError('invalid_request', `send subject_token or the ${deps.cookieName} cookie`)
     }
+    // The SPA case: the browser sent Django's session cookie itself. That cookie is ambient,
+    // so a cross-site page could make the browser send it; refuse such requests (CSRF).
+    enforceCsrf(ctx, deps.csrf)
   }
   return deps.tokens.exchange(cookie)
 }

@@ -1,6 +1,12 @@
-"""Views the interop driver calls through django.test.Client: login, logout and whoami."""
+"""
+Views the interop driver calls through django.test.Client (login, logout, whoami, private), and
+the pages the browser test (test/browser/spa.test.ts) opens in Chromium: Django's own LoginView and a
+login-required page hosting the test SPA.
+"""
 from django.contrib.auth import authenticate, login, logout
-from django.http import JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -29,8 +35,36 @@ def whoami_view(request):
     return JsonResponse({"id": str(user.pk) if user.is_authenticated else None})
 
 
+# The test SPA: a page Django serves only to a logged-in user, loading the browser client
+# (served at /spa/ by the test's front proxy) and the SPA script that uses it.
+SPA_PAGE = """<!doctype html>
+<html>
+  <head><title>SPA</title></head>
+  <body>
+    <h1>SPA</h1>
+    <p id="user">loading</p>
+    <script type="module" src="/spa/app.js"></script>
+  </body>
+</html>
+"""
+
+
+@login_required
+def spa_view(request):
+    return HttpResponse(SPA_PAGE)
+
+
+@login_required(login_url="/login/")
+def private_view(request):
+    """A page of Django's own that only a logged-in user sees (else: redirect to login)."""
+    return JsonResponse({"id": str(request.user.pk)})
+
+
 urlpatterns = [
     path("login/", login_view),
     path("logout/", logout_view),
     path("whoami/", whoami_view),
+    path("private/", private_view),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("app/", spa_view),
 ]

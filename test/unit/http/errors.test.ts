@@ -32,6 +32,9 @@ function appThrowing(err: unknown, logs: string[] = []) {
   const tokens: TokenService = {
     password: fail,
     exchange: fail,
+    browserToken: fail,
+    browserTokenWithRefresh: fail,
+    userinfo: fail,
     refresh: fail,
     revoke: fail,
     logout: fail,
