@@ -5,78 +5,31 @@
  * - several instances, 50 parallel refreshes of one token: exactly one successor.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
 import { createRedisClient } from '../../src/store/index.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
+import { privateRedis, type PrivateRedis } from '../store/private-redis.ts'
 import { djangoUsers, exchange, refresh, type LoggedIn } from './support.ts'
 
 const OUTAGE_MS = 10_000
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const addr = srv.address()
-  srv.close()
-  if (addr === null || typeof addr === 'string') throw new Error('no port')
-  return addr.port
-}
-
-/** redis-server with AOF (fsync always) in `dir`: what it acknowledged survives a stop. */
-async function aofRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
-      ...['--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no'],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let out = ''
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 5000)
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server exited (${code}):\n${out}`))
-    })
-  })
-  return child
-}
-
-async function stop(child: ChildProcess | null): Promise<void> {
-  if (child === null || child.exitCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  await exited
-}
-
 describe('Redis stopped for 10 s with AOF on (issue #13, held)', () => {
   let dir = ''
-  let port = 0
-  let server: ChildProcess | null = null
+  let server: PrivateRedis
   let client: Redis
   let t: TestBridge
   let users: LoggedIn[]
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'djb-aof-'))
-    port = await freePort()
-    server = await aofRedis(port, dir)
-    const url = `redis://127.0.0.1:${port}/0`
+    // AOF on: a SIGTERM stop fsyncs it, so what Redis acknowledged is there when it returns.
+    server = await privateRedis({ dir, appendonly: true })
+    const url = server.url
     client = createRedisClient(url, { onError: () => {} })
     t = await startBridge({ redis: { client, url } })
     users = await djangoUsers(
@@ -87,7 +40,7 @@ describe('Redis stopped for 10 s with AOF on (issue #13, held)', () => {
   after(async () => {
     await t.cleanup()
     client.disconnect()
-    await stop(server)
+    await server.stop()
     await rm(dir, { recursive: true, force: true })
   })
 
@@ -96,8 +49,7 @@ describe('Redis stopped for 10 s with AOF on (issue #13, held)', () => {
     for (const u of users) {
       tokens.push((await exchange(t.request, u.cookie).expect(200)).body.refresh_token as string)
     }
-    await stop(server)
-    server = null
+    await server.stop()
     const stoppedAt = performance.now()
     let slowest = 0
     while (performance.now() - stoppedAt < OUTAGE_MS) {
@@ -110,7 +62,7 @@ describe('Redis stopped for 10 s with AOF on (issue #13, held)', () => {
     }
     assert.ok(slowest < 1000, `a 503 took ${slowest.toFixed(0)} ms`)
 
-    server = await aofRedis(port, dir)
+    await server.start()
     const back = performance.now()
     const recovered = await Promise.all(
       tokens.map(async (rt, i) => {
