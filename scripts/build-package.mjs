@@ -1,15 +1,16 @@
+// Builds a workspace package (the one npm runs this in: packages/verifier, packages/browser).
 // Builds dist/ twice from the same sources: ESM (dist/esm) for `import`, CommonJS (dist/cjs) for
 // `require`, each with its own declarations, so consumers type-check under node16 (ESM and CJS),
 // bundler and node10. Runs on `prepack`, so every tarball has dist/, and from the repository's
 // `prepare`, so `npm ci` there builds it. The package has no `prepare` of its own: npm 11 lists a
-// dependency's `prepare` among its install scripts, and this package has none to declare.
+// dependency's `prepare` among its install scripts, and the packages have none to declare.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..')
+// npm runs a package's scripts in the package's own folder.
+const pkg = process.cwd()
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 
 rmSync(join(pkg, 'dist'), { recursive: true, force: true })
