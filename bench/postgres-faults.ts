@@ -16,6 +16,7 @@ import { arg } from './args.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge } from '../test/helpers/bridge.ts'
 import { faultProxy, type FaultProxy } from '../test/helpers/fault-proxy.ts'
 import { firstSample, openLoop, percentile, pollReadiness } from '../test/helpers/load.ts'
+import { tableLock } from '../test/helpers/table-lock.ts'
 
 const RATE = Number(arg('rate', '100'))
 const SECONDS = Number(arg('seconds', '10'))
@@ -48,36 +49,13 @@ const shots = [exchange, exchange, exchange, login]
 await openLoop(t.url, shots, { rate: 20, seconds: 2 })
 
 const other = postgres(t.db.url, { max: 1, onnotice: () => {} })
-let release: () => void = () => {}
-let locked: Promise<unknown> = Promise.resolve()
 const faults: Record<string, { start(): Promise<void> | void; end(): Promise<void> | void }> = {
   stopped: { start: () => p.cut(), end: () => p.resume() },
   paused: { start: () => p.pause(), end: () => p.resume() },
-  'django_session locked': lockOut('django_session'),
-  'auth_user locked': lockOut('auth_user'),
+  'django_session locked': tableLock(other, 'django_session'),
+  'auth_user locked': tableLock(other, 'auth_user'),
 }
 const ONLY = arg('only', '')
-
-/** A fault: `table` held under LOCK TABLE (ACCESS EXCLUSIVE) by another connection. */
-function lockOut(table: string) {
-  return {
-    async start() {
-      const held = new Promise<void>((resolve) => (release = resolve))
-      let taken: () => void = () => {}
-      const lockTaken = new Promise<void>((resolve) => (taken = resolve))
-      locked = other.begin(async (tx) => {
-        await tx`LOCK TABLE ${tx(table)}`
-        taken()
-        await held
-      })
-      await lockTaken
-    },
-    async end() {
-      release()
-      await locked
-    },
-  }
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 for (const [name, fault] of Object.entries(faults)) {

@@ -12,6 +12,7 @@ import postgres from 'postgres'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
 import { faultProxy, type FaultProxy } from '../helpers/fault-proxy.ts'
 import { firstSample, openLoop, pollReadiness, type Answer, type Shot } from '../helpers/load.ts'
+import { tableLock } from '../helpers/table-lock.ts'
 
 const DEADLINE_MS = 2000
 /** What a loaded 2-CPU machine may add to the deadline before an answer counts as late. */
@@ -168,30 +169,11 @@ describe('Postgres faults under load', () => {
     { timeout: 30_000 },
     async () => {
       const other = postgres(t.db.url, { max: 1, onnotice: () => {} })
-      let release: () => void = () => {}
-      let locked: Promise<unknown> = Promise.resolve()
+      const lock = tableLock(other, 'django_session')
       try {
         const r = await underFault(
           [exchange, login],
-          {
-            from: 500,
-            to: 5500,
-            async start() {
-              const held = new Promise<void>((resolve) => (release = resolve))
-              let taken: () => void = () => {}
-              const lockTaken = new Promise<void>((resolve) => (taken = resolve))
-              locked = other.begin(async (tx) => {
-                await tx`LOCK TABLE django_session`
-                taken()
-                await held
-              })
-              await lockTaken
-            },
-            async end() {
-              release()
-              await locked
-            },
-          },
+          { from: 500, to: 5500, start: lock.start, end: lock.end },
           7,
         )
         assertAnswered(r.answers)
@@ -216,8 +198,8 @@ describe('Postgres faults under load', () => {
         assert.ok(r.upAfter <= READY_WITHIN_MS, `ready again after ${r.upAfter} ms`)
         assertRecovered(r.answers.filter((a) => a.at > r.ended + 800))
       } finally {
-        release()
-        await locked.catch(() => {})
+        // A failed assertion must not leave the table locked (end() is safe to call twice).
+        await lock.end().catch(() => {})
         await other.end()
       }
     },
