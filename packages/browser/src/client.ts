@@ -14,7 +14,14 @@ type Message = { readonly t: 'token'; readonly a: TokenAnswer; readonly at: numb
 /** The part of the Web Locks API used here (absent from Node's types and from older browsers). */
 interface Locks {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>
+  request<T>(
+    name: string,
+    options: { ifAvailable: true },
+    callback: (lock: object | null) => Promise<T>,
+  ): Promise<T>
 }
+
+const LOCK = 'django-jwt-bridge'
 
 /**
  * Creates a client for one bridge. The access token lives in this object's closure only: never in
@@ -43,6 +50,16 @@ export function createBridgeClient(options: BridgeClientOptions = {}): BridgeCli
       ? new BroadcastChannel(options.channel ?? 'django-jwt-bridge')
       : undefined
   const locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks
+  /** Wakes this tab when another tab's message arrives (see getToken). */
+  let heard: (() => void) | undefined
+  const news = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      heard = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
 
   // Renew a little before expiry, so a token is never sent in its last seconds; for very short
   // lifetimes (tests, tight deployments) at half its life instead.
@@ -68,6 +85,8 @@ export function createBridgeClient(options: BridgeClientOptions = {}): BridgeCli
       // this one is logged out too (the Django session it rode on is gone).
       if (e.data.t === 'token') keep(e.data.a, e.data.at)
       else out('logout', false)
+      heard?.()
+      heard = undefined
     }
   }
 
@@ -118,9 +137,15 @@ export function createBridgeClient(options: BridgeClientOptions = {}): BridgeCli
     // treat as token theft.
     inFlight ??= (
       locks
-        ? // One task's pause once the lock is ours: the tab that held it broadcast its token just
-          // before letting go, and that message may still be queued behind the lock's grant.
-          locks.request('django-jwt-bridge', () => new Promise((r) => setTimeout(r)).then(renew))
+        ? locks.request(LOCK, { ifAvailable: true }, (lock) =>
+            lock
+              ? renew()
+              : // Another tab is renewing. Once it lets go of the lock, wait for its message too:
+                // it broadcasts just before letting go, but the browser may grant us the lock
+                // before delivering the message (a one-task pause lost that race 1 run in 10).
+                // The wait ends as soon as the message arrives; past 250 ms we ask ourselves.
+                locks.request(LOCK, () => (fresh() ? renew() : news(250).then(renew))),
+          )
         : renew()
     ).finally(() => {
       inFlight = undefined
