@@ -14,7 +14,9 @@ import { failoverLoad, writesAcrossFailover } from './failover-load.ts'
 
 const PREFIX = 'djbtest:sentinel:'
 
-describe('store on Redis Sentinel', () => {
+// Failovers that never come (or a client that never answers) must fail the file, not stall CI
+// for its 90 minutes: once, a run hung here for over 5 minutes with every server healthy.
+describe('store on Redis Sentinel', { timeout: 120_000 }, () => {
   let setup: TestSentinel
   let target: Extract<RedisTarget, { mode: 'sentinel' }>
   let client: Redis
