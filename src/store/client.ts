@@ -3,7 +3,7 @@
  * quick 503s (DependencyError), not hang in a queue until some timeout far above the client's.
  * One server, a Redis Cluster and a Sentinel-managed primary get the same settings.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, SentinelConnector, type ClusterOptions, type RedisOptions } from 'ioredis'
 
 export interface RedisClientOptions {
   /** Reject a command that got no reply within this many ms. Default 1000. */
@@ -52,6 +52,31 @@ function backoff(maxDelay: number): (times: number) => number {
   return (times) => {
     const base = Math.min(maxDelay, 50 * 2 ** Math.min(times, 16))
     return Math.round(base / 2 + (Math.random() * base) / 2)
+  }
+}
+
+/**
+ * ioredis 6's Sentinel connector with one race closed. Its +switch-master subscription (the
+ * failover detector) outlives an unexpected disconnect; if the switch is announced while the
+ * reconnect is still asking a sentinel for the master, the detector aborts that connect, and
+ * ioredis then ends the client for good: every later command fails with "Connection is
+ * closed." until the process restarts. That is the moment a failover makes likely. Dropping
+ * the stale subscription before each connect leaves the switch to the lookup itself (which asks
+ * the sentinels afresh) and to the new connection's own detector.
+ * test/store/sentinel.test.ts reproduces it with a sentinel answering slowly.
+ */
+class ReconnectSafeSentinelConnector extends SentinelConnector {
+  // ioredis types a custom connector's options as unknown; they are the Sentinel options it
+  // would have given its own SentinelConnector.
+  constructor(options: unknown) {
+    super(options as ConstructorParameters<typeof SentinelConnector>[0])
+  }
+
+  override connect(...args: Parameters<SentinelConnector['connect']>) {
+    // disconnect() ends the previous stream (already closed here) and cleans the detector up;
+    // super.connect() marks the connector as connecting again.
+    this.disconnect()
+    return super.connect(...args)
   }
 }
 
@@ -110,6 +135,7 @@ export function createRedisClient(
           // waiting for the old primary to fail, and READONLY (we reached a demoted primary)
           // reconnects. Without these a failover can leave writes on a replica for seconds.
           failoverDetector: true,
+          Connector: ReconnectSafeSentinelConnector,
           sentinelReconnectStrategy: backoff(maxDelay),
           sentinelCommandTimeout: opts.commandTimeout ?? 1000,
           reconnectOnError: (err) => err.message.startsWith('READONLY'),

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -268,6 +268,13 @@ export interface TestSentinel {
   readonly masterName: string
   /** The port of the master the sentinels announce right now. */
   currentMaster(): Promise<number>
+  /**
+   * Waits until a failover could happen again and WAIT 1 holds: every sentinel announces the
+   * same master, the master streams to an online replica that answers WAIT, and every sentinel
+   * lists that replica as healthy (a sentinel promotes only replicas it has seen recently).
+   * Returns the master's port; on time-out the error carries the sentinels' log tails.
+   */
+  settled(ms?: number): Promise<number>
   stop(): Promise<void>
 }
 
@@ -353,18 +360,39 @@ export async function startSentinel(downAfterMs = 1000): Promise<TestSentinel> {
       async currentMaster() {
         for (const s of sentinels) {
           if (!s.alive) continue
-          const c = nodeClient(s.port)
-          try {
-            const addr = (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [
-              string,
-              string,
-            ]
-            return Number(addr[1])
-          } finally {
-            c.disconnect()
-          }
+          return masterOf(s.port, masterName)
         }
         throw new Error('no live sentinel')
+      },
+      async settled(ms = 30_000) {
+        let port = 0
+        try {
+          await until('a settled sentinel setup', ms, async () => {
+            const announced = new Set<number>()
+            for (const s of sentinels) announced.add(await masterOf(s.port, masterName))
+            if (announced.size !== 1) return false
+            port = [...announced][0] ?? 0
+            const replica = port === master.port ? rPort : mPort
+            const repl = await info(port, 'replication')
+            if (!/role:master/.test(repl)) return false
+            if (!new RegExp(`slave0:ip=127.0.0.1,port=${replica},state=online`).test(repl)) {
+              return false
+            }
+            for (const s of sentinels) {
+              if (!(await replicaHealthy(s.port, masterName, replica))) return false
+            }
+            const c = nodeClient(port)
+            try {
+              await c.set('djbtest:settled', '1')
+              return (await c.wait(1, 500)) === 1
+            } finally {
+              c.disconnect()
+            }
+          })
+        } catch (err) {
+          throw new Error(`${(err as Error).message}\n${await tails(dir)}`, { cause: err })
+        }
+        return port
       },
       async stop() {
         await Promise.all(procs.map((p) => p.kill()))
@@ -376,6 +404,54 @@ export async function startSentinel(downAfterMs = 1000): Promise<TestSentinel> {
     await rm(dir, { recursive: true, force: true })
     throw err
   }
+}
+
+async function masterOf(sentinelPort: number, masterName: string): Promise<number> {
+  const c = nodeClient(sentinelPort)
+  try {
+    const addr = (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [
+      string,
+      string,
+    ]
+    return Number(addr[1])
+  } finally {
+    c.disconnect()
+  }
+}
+
+/** The sentinel lists the replica on `port` as up, linked to its master, and seen lately. */
+async function replicaHealthy(
+  sentinelPort: number,
+  masterName: string,
+  port: number,
+): Promise<boolean> {
+  const c = nodeClient(sentinelPort)
+  try {
+    const replicas = (await c.call('SENTINEL', 'REPLICAS', masterName)) as string[][]
+    return replicas.some((flat) => {
+      const f = new Map<string, string>()
+      for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i] ?? '', flat[i + 1] ?? '')
+      return (
+        f.get('port') === String(port) &&
+        f.get('flags') === 'slave' &&
+        f.get('master-link-status') === 'ok' &&
+        Number(f.get('info-refresh') ?? Infinity) < 5_000
+      )
+    })
+  } finally {
+    c.disconnect()
+  }
+}
+
+/** The last lines of every log in the setup's directory, for a failure message. */
+async function tails(dir: string): Promise<string> {
+  const out: string[] = []
+  for (const name of await readdir(dir, { recursive: true })) {
+    if (!name.endsWith('.log') && !name.endsWith('/log')) continue
+    const text = await readFile(join(dir, name), 'utf8').catch(() => '')
+    out.push(`--- ${name}`, ...text.trimEnd().split('\n').slice(-15))
+  }
+  return out.join('\n')
 }
 
 /**

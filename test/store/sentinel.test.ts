@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis'
 import { createRedisClient, createRedisStore, type RedisTarget } from '../../src/store/index.ts'
 import { preflight } from '../../src/store/preflight.ts'
 import { isolateThenKill, startSentinel, type TestSentinel } from '../helpers/redis-topology.ts'
+import { faultProxy } from '../helpers/fault-proxy.ts'
 import { failoverLoad, writesAcrossFailover } from './failover-load.ts'
 
 const PREFIX = 'djbtest:sentinel:'
@@ -35,16 +36,22 @@ describe('store on Redis Sentinel', { timeout: 120_000 }, () => {
     await setup?.stop()
   })
 
-  /** The process that is master now, and a wait for the sentinels to announce another. */
+  /**
+   * The process that is master now, once the setup has settled (the previous test's failover
+   * finished, its old master is back as a replica every sentinel would promote, WAIT 1 holds),
+   * and a wait for the sentinels to announce another.
+   */
   async function master() {
-    const port = await setup.currentMaster()
+    const port = await setup.settled()
     const proc = [setup.master, setup.replica].find((p) => p.port === port)
     assert.ok(proc !== undefined)
     return {
       proc,
       async replaced() {
+        const deadline = Date.now() + 30_000
         let now = await setup.currentMaster()
         while (now === port) {
+          assert.ok(Date.now() < deadline, 'the sentinels promoted no replica within 30 s')
           await sleep(100)
           now = await setup.currentMaster()
         }
@@ -53,6 +60,7 @@ describe('store on Redis Sentinel', { timeout: 120_000 }, () => {
         // with one replica, WAIT 1 fails writes until then.
         await proc.start(['--replicaof', '127.0.0.1', String(now)])
         for (;;) {
+          assert.ok(Date.now() < deadline, 'the old master did not resync within 30 s')
           const c = createRedisClient(`redis://127.0.0.1:${port}`)
           try {
             if (/master_link_status:up/.test(await c.info('replication'))) return
@@ -154,4 +162,55 @@ describe('store on Redis Sentinel', { timeout: 120_000 }, () => {
       }
     })
   }
+
+  // ioredis keeps the previous connection's +switch-master subscription while it reconnects; a
+  // switch announced while it asks a sentinel for the master aborted that connect, and the
+  // client ended for good ("Connection is closed." on every command until a restart). Seen in
+  // CI as a store that never came back after a failover. The slow sentinel makes it certain.
+  it('recovers when the sentinels announce a switch while it is reconnecting', async () => {
+    const port = await setup.settled()
+    const first = setup.sentinels[0]
+    assert.ok(first !== undefined)
+    const slow = await faultProxy(`redis://127.0.0.1:${first.port}`)
+    const c = createRedisClient(
+      { ...target, sentinels: [{ host: '127.0.0.1', port: slow.port }] },
+      { connectionName: 'djb-switch-race', commandTimeout: 8000 },
+    ) as Redis
+    const node = createRedisClient(`redis://127.0.0.1:${port}`)
+    try {
+      await c.set(`${PREFIX}race`, 'before')
+      await sleep(500) // the failover detector subscribes after connecting
+      slow.pause() // the next reconnect's master lookup waits here
+      const list = await node.call('CLIENT', 'LIST', 'TYPE', 'normal')
+      const id = /id=(\d+) .*name=djb-switch-race/.exec(String(list))?.[1]
+      assert.ok(id !== undefined, 'the client is connected to the master')
+      await node.call('CLIENT', 'KILL', 'ID', id)
+      const sentinel = createRedisClient(`redis://127.0.0.1:${setup.sentinels[1]?.port ?? 0}`)
+      try {
+        await sentinel.call('SENTINEL', 'FAILOVER', setup.masterName)
+      } finally {
+        sentinel.disconnect()
+      }
+      const deadline = Date.now() + 20_000
+      while ((await setup.currentMaster()) === port) {
+        assert.ok(Date.now() < deadline, 'the forced failover happened')
+        await sleep(100)
+      }
+      await sleep(1000) // +switch-master reached the old subscription
+      slow.resume()
+      for (;;) {
+        try {
+          await c.set(`${PREFIX}race`, 'after')
+          break
+        } catch (err) {
+          assert.ok(Date.now() < deadline, `the client came back (${String(err)}, ${c.status})`)
+          await sleep(200)
+        }
+      }
+    } finally {
+      c.disconnect()
+      node.disconnect()
+      await slow.close()
+    }
+  })
 })
