@@ -11,6 +11,9 @@ import { DependencyError } from '../../src/errors.ts'
 import type { TokenStore } from '../../src/store/index.ts'
 
 const GRACE_MS = 10_000
+// The bridge's default REFRESH_RETRY_SECONDS (1 h): a retry after a failure window longer than
+// the grace window (14.5 s once, on an overloaded machine) is still a retry, as in production.
+const RETRY_MS = 3_600_000
 
 interface User {
   id: string
@@ -121,6 +124,7 @@ export function failoverLoad(store: TokenStore, users: number, revokeEvery = 5) 
         successorSealed: Buffer.from(chosen),
         refreshTtl: 600,
         graceMs: GRACE_MS,
+        retryMs: RETRY_MS,
       })
     })
     if (r.outcome === 'rotated') u.jti = chosen
@@ -167,6 +171,7 @@ export function failoverLoad(store: TokenStore, users: number, revokeEvery = 5) 
       successorSealed: Buffer.from(next),
       refreshTtl: 600,
       graceMs: GRACE_MS,
+      retryMs: RETRY_MS,
     })
     if (r.outcome === 'rotated') u.jti = next
     else lost()
@@ -223,6 +228,7 @@ export async function writesAcrossFailover(
       successorSealed: Buffer.from(next),
       refreshTtl: 600,
       graceMs: GRACE_MS,
+      retryMs: RETRY_MS,
     })
   let revocationAcked = false
   let rotationAcked = false
