@@ -275,6 +275,8 @@ export interface TestSentinel {
    * Returns the master's port; on time-out the error carries the sentinels' log tails.
    */
   settled(ms?: number): Promise<number>
+  /** The last lines of every server's and sentinel's log, for a failure message. */
+  logs(): Promise<string>
   stop(): Promise<void>
 }
 
@@ -394,6 +396,7 @@ export async function startSentinel(downAfterMs = 1000): Promise<TestSentinel> {
         }
         return port
       },
+      logs: () => tails(dir),
       async stop() {
         await Promise.all(procs.map((p) => p.kill()))
         await rm(dir, { recursive: true, force: true })
