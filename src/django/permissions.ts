@@ -73,6 +73,7 @@ export function createPermissionReader(db: Database, cfg: UserTableConfig): Perm
   }
   return {
     all: (userId) => read(userId, null),
-    held: (userId, among) => (among.length === 0 ? Promise.resolve(new Set()) : read(userId, among)),
+    held: (userId, among) =>
+      among.length === 0 ? Promise.resolve(new Set()) : read(userId, among),
   }
 }
