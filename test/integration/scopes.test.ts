@@ -13,7 +13,7 @@ import postgres from 'postgres'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
 import { runDjangoBatch } from '../helpers/django.ts'
 import { tableLock } from '../helpers/table-lock.ts'
-import { claimsOf, djangoUsers, PASSWORD, type Agent } from './support.ts'
+import { claimsOf, djangoUsers, PASSWORD, type Agent, type DjangoUserSpec } from './support.ts'
 
 const SCOPES = {
   'svc-orders': {
@@ -63,6 +63,13 @@ async function refused(res: Promise<{ status: number; body: unknown }>): Promise
   const r = await res
   assert.equal(r.status, 400, JSON.stringify(r.body))
   return r.body as TokenBody
+}
+
+/** One user made and logged in by Django; its session cookie. */
+async function cookieOf(t: TestBridge, spec: DjangoUserSpec): Promise<string> {
+  const [user] = await djangoUsers(t.db.env, [spec])
+  assert.ok(user !== undefined)
+  return user.cookie
 }
 
 const scopeOf = (jwt: string) => claimsOf(jwt)['scope']
@@ -228,9 +235,7 @@ describe('permissions and groups as scopes', () => {
   })
 
   test('a refresh keeps the family’s request and may only narrow it', async () => {
-    const [{ cookie: c }] = (await djangoUsers(t.db.env, [{ username: 'narrow' }])) as [
-      { cookie: string },
-    ]
+    const c = await cookieOf(t, { username: 'narrow' })
     await runDjangoBatch(
       [{ cmd: 'grant_permission', username: 'narrow', permission: 'auth.view_user' }],
       t.db.env,
@@ -293,10 +298,8 @@ describe('access token size limit', () => {
       },
     })
     try {
-      const [big, small] = (await djangoUsers(t.db.env, [
-        { username: 'many', extra: { groups } },
-        { username: 'few', extra: { groups: ['one'] } },
-      ])) as [{ cookie: string }, { cookie: string }]
+      const big = { cookie: await cookieOf(t, { username: 'many', extra: { groups } }) }
+      const small = { cookie: await cookieOf(t, { username: 'few', extra: { groups: ['one'] } }) }
       const body = await refused(exchange(t.request, big.cookie))
       assert.equal(body.error, 'invalid_scope')
       assert.match(body.error_description ?? '', /svc-admin.*over its limit of 1024/)
@@ -321,9 +324,7 @@ describe('cost', () => {
     const locker = postgres(t.db.url, { max: 1, onnotice: () => {} })
     const lock = tableLock(locker, 'auth_permission')
     try {
-      const [user] = (await djangoUsers(t.db.env, [
-        { username: 'g', extra: { groups: ['support'] } },
-      ])) as [{ cookie: string }]
+      const user = { cookie: await cookieOf(t, { username: 'g', extra: { groups: ['support'] } }) }
       await lock.start()
       // auth_permission is locked: any read of it would wait for the request deadline (503).
       const body = await ok(exchange(t.request, user.cookie))
