@@ -221,6 +221,18 @@ def _permission(name):
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
+def cmd_create_permission(args):
+    """A permission of a model Django does not have here (e.g. "orders.view_order"), as a
+    project's migration would create it."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    app_label, codename = args["permission"].split(".", 1)
+    ct, _ = ContentType.objects.get_or_create(app_label=app_label, model=args.get("model", "x"))
+    Permission.objects.get_or_create(content_type=ct, codename=codename, defaults={"name": codename})
+    return {"ok": True}
+
+
 def cmd_permissions(args):
     """ModelBackend's answer, through a freshly loaded user (no _perm_cache)."""
     return {"permissions": sorted(_user(args).get_all_permissions())}
