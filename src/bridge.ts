@@ -12,6 +12,7 @@ import type { Config } from './config/index.ts'
 import type { Database } from './django/database.ts'
 import type { DjangoAuth } from './django/auth.ts'
 import { createDjangoLayer } from './django/layer.ts'
+import { createPermissionReader } from './django/permissions.ts'
 import { createMetrics, type Metrics } from './http/metrics.ts'
 import { createReadiness } from './http/readiness.ts'
 import type { TokenService } from './http/service.ts'
@@ -30,6 +31,7 @@ import { createRefresher, createRotation } from './tokens/refresh.ts'
 import { createRevoke } from './tokens/revoke.ts'
 import { browserUser, createBrowserIssuer } from './tokens/browser.ts'
 import { createUserinfo } from './tokens/userinfo.ts'
+import { createGranter, WHOLE } from './tokens/scopes.ts'
 import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
 import { OAuthError } from './errors.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
@@ -101,6 +103,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     issuer: config.issuer,
     audience: config.audience,
     extraClaims: config.extraClaims,
+    tokenSizeLimits: config.tokenSizeLimits,
     accessTokenTtl: config.accessTokenTtl,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshFamilyMaxAge: config.refreshFamilyMaxAge,
@@ -111,7 +114,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
   }
   // The Django session key is a live credential; Redis only ever holds it sealed.
   const sealSessionKey = createSessionKeySealer(django.secretKey)
-  const issue = createIssuer({ settings, signing, store, sealSessionKey, now })
+  // No scope map, or one of groups only: no permission is ever read, so the exchange costs
+  // the same queries as without scopes.
+  const mapsPermissions = config.scopes.some((a) => a.rules.some((r) => r.permissions.length > 0))
+  const granter = createGranter({
+    audience: config.audience,
+    scopes: config.scopes,
+    permissions: mapsPermissions ? createPermissionReader(db, django.users) : null,
+  })
+  const issue = createIssuer({ settings, signing, store, sealSessionKey, granter, now })
 
   const authenticateSession = createSessionAuthenticator({
     auth,
@@ -142,6 +153,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     store,
     verify: verifyRefresh,
     recheck: createRecheck({ store, auth, secrets }),
+    granter,
     onReuse: () => metrics.reuseDetected.inc(),
     logger,
     now,
@@ -174,13 +186,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
     })
 
   const tokens: TokenService = {
-    password: async (username, password, ip) =>
-      issue(await authenticatePassword(username, password, ip)),
-    exchange: async (cookie) => issue(await authenticateSession(cookie)),
+    granter,
+    password: async (username, password, ip, request) =>
+      issue(await authenticatePassword(username, password, ip), request),
+    exchange: async (cookie, request) => issue(await authenticateSession(cookie), request),
     browserToken: async (cookie) => {
       // Nothing is written to Redis.
       const subject = await authenticateBrowserSession(cookie)
-      return issueBrowserToken(subject, subject.sessionKey ?? cookie)
+      const grant = await granter.grant(subject.user, WHOLE)
+      return issueBrowserToken(subject, subject.sessionKey ?? cookie, grant)
     },
     browserTokenWithRefresh: async (cookie) => {
       // Refresh-cookie mode: a family bound to this Django session (its key, sealed, is

@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors.ts'
 import { redisTarget, redisWait } from './redis.ts'
 import { refreshCookieConfig } from './refresh-cookie.ts'
+import { checkScopeAudiences } from './scope-audiences.ts'
 import type { ParsedEnv } from './variables.ts'
 
 /** What the key CLI needs, from the variables it reads. */
@@ -80,6 +81,8 @@ export function toConfig(e: ParsedEnv) {
         groupsTable: e.DJANGO_USER_GROUPS_TABLE,
         groupsUserColumn: e.DJANGO_USER_GROUPS_USER_COLUMN,
         groupTable: e.DJANGO_GROUP_TABLE,
+        /** The user→permission through table; null: permissions come from groups only. */
+        permissionsTable: e.DJANGO_USER_PERMISSIONS_TABLE,
         pkType: e.DJANGO_USER_PK_TYPE,
       },
     },
@@ -103,6 +106,14 @@ export function toConfig(e: ParsedEnv) {
     redisRollbackGuard: e.REDIS_ROLLBACK_GUARD,
     issuer: e.BRIDGE_ISSUER,
     audience: e.BRIDGE_AUDIENCE,
+    /** Permission/group → scope per audience (BRIDGE_SCOPES_FILE); empty: no `scope` claim. */
+    scopes: checkScopeAudiences(e.BRIDGE_SCOPES_FILE, e.BRIDGE_AUDIENCE, 'BRIDGE_SCOPES_FILE'),
+    /** BRIDGE_ACCESS_TOKEN_MAX_BYTES; empty: no limit. */
+    tokenSizeLimits: checkScopeAudiences(
+      e.BRIDGE_ACCESS_TOKEN_MAX_BYTES,
+      e.BRIDGE_AUDIENCE,
+      'BRIDGE_ACCESS_TOKEN_MAX_BYTES',
+    ),
     ...toKeyConfig(e),
     generateKeysIfEmpty: e.KEYS_GENERATE_IF_EMPTY,
     refreshFamilyMaxAge: e.REFRESH_FAMILY_MAX_AGE,

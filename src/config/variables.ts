@@ -32,6 +32,7 @@ import {
   url,
   type Parser,
 } from './parsers.ts'
+import { scopeMapFile, tokenSizeLimits } from './scopes.ts'
 
 /** One environment variable. */
 export interface Variable<T> {
@@ -189,6 +190,11 @@ export const VARIABLES = {
     doc: 'User column of the through table.',
   }),
   DJANGO_GROUP_TABLE: variable('auth_group', identifier, { doc: 'Group table (`id`, `name`).' }),
+  // Read only when BRIDGE_SCOPES_FILE maps a permission: ModelBackend's user permissions.
+  DJANGO_USER_PERMISSIONS_TABLE: optionalColumn(
+    'auth_user_user_permissions',
+    'User→permission through table (its user column is `DJANGO_USER_GROUPS_USER_COLUMN`); empty: users hold permissions only through groups and superuser status.',
+  ),
   BRIDGE_ISSUER: variable('http://localhost:$PORT', publicUrl, {
     doc: '`iss` of every token and the metadata issuer.',
   }),
@@ -200,6 +206,16 @@ export const VARIABLES = {
   }),
   BRIDGE_EXTRA_CLAIMS: variable('', list(member(EXTRA_CLAIMS, 'claim')), {
     doc: 'Access-token claims from the user row, comma-separated: `email`, `is_staff`, `is_superuser`, `groups`.',
+  }),
+  // A file rather than inline JSON: a map of many audiences and permissions does not fit an
+  // environment variable readably, and a mounted ConfigMap or secret is a file anyway.
+  BRIDGE_SCOPES_FILE: variable('', scopeMapFile, {
+    doc: 'JSON file mapping Django permissions (`app_label.codename`) and groups (`group:<name>`) to `scope` values per audience: `{"svc-orders": {"orders:read": ["orders.view_order", "group:support"]}}`. Read and checked at start. Unset: tokens carry no `scope` and no permission is read. See docs/verifier.md, "Scopes".',
+  }),
+  // Pomerium's lesson: a user in many groups gets a token that upstream header limits (often
+  // 8 KiB for all headers) silently refuse. Failing at issuance names the cause.
+  BRIDGE_ACCESS_TOKEN_MAX_BYTES: variable('', tokenSizeLimits, {
+    doc: 'Largest access token, bytes, as `8192` (every audience) and/or `svc-orders=4096` per audience, comma-separated. A token over the limit of any of its audiences is refused at issuance with 400 `invalid_scope`. Unset: no limit.',
   }),
   KEYS_DIR: variable('./keys', text, { doc: 'Signing keys (private keys mode 0600).' }),
   KEYS_GENERATE_IF_EMPTY: variable('true', bool, {

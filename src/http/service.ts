@@ -1,11 +1,19 @@
 /** What the HTTP layer needs from the rest of the bridge (composed in src/bridge.ts). */
 import type { BrowserTokenResponse } from '../tokens/browser.ts'
+import type { Granter, TokenRequest } from '../tokens/scopes.ts'
 import type { TokenResponse } from '../tokens/types.ts'
 import type { UserInfo } from '../tokens/userinfo.ts'
 
 export interface TokenService {
-  password(username: string, password: string, clientIp: string): Promise<TokenResponse>
-  exchange(sessionCookie: string): Promise<TokenResponse>
+  /** Reads and checks the `scope`, `audience` and `resource` parameters of a token request. */
+  granter: Pick<Granter, 'parse'>
+  password(
+    username: string,
+    password: string,
+    clientIp: string,
+    request?: TokenRequest,
+  ): Promise<TokenResponse>
+  exchange(sessionCookie: string, request?: TokenRequest): Promise<TokenResponse>
   /**
    * Browser mode: an access token from the Django session alone, no refresh token, no Redis
    * state. A session Django no longer vouches for is 401 `login_required`.
@@ -21,7 +29,8 @@ export interface TokenService {
   ): Promise<BrowserTokenResponse & { refresh_token: string }>
   /** GET /userinfo: the claims of the token's user from the current Django row. */
   userinfo(accessToken: string): Promise<UserInfo>
-  refresh(refreshToken: string, clientIp: string): Promise<TokenResponse>
+  /** `request` may narrow what the family asked for at issue, never widen it. */
+  refresh(refreshToken: string, clientIp: string, request?: TokenRequest): Promise<TokenResponse>
   /** RFC 7009: revoke whatever the token names; unknown tokens are not an error. */
   revoke(token: string): Promise<void>
   /** Ends the family of the token, or every family of its user with `everywhere`. */

@@ -16,6 +16,8 @@ import type { DjangoUser } from '../django/users.ts'
 import { OAuthError } from '../errors.ts'
 import type { TokenStore } from '../store/types.ts'
 import { accessClaims } from './claims.ts'
+import type { Grant } from './scopes.ts'
+import { checkTokenSize } from './size.ts'
 import type { ClaimsSettings, TokenSigning } from './types.ts'
 
 /** Who the token is for, as the SPA may show it (the user's own data, from Django's row). */
@@ -63,7 +65,10 @@ export function browserUser(user: DjangoUser): BrowserUser {
 
 /** What {@link createBrowserIssuer} needs: the claim settings, the live signer and a clock. */
 export interface BrowserIssuerDeps {
-  settings: Pick<ClaimsSettings, 'issuer' | 'audience' | 'extraClaims' | 'accessTokenTtl'>
+  settings: Pick<
+    ClaimsSettings,
+    'issuer' | 'audience' | 'extraClaims' | 'accessTokenTtl' | 'tokenSizeLimits'
+  >
   signing: TokenSigning
   now: () => number
 }
@@ -76,6 +81,8 @@ export function createBrowserIssuer(deps: BrowserIssuerDeps) {
   return function issueBrowserToken(
     subject: Subject,
     sessionCredential: string,
+    /** Audiences and scopes (tokens/scopes.ts); browser tokens are never narrowed. */
+    grant: Grant,
   ): BrowserTokenResponse {
     const now = Math.floor(deps.now() / 1000)
     // A token must not outlive a signed-cookie session that carries its own expiry.
@@ -87,17 +94,20 @@ export function createBrowserIssuer(deps: BrowserIssuerDeps) {
     const s = deps.settings
     const claims = accessClaims({
       issuer: s.issuer,
-      audience: s.audience,
+      audience: grant.audience,
       user: subject.user,
       extraClaims: s.extraClaims,
+      scope: grant.scope,
       authTime: subject.authTime,
       familyId: browserFamilyId(sessionCredential),
       sessionKey: sessionCredential,
       ttl,
       now,
     })
+    const token = deps.signing.signer().sign('at+jwt', claims)
+    checkTokenSize(token, s.tokenSizeLimits, grant.audience)
     return {
-      access_token: deps.signing.signer().sign('at+jwt', claims),
+      access_token: token,
       token_type: 'Bearer',
       expires_in: ttl,
       user: browserUser(subject.user),

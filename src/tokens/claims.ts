@@ -7,6 +7,7 @@
  */
 import { hash, randomBytes } from 'node:crypto'
 import type { ExtraClaim } from '../config/index.ts'
+import type { TokenRequest } from './scopes.ts'
 
 /** The user fields claims are built from. Optional fields are absent when Django has no column. */
 export interface ClaimsUser {
@@ -37,6 +38,8 @@ export interface AccessClaims {
   is_staff?: boolean
   is_superuser?: boolean
   groups?: string[]
+  /** RFC 9068 §2.2.3: the granted scopes, space-separated; absent when none. */
+  scope?: string
 }
 
 export interface RefreshClaims {
@@ -48,6 +51,13 @@ export interface RefreshClaims {
   exp: number
   jti: string
   fid: string
+  /**
+   * The scopes the family's first request asked for (space-separated); absent: no narrowing.
+   * A refresh re-grants within it from Django's state at the time (tokens/scopes.ts).
+   */
+  scp?: string
+  /** The audiences the family's first request asked for; absent: every configured one. */
+  tgt?: string[]
 }
 
 export interface AccessClaimsInput {
@@ -55,6 +65,8 @@ export interface AccessClaimsInput {
   audience: readonly string[]
   user: ClaimsUser
   extraClaims: readonly ExtraClaim[]
+  /** The granted scopes, space-separated (tokens/scopes.ts); null or absent: no claim. */
+  scope?: string | null
   /** Epoch seconds of the original authentication (password check or Django login). */
   authTime: number
   familyId: string
@@ -72,6 +84,8 @@ export interface RefreshClaimsInput {
   familyId: string
   /** Defaults to a fresh newTokenId(); pass one when the store must know it before signing. */
   jti?: string
+  /** What the family's first request asked for, carried to every successor. */
+  request?: TokenRequest
   /** Seconds. */
   ttl: number
   /** Epoch seconds. */
@@ -143,6 +157,7 @@ export function accessClaims(input: AccessClaimsInput): AccessClaims {
     fid: input.familyId,
   }
   if (input.sessionKey !== null) claims.sid = sessionId(input.sessionKey)
+  if (typeof input.scope === 'string' && input.scope !== '') claims.scope = input.scope
   const u = input.user
   for (const name of input.extraClaims) {
     // A configured claim whose column Django lacks (null/undefined) is left out rather than sent
@@ -167,7 +182,7 @@ export function accessClaims(input: AccessClaimsInput): AccessClaims {
 
 export function refreshClaims(input: RefreshClaimsInput): RefreshClaims {
   const iat = whole(input.now, 'now')
-  return {
+  const claims: RefreshClaims = {
     iss: input.issuer,
     aud: refreshAudience(input.issuer),
     sub: String(input.user.id),
@@ -175,5 +190,18 @@ export function refreshClaims(input: RefreshClaimsInput): RefreshClaims {
     exp: iat + whole(input.ttl, 'ttl'),
     jti: input.jti ?? newTokenId(),
     fid: input.familyId,
+  }
+  const scopes = input.request?.scopes ?? null
+  const audiences = input.request?.audiences ?? null
+  if (scopes !== null) claims.scp = scopes.join(' ')
+  if (audiences !== null) claims.tgt = [...audiences]
+  return claims
+}
+
+/** The request a refresh token carries (see RefreshClaims `scp` and `tgt`). */
+export function requestOf(claims: Pick<RefreshClaims, 'scp' | 'tgt'>): TokenRequest {
+  return {
+    scopes: claims.scp === undefined ? null : claims.scp.split(' ').filter((s) => s !== ''),
+    audiences: claims.tgt ?? null,
   }
 }

@@ -182,7 +182,7 @@ export async function verifyRefreshToken(
   } catch (err) {
     throw invalidGrant(err)
   }
-  const { iss, aud, sub, iat, exp, jti, fid } = payload
+  const { iss, aud, sub, iat, exp, jti, fid, scp, tgt } = payload
   // jose checked iss/aud/exp/iat semantics; these checks pin the exact shapes we issue, so a
   // mistyped claim is never treated as absent or coerced (checklist C3).
   if (
@@ -192,9 +192,21 @@ export async function verifyRefreshToken(
     typeof iat !== 'number' ||
     typeof exp !== 'number' ||
     !isNonEmptyString(jti) ||
-    !isNonEmptyString(fid)
+    !isNonEmptyString(fid) ||
+    (scp !== undefined && typeof scp !== 'string') ||
+    (tgt !== undefined && !(Array.isArray(tgt) && tgt.every(isNonEmptyString)))
   ) {
     throw invalidGrant(new Error('refresh token claims have unexpected types'))
   }
-  return { iss, aud, sub, iat, exp, jti, fid }
+  return {
+    iss,
+    aud,
+    sub,
+    iat,
+    exp,
+    jti,
+    fid,
+    ...(scp === undefined ? {} : { scp }),
+    ...(tgt === undefined ? {} : { tgt: [...tgt] }),
+  }
 }

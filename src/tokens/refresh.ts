@@ -19,8 +19,9 @@ import { OAuthError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { FamilyRecord, TokenStore } from '../store/types.ts'
 import type { Subject } from '../authn/types.ts'
-import { refreshClaims, type RefreshClaims } from './claims.ts'
-import { accessFor } from './issue.ts'
+import { refreshClaims, requestOf, type RefreshClaims } from './claims.ts'
+import { accessFor, scopeOf, signAccess } from './issue.ts'
+import { WHOLE, type Granter, type TokenRequest } from './scopes.ts'
 import { REFRESH_INVALID } from './jwt.ts'
 import { openSuccessor, sealSuccessor } from './seal.ts'
 import type { ClaimsSettings, TokenResponse, TokenSigning } from './types.ts'
@@ -30,13 +31,18 @@ export interface RefresherDeps {
   signing: TokenSigning
   store: TokenStore
   /** Verifies our own refresh JWT (signature, typ, iss, aud, exp) or throws invalid_grant. */
-  verify: (token: string, now: number) => Promise<Pick<RefreshClaims, 'sub' | 'fid' | 'jti'>>
+  verify: (
+    token: string,
+    now: number,
+  ) => Promise<Pick<RefreshClaims, 'sub' | 'fid' | 'jti' | 'scp' | 'tgt'>>
   /**
    * Django's answer for this family today: the user, and the family's Django session key opened
    * from its sealed form (null for families without one). Throws invalid_grant when the user
    * may no longer hold tokens.
    */
   recheck: (family: FamilyRecord) => Promise<{ user: Subject['user']; sessionKey: string | null }>
+  /** Re-grants scopes and audiences within the family's request from Django's state now. */
+  granter: Pick<Granter, 'grant' | 'within' | 'issuesScopes'>
   onReuse: () => void
   logger: Logger
   now: () => number
@@ -53,18 +59,29 @@ export interface RotationResult {
 /** The refresh grant as POST /token answers it. */
 export function createRefresher(deps: RefresherDeps) {
   const rotate = createRotation(deps)
-  return async function refresh(token: string, clientIp: string): Promise<TokenResponse> {
-    return (await rotate(token, clientIp)).response
+  return async function refresh(
+    token: string,
+    clientIp: string,
+    asked: TokenRequest = WHOLE,
+  ): Promise<TokenResponse> {
+    return (await rotate(token, clientIp, asked)).response
   }
 }
 
 /** The refresh grant with the user it re-checked (POST /browser/refresh). */
 export function createRotation(deps: RefresherDeps) {
   const { settings, store } = deps
-  return async function rotation(token: string, clientIp: string): Promise<RotationResult> {
+  return async function rotation(
+    token: string,
+    clientIp: string,
+    asked: TokenRequest = WHOLE,
+  ): Promise<RotationResult> {
     const nowMs = deps.now()
     const now = Math.floor(nowMs / 1000)
     const claims = await deps.verify(token, now)
+    // The family keeps its first request; this refresh may narrow it for its own access token.
+    const familyRequest = requestOf(claims)
+    const request = deps.granter.within(familyRequest, asked)
     const family = await store.getFamily(claims.sub, claims.fid, nowMs)
     if (family === null || family.userId !== claims.sub) throw invalid()
 
@@ -89,9 +106,19 @@ export function createRotation(deps: RefresherDeps) {
         1,
         Math.min(settings.refreshTokenTtl, Math.floor((family.expiresAt - nowMs) / 1000)),
       ),
+      request: familyRequest,
       now,
     })
     const successor = signer.sign('rt+jwt', next)
+    // Django's permissions as they are now: a permission revoked since the last token is gone.
+    // Signed before the rotation, so a token over its size limit consumes nothing.
+    const grant = await deps.granter.grant(user, request)
+    const accessToken = signAccess(
+      signer,
+      settings,
+      accessFor(deps, user, claims.fid, { authTime: family.authTime, sessionKey }, now, grant),
+      grant,
+    )
     const result = await store.rotate({
       userId: claims.sub,
       familyId: claims.fid,
@@ -126,13 +153,11 @@ export function createRotation(deps: RefresherDeps) {
         break
     }
     const response: TokenResponse = {
-      access_token: signer.sign(
-        'at+jwt',
-        accessFor(deps, user, claims.fid, { authTime: family.authTime, sessionKey }, now),
-      ),
+      access_token: accessToken,
       token_type: 'Bearer',
       expires_in: settings.accessTokenTtl,
       refresh_token: refreshToken,
+      ...scopeOf(deps.granter, grant),
     }
     return { response, user }
   }

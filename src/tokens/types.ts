@@ -1,11 +1,14 @@
 /** Shapes shared by issuing and refreshing. */
 import type { ExtraClaim } from '../config/index.ts'
+import type { TokenSizeLimit } from '../config/scopes.ts'
 import type { TokenTyp } from './jwt.ts'
 
 export interface ClaimsSettings {
   issuer: string
   audience: readonly string[]
   extraClaims: readonly ExtraClaim[]
+  /** BRIDGE_ACCESS_TOKEN_MAX_BYTES; empty: no limit. */
+  tokenSizeLimits: readonly TokenSizeLimit[]
   accessTokenTtl: number
   refreshTokenTtl: number
   refreshFamilyMaxAge: number
@@ -25,6 +28,8 @@ export interface TokenResponse {
   expires_in: number
   refresh_token: string
   issued_token_type?: string
+  /** RFC 6749 §5.1: the granted scopes, when the bridge maps any (BRIDGE_SCOPES_FILE). */
+  scope?: string
 }
 
 export interface Signer {

@@ -124,3 +124,8 @@ export interface UserInfoReply {
 export interface ChangePasswordReply {
   password: string
 }
+
+/** `permissions`: `user.get_all_permissions()`, sorted. */
+export interface PermissionsReply {
+  permissions: string[]
+}

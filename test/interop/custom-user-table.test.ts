@@ -26,6 +26,7 @@ const MEMBER: UserTableConfig = {
   groupsTable: 'accounts_member_groups',
   groupsUserColumn: 'member_id',
   groupTable: 'auth_group',
+  permissionsTable: null,
   pkType: 'uuid',
 }
 
@@ -133,6 +134,7 @@ describe('custom user table mapping', () => {
         groupsTable: null,
         groupsUserColumn: 'user_id',
         groupTable: 'auth_group',
+        permissionsTable: null,
         pkType: 'int',
       }
       const bridge = bridgeFor(db, { config: { users, pbkdf2Iterations: 1000 } })

@@ -214,6 +214,65 @@ def cmd_delete_user(args):
     return {"ok": True}
 
 
+def _permission(name):
+    from django.contrib.auth.models import Permission
+
+    app_label, codename = name.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def cmd_create_permission(args):
+    """A permission of a model Django does not have here (e.g. "orders.view_order"), as a
+    project's migration would create it."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    app_label, codename = args["permission"].split(".", 1)
+    ct, _ = ContentType.objects.get_or_create(app_label=app_label, model=args.get("model", "x"))
+    Permission.objects.get_or_create(content_type=ct, codename=codename, defaults={"name": codename})
+    return {"ok": True}
+
+
+def cmd_permissions(args):
+    """ModelBackend's answer, through a freshly loaded user (no _perm_cache)."""
+    return {"permissions": sorted(_user(args).get_all_permissions())}
+
+
+def cmd_grant_permission(args):
+    """`permission` ("app_label.codename") to the user `username`, or to the group `group`."""
+    perm = _permission(args["permission"])
+    if "group" in args:
+        Group.objects.get_or_create(name=args["group"])[0].permissions.add(perm)
+    else:
+        _user(args).user_permissions.add(perm)
+    return {"ok": True}
+
+
+def cmd_revoke_permission(args):
+    perm = _permission(args["permission"])
+    if "group" in args:
+        Group.objects.get(name=args["group"]).permissions.remove(perm)
+    else:
+        _user(args).user_permissions.remove(perm)
+    return {"ok": True}
+
+
+def cmd_set_groups(args):
+    user = _user(args)
+    user.groups.set([Group.objects.get_or_create(name=n)[0] for n in args["groups"]])
+    return {"ok": True}
+
+
+def cmd_set_flags(args):
+    """`is_superuser` and/or `is_active`, saved as the admin would."""
+    user = _user(args)
+    fields = [f for f in ("is_superuser", "is_active") if f in args]
+    for field in fields:
+        setattr(user, field, args[field])
+    user.save(update_fields=fields)
+    return {"ok": True}
+
+
 COMMANDS = {name[4:]: fn for name, fn in globals().items() if name.startswith("cmd_")}
 
 

@@ -36,7 +36,8 @@ export interface BearerAuthOptions {
   readonly realm?: string
   /**
    * Every one of these must appear in the token's space-separated `scope`; else 403. The bridge
-   * issues no `scope` yet, so its tokens never pass this: use `requiredGroups`.
+   * issues `scope` from Django permissions and groups when `BRIDGE_SCOPES_FILE` maps them for
+   * this service's audience; without it, its tokens carry no `scope` and never pass this.
    */
   readonly requiredScopes?: readonly string[]
   /**

@@ -9,6 +9,7 @@ import { readCookie } from '../cookies.ts'
 import { enforceCsrf, type CsrfPolicy } from '../csrf.ts'
 import type { Metrics } from '../metrics.ts'
 import type { TokenService } from '../service.ts'
+import type { TokenRequest } from '../../tokens/scopes.ts'
 import type { TokenResponse } from '../../tokens/types.ts'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -32,19 +33,25 @@ export function tokenRoute(deps: TokenRouteDeps) {
     let response: TokenResponse
     let label: string
     switch (grant) {
-      case 'password':
-        rejectScope(params)
+      case 'password': {
+        // Checked before the password is: a request that can never be granted costs no hash.
+        const request = tokenRequest(deps, params)
         response = await deps.tokens.password(
           required(params, 'username', 1024),
           required(params, 'password', 65536),
           ctx.ip,
+          request,
         )
         label = 'password'
         break
+      }
       case 'refresh_token':
-        // Refresh may not widen what was granted (RFC 6749 §6); we grant no scopes at all.
-        rejectScope(params)
-        response = await deps.tokens.refresh(required(params, 'refresh_token', 8192), ctx.ip)
+        // May narrow what the family asked for at issue, never widen it (RFC 6749 §6).
+        response = await deps.tokens.refresh(
+          required(params, 'refresh_token', 8192),
+          ctx.ip,
+          tokenRequest(deps, params),
+        )
         label = 'refresh_token'
         break
       case TOKEN_EXCHANGE:
@@ -77,13 +84,7 @@ async function exchange(
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError('invalid_request', `requested_token_type must be ${ACCESS_TOKEN_TYPE}`)
   }
-  for (const name of ['audience', 'resource'] as const) {
-    const wanted = params[name]
-    if (wanted !== undefined && !deps.audience.includes(wanted)) {
-      throw new OAuthError('invalid_target', `${name} is not one this bridge issues tokens for`)
-    }
-  }
-  rejectScope(params)
+  const request = tokenRequest(deps, params)
   let cookie = params['subject_token']
   if (cookie === undefined) {
     cookie = readCookie(ctx.get('Cookie') || undefined, deps.cookieName)
@@ -94,11 +95,24 @@ async function exchange(
     // so a cross-site page could make the browser send it; refuse such requests (CSRF).
     enforceCsrf(ctx, deps.csrf)
   }
-  return deps.tokens.exchange(cookie)
+  return deps.tokens.exchange(cookie, request)
 }
 
-function rejectScope(params: Params): void {
-  if (params['scope'] !== undefined && params['scope'] !== '') {
-    throw new OAuthError('invalid_scope', 'this bridge does not grant scopes')
+/**
+ * The narrowing asked for: RFC 6749 §3.3 `scope`, RFC 8707 `resource` or RFC 8693 `audience`
+ * (one value: the name of a configured audience). invalid_scope / invalid_target when it can
+ * never be granted.
+ */
+function tokenRequest(deps: TokenRouteDeps, params: Params): TokenRequest {
+  const scope = params['scope']
+  const audience = params['audience']
+  const resource = params['resource']
+  if (scope !== undefined && scope.length > 4096) {
+    throw new OAuthError('invalid_request', 'scope is too long')
   }
+  return deps.tokens.granter.parse({
+    ...(scope === undefined ? {} : { scope }),
+    ...(audience === undefined ? {} : { audience }),
+    ...(resource === undefined ? {} : { resource }),
+  })
 }

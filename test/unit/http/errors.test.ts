@@ -23,6 +23,7 @@ import { createMetrics } from '../../../src/http/metrics.ts'
 import type { TokenService } from '../../../src/http/service.ts'
 import { createLogger } from '../../../src/log.ts'
 import { KeyStoreError } from '../../../src/tokens/index.ts'
+import { createGranter } from '../../../src/tokens/scopes.ts'
 
 /** The real app over a TokenService whose every call throws `err`; log lines land in `logs`. */
 function appThrowing(err: unknown, logs: string[] = []) {
@@ -30,6 +31,7 @@ function appThrowing(err: unknown, logs: string[] = []) {
     throw err
   }
   const tokens: TokenService = {
+    granter: createGranter({ audience: [], scopes: [], permissions: null }),
     password: fail,
     exchange: fail,
     browserToken: fail,
