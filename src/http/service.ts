@@ -2,6 +2,7 @@
 import type { BrowserTokenResponse } from '../tokens/browser.ts'
 import type { TokenResponse } from '../tokens/types.ts'
 import type { UserInfo } from '../tokens/userinfo.ts'
+import type { WsTicketResponse } from '../tokens/ws-ticket.ts'
 
 export interface TokenService {
   password(username: string, password: string, clientIp: string): Promise<TokenResponse>
@@ -29,6 +30,12 @@ export interface TokenService {
     credential: { accessToken: string } | { refreshToken: string },
     everywhere: boolean,
   ): Promise<void>
+  /** POST /ws/ticket: a single-use WebSocket ticket for the token, bound to audience and Origin. */
+  wsTicket(
+    accessToken: string,
+    audience: string | undefined,
+    origin: string | undefined,
+  ): Promise<WsTicketResponse>
 }
 
 export interface Readiness {

@@ -38,6 +38,7 @@ function appThrowing(err: unknown, logs: string[] = []) {
     refresh: fail,
     revoke: fail,
     logout: fail,
+    wsTicket: fail,
   }
   const app = createApp({
     tokens,
