@@ -95,8 +95,8 @@ async function reply(watch: SocketWatch, token: string): Promise<ReauthReply> {
 export interface WsSocketLike {
   close(code?: number, reason?: string): void
   send(data: string): void
-  on(event: 'message', listener: (data: never, isBinary: boolean) => void): this
-  on(event: 'close', listener: () => void): this
+  /** Used for `'message'` (text or binary data) and `'close'`. */
+  on(event: string, listener: (...args: never[]) => void): this
 }
 
 /**
@@ -109,12 +109,7 @@ export interface WsSocketLike {
  * ```
  */
 export interface WsServerLike<S extends WsSocketLike> {
-  handleUpgrade(
-    req: never,
-    socket: Duplex,
-    head: Buffer,
-    callback: (ws: S, req: never) => void,
-  ): void
+  handleUpgrade(req: never, socket: Duplex, head: Buffer, callback: (ws: S) => void): void
 }
 
 /** The protocol chosen for each authenticated upgrade, for {@link wsHandleProtocols}. */
@@ -164,7 +159,7 @@ export function wsUpgradeHandler<S extends WsSocketLike, R extends UpgradeReques
         wss.handleUpgrade(req as never, socket, head, (ws) => {
           const watch = auth.watch(claims, (code, reason) => ws.close(code, reason))
           ws.on('close', () => watch.stop())
-          ws.on('message', (data: never) => {
+          ws.on('message', (data: unknown) => {
             const text = asText(data)
             const token = text === undefined ? undefined : reauthToken(text)
             if (token === undefined) return
