@@ -242,16 +242,7 @@ export function socketIoAuth<S extends SocketIoSocketLike>(
       origin: Array.isArray(origin) ? origin.join(', ') : origin,
       url: socket.handshake.url,
     }
-    const attempt =
-      credential === undefined
-        ? Promise.reject(
-            new WebSocketAuthError(
-              'no_credentials',
-              'connect with auth: { token } or auth: { ticket }',
-            ),
-          )
-        : auth.authenticate(credential, context)
-    attempt.then(
+    auth.authenticate(credential, context).then(
       (claims) => {
         const watch = auth.watch(claims, (code, reason) => {
           ;(socket.emit as (e: string, d: unknown) => boolean)(IO_CLOSE, { code, reason })

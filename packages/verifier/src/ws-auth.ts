@@ -243,9 +243,12 @@ export interface SocketWatch {
 export interface WebSocketAuth {
   /** Reads the credential of an upgrade request and verifies it. Rejects with WebSocketAuthError. */
   authenticateUpgrade(req: UpgradeRequestLike): Promise<AuthenticatedUpgrade>
-  /** Verifies a credential that arrived some other way (Socket.IO's `auth` payload). */
+  /**
+   * Verifies a credential that arrived some other way (Socket.IO's `auth` payload); undefined
+   * (none was sent) is refused as `no_credentials`.
+   */
   authenticate(
-    credential: WebSocketCredential,
+    credential: WebSocketCredential | undefined,
     context: { readonly origin?: string | undefined; readonly url?: string | undefined },
   ): Promise<AccessTokenClaims>
   /** Starts closing the socket at `exp` (4401) or on revocation (4403) through `close`. */
@@ -509,6 +512,9 @@ export function createWebSocketAuth(options: WebSocketAuthOptions): WebSocketAut
     },
     async authenticate(credential, context) {
       refuseUrlCredentials(context.url)
+      if (credential === undefined) {
+        return refuse('no_credentials', 'send an access token or a ticket')
+      }
       if (credential.kind === 'ticket') return redeem(credential.value, context.origin)
       return verifyToken(credential.value)
     },

@@ -340,3 +340,73 @@ describe('WebSocket kit: Socket.IO middleware', () => {
     )
   })
 })
+
+describe('createWebSocketAuth options', () => {
+  it('refuses bad options at creation, naming the option', async () => {
+    const key = await makeKey('ES256')
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [key.jwk] },
+    })
+    const client = { getdel: async () => null }
+    const option = (o: unknown): string => {
+      try {
+        createWebSocketAuth(o as Parameters<typeof createWebSocketAuth>[0])
+      } catch (err) {
+        return (err as { option: string }).option
+      }
+      return 'accepted'
+    }
+    assert.equal(option({}), 'verifier')
+    assert.equal(option({ verifier, allowedOrigins: ['https://app.test/'] }), 'allowedOrigins')
+    assert.equal(option({ verifier, allowedOrigins: ['*'] }), 'allowedOrigins')
+    assert.equal(option({ verifier, tickets: { client, audience: 'svc' } }), 'allowedOrigins')
+    assert.equal(option({ verifier, tickets: { client: {}, audience: 'svc' } }), 'tickets.client')
+    assert.equal(
+      option({ verifier, allowedOrigins: ['https://app.test'], tickets: { client, audience: '' } }),
+      'tickets.audience',
+    )
+    assert.equal(
+      option({
+        verifier,
+        allowedOrigins: ['https://app.test'],
+        tickets: { client, audience: 'svc' },
+      }),
+      'accepted',
+    )
+  })
+
+  it('without tickets configured, a ticket is refused; a malformed one never reaches Redis', async () => {
+    const key = await makeKey('ES256')
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [key.jwk] },
+    })
+    const asked: string[] = []
+    const client = { getdel: async (k: string) => (asked.push(k), null) }
+    const none = createWebSocketAuth({ verifier })
+    await assert.rejects(
+      none.authenticate({ kind: 'ticket', value: 'x'.repeat(43) }, { origin: 'https://app.test' }),
+      { code: 'invalid_ticket' },
+    )
+    const auth = createWebSocketAuth({
+      verifier,
+      allowedOrigins: ['https://app.test'],
+      tickets: { client, audience: AUDIENCE },
+    })
+    await assert.rejects(
+      auth.authenticate({ kind: 'ticket', value: 'short' }, { origin: 'https://app.test' }),
+      { code: 'invalid_ticket', status: 401 },
+    )
+    await assert.rejects(
+      auth.authenticate({ kind: 'ticket', value: 'x'.repeat(43) }, { origin: 'https://app.test' }),
+      { code: 'invalid_ticket' },
+    )
+    // Only the well-formed ticket was looked up, by its hash, never by itself.
+    assert.equal(asked.length, 1)
+    assert.ok(asked[0]?.startsWith('djb:ws-ticket:') && !asked[0].includes('x'.repeat(43)))
+    await assert.rejects(auth.authenticate(undefined, {}), { code: 'no_credentials', status: 400 })
+  })
+})
