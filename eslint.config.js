@@ -92,7 +92,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!django-jwt-bridge-verifier(/redis)?$).*',
+              regex: '^(?!django-jwt-bridge-verifier(/redis|/websocket)?$).*',
               message: 'src/verifier only re-exports django-jwt-bridge-verifier.',
             },
           ],

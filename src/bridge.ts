@@ -35,6 +35,8 @@ import { createGranter, WHOLE } from './tokens/scopes.ts'
 import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
 import { OAuthError } from './errors.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
+import { createWsTicketIssuer } from './tokens/ws-ticket.ts'
+import { createWsTicketWriter } from './store/ws-tickets.ts'
 import type { ClaimsSettings, Signer } from './tokens/types.ts'
 
 export interface BridgeDeps {
@@ -227,6 +229,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
         ? (userId) => writer.deleteUserSessions(userId)
         : null,
       logger,
+      now,
+    }),
+    wsTicket: createWsTicketIssuer({
+      verifyAccess,
+      revocations: createRevocationSnapshot(deps.redis, config.redisPrefix),
+      put: createWsTicketWriter(deps.redis),
+      prefix: config.redisPrefix,
+      audience: config.audience,
+      ttl: config.wsTicketTtl,
       now,
     }),
   }

@@ -117,6 +117,8 @@ export function toConfig(e: ParsedEnv) {
     ...toKeyConfig(e),
     generateKeysIfEmpty: e.KEYS_GENERATE_IF_EMPTY,
     refreshFamilyMaxAge: e.REFRESH_FAMILY_MAX_AGE,
+    /** Seconds a WebSocket ticket lives (≤ 30). */
+    wsTicketTtl: e.WS_TICKET_TTL,
     refreshGraceSeconds: e.REFRESH_GRACE_SECONDS,
     refreshRetrySeconds: e.REFRESH_RETRY_SECONDS,
     refreshFirstUseSeconds: e.REFRESH_FIRST_USE_SECONDS,

@@ -233,6 +233,9 @@ export const VARIABLES = {
   ACCESS_TOKEN_TTL: variable('300', int(30, 3600), {
     doc: 'Access token lifetime, seconds (at most 3600).',
   }),
+  WS_TICKET_TTL: variable('20', int(1, 30), {
+    doc: 'Lifetime of a WebSocket ticket (`POST /ws/ticket`), seconds (1 to 30; never beyond the access token it carries). Single-use: a verifier takes it with GETDEL.',
+  }),
   REFRESH_TOKEN_TTL: variable('1209600', int(60, 365 * DAY), {
     doc: 'Refresh token lifetime, seconds: a family unused this long expires.',
   }),

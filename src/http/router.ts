@@ -11,6 +11,7 @@ import { logoutRoute } from './routes/logout.ts'
 import { revokeRoute } from './routes/revoke.ts'
 import { tokenRoute } from './routes/token.ts'
 import { userinfoRoute } from './routes/userinfo.ts'
+import { wsTicketRoute } from './routes/ws-ticket.ts'
 import { jwksRoute, metadataRoute } from './routes/wellknown.ts'
 
 export interface RouterDeps {
@@ -63,6 +64,7 @@ export function createRouter(deps: RouterDeps): Router {
   router.get('/userinfo', userinfoRoute({ tokens }))
   router.post('/revoke', revokeRoute({ tokens, bodyLimit }))
   router.post('/logout', logoutRoute({ tokens, bodyLimit }))
+  router.post('/ws/ticket', wsTicketRoute({ tokens, bodyLimit }))
   if (deps.browserSession !== undefined) {
     browserSessionRoutes(router, { ...deps.browserSession, csrf: csrfProtection(csrf) })
   }

@@ -3,6 +3,7 @@ import type { BrowserTokenResponse } from '../tokens/browser.ts'
 import type { Granter, TokenRequest } from '../tokens/scopes.ts'
 import type { TokenResponse } from '../tokens/types.ts'
 import type { UserInfo } from '../tokens/userinfo.ts'
+import type { WsTicketResponse } from '../tokens/ws-ticket.ts'
 
 export interface TokenService {
   /** Reads and checks the `scope`, `audience` and `resource` parameters of a token request. */
@@ -38,6 +39,12 @@ export interface TokenService {
     credential: { accessToken: string } | { refreshToken: string },
     everywhere: boolean,
   ): Promise<void>
+  /** POST /ws/ticket: a single-use WebSocket ticket for the token, bound to audience and Origin. */
+  wsTicket(
+    accessToken: string,
+    audience: string | undefined,
+    origin: string | undefined,
+  ): Promise<WsTicketResponse>
 }
 
 export interface Readiness {

@@ -377,6 +377,7 @@ export function createRedisRevocations(options: RedisRevocationsOptions): RedisR
       return undefined
     },
     lagMs: lag,
+    subscribe: (listener) => list.subscribe(listener),
     status(): RedisRevocationsStatus {
       const l = lag()
       // Between heartbeats too: `live` and `stale` never both hold.

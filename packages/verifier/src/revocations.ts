@@ -60,6 +60,12 @@ export interface RevocationChecker {
   check(claims: AccessTokenClaims): RevocationVerdict
   /** Milliseconds since the source last confirmed it is current; reported with `'unavailable'`. */
   lagMs?(): number
+  /**
+   * Calls `listener` after the set of revocations changed (a message applied); returns the
+   * unsubscribe function. Long-lived consumers (the WebSocket watcher) re-run `check` on their
+   * claims then, instead of knowing each message type.
+   */
+  subscribe?(listener: () => void): () => void
 }
 
 /** Bounds on what one message may carry; the bridge's ids are far shorter. */
@@ -164,6 +170,23 @@ export class RevocationList implements RevocationChecker {
   private readonly users = new Map<string, { nbf: number; exp: number }>()
   /** The `all` revocation in force, if any: every token issued before `nbf`. */
   private everyone: { nbf: number; exp: number } | undefined
+  private readonly listeners = new Set<() => void>()
+
+  /** See {@link RevocationChecker.subscribe}. Every `revoke*` call notifies, `apply` included. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener()
+      } catch {
+        // A listener must not break the feed or the other listeners.
+      }
+    }
+  }
 
   /** Applies one message. Idempotent, so replaying the snapshot over live events is safe. */
   apply(message: RevocationMessage): void {
@@ -183,16 +206,19 @@ export class RevocationList implements RevocationChecker {
       nbf: Math.max(nbf, old?.nbf ?? -Infinity),
       exp: Math.max(exp, old?.exp ?? -Infinity),
     }
+    this.changed()
   }
 
   /** Revokes every access token of refresh family `fid`; forget it after `exp` (epoch s). */
   revokeFamily(fid: string, exp: number): void {
     this.families.set(fid, Math.max(exp, this.families.get(fid) ?? -Infinity))
+    this.changed()
   }
 
   /** Revokes the token with this `jti`; forget it after `exp` (epoch s). */
   revokeJti(jti: string, exp: number): void {
     this.jtis.set(jti, Math.max(exp, this.jtis.get(jti) ?? -Infinity))
+    this.changed()
   }
 
   /** Revokes every token of user `sub` issued before `nbf` (epoch s). The largest `nbf` wins. */
@@ -202,6 +228,7 @@ export class RevocationList implements RevocationChecker {
       nbf: Math.max(nbf, old?.nbf ?? -Infinity),
       exp: Math.max(exp, old?.exp ?? -Infinity),
     })
+    this.changed()
   }
 
   check(claims: AccessTokenClaims): RevocationVerdict {

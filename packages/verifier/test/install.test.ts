@@ -37,6 +37,7 @@ import {
   type VerifierOptions,
 } from '${NAME}'
 import { createRedisRevocations, type RedisRevocationsOptions } from '${NAME}/redis'
+import { createWebSocketAuth, type WebSocketAuth } from '${NAME}/websocket'
 
 const options: VerifierOptions = { issuer: '${ISSUER}', audience: '${AUDIENCE}', jwks: { keys: [] } }
 export const verifier = createVerifier(options)
@@ -49,6 +50,7 @@ export const isExpired = (err: unknown): boolean =>
 export const middleware = koaBearerAuth(verifier, { requiredGroups: ['staff'] })
 export type FeedOptions = RedisRevocationsOptions
 export const feed = createRedisRevocations
+export const sockets: WebSocketAuth = createWebSocketAuth({ verifier })
 // The types are real, not \`any\`: a wrong use must fail.
 // @ts-expect-error a Verifier is not a string
 export const wrong: string = createVerifier(options)
@@ -59,6 +61,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createVerifier, VerifierError } from '${NAME}'
 import { createRedisRevocations } from '${NAME}/redis'
+import { createWebSocketAuth } from '${NAME}/websocket'
 
 const { jwks, token, issuer, audience } = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 const verifier = createVerifier({ issuer, audience, jwks })
@@ -74,6 +77,7 @@ console.log(JSON.stringify({
   badCode: bad.code,
   badIsVerifierError: bad instanceof VerifierError,
   feed: typeof createRedisRevocations,
+  websocket: typeof createWebSocketAuth({ verifier }).watch,
   sameClass: cjs.VerifierError === VerifierError,
   crossInstanceof: bad instanceof cjs.VerifierError,
   crossStatus: crossed.ok ? 200 : crossed.response.status,
@@ -84,6 +88,7 @@ const CJS_CHECK = `
 const { readFileSync } = require('node:fs')
 const { createVerifier, VerifierError } = require('${NAME}')
 const { createRedisRevocations } = require('${NAME}/redis')
+const { createWebSocketAuth } = require('${NAME}/websocket')
 
 const { jwks, token, issuer, audience } = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 const verifier = createVerifier({ issuer, audience, jwks })
@@ -95,6 +100,7 @@ verifier.verify(token).then(async (claims) => {
     badCode: bad.code,
     badIsVerifierError: bad instanceof VerifierError,
     feed: typeof createRedisRevocations,
+    websocket: typeof createWebSocketAuth({ verifier }).watch,
   }))
 })
 `
@@ -187,6 +193,7 @@ describe(`${NAME} installs and loads on its own`, { timeout: 240_000 }, () => {
     assert.equal(r['badCode'], 'malformed')
     assert.equal(r['badIsVerifierError'], true)
     assert.equal(r['feed'], 'function')
+    assert.equal(r['websocket'], 'function')
     return r
   }
 

@@ -16,6 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const entries = {
   verifier: join(root, 'src', 'index.ts'),
   redis: join(root, 'src', 'redis.ts'),
+  websocket: join(root, 'src', 'websocket.ts'),
 }
 
 /** Registered in the child: reports every resolved module URL back to the main thread. */
@@ -82,6 +83,12 @@ describe('the verifier subpath stays light', () => {
   it('loading src/redis.ts does not load ioredis (the caller passes its client)', () => {
     const urls = loadedModules(pathToFileURL(entries.redis).href)
     assert.ok(urls.some((u) => u.endsWith('/packages/verifier/src/redis.ts')))
+    assert.deepEqual(offenders(urls), [])
+  })
+
+  it('loading src/websocket.ts loads neither ws nor socket.io (the caller brings them)', () => {
+    const urls = loadedModules(pathToFileURL(entries.websocket).href)
+    assert.ok(urls.some((u) => u.endsWith('/packages/verifier/src/ws-adapters.ts')))
     assert.deepEqual(offenders(urls), [])
   })
 

@@ -9,8 +9,8 @@ import ts from 'typescript'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 describe('TSDoc', () => {
-  it('every export of src/index.ts and src/redis.ts has an @example', () => {
-    const entries = ['index.ts', 'redis.ts'].map((f) => join(root, 'src', f))
+  it('every export of src/index.ts, src/redis.ts and src/websocket.ts has an @example', () => {
+    const entries = ['index.ts', 'redis.ts', 'websocket.ts'].map((f) => join(root, 'src', f))
     const program = ts.createProgram(entries, {
       allowImportingTsExtensions: true,
       noEmit: true,

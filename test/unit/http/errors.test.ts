@@ -40,6 +40,7 @@ function appThrowing(err: unknown, logs: string[] = []) {
     refresh: fail,
     revoke: fail,
     logout: fail,
+    wsTicket: fail,
   }
   const app = createApp({
     tokens,

@@ -1,0 +1,30 @@
+/**
+ * POST /ws/ticket — a single-use WebSocket ticket for the bearer access token (RFC 6750 header
+ * only), bound to the request's Origin and one audience (`audience` parameter, optional when
+ * the bridge has exactly one). Answers `{ ticket, expires_in }`.
+ */
+import type { Context } from 'koa'
+import { OAuthError } from '../../errors.ts'
+import { readParams } from '../body.ts'
+import type { TokenService } from '../service.ts'
+
+/** The handler of `POST /ws/ticket`. */
+export function wsTicketRoute(deps: { tokens: TokenService; bodyLimit: number }) {
+  return async function wsTicket(ctx: Context): Promise<void> {
+    const params = await readParams(ctx, deps.bodyLimit)
+    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('Authorization'))
+    if (m === null || m[1] === undefined) {
+      throw new OAuthError('invalid_token', 'send Authorization: Bearer <access token>', 401, {
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      })
+    }
+    const origin = ctx.get('Origin')
+    ctx.body = await deps.tokens.wsTicket(
+      m[1],
+      params['audience'] === '' ? undefined : params['audience'],
+      origin === '' ? undefined : origin,
+    )
+    ctx.set('Cache-Control', 'no-store')
+    ctx.set('Pragma', 'no-cache')
+  }
+}
