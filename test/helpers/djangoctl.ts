@@ -124,3 +124,17 @@ export interface UserInfoReply {
 export interface ChangePasswordReply {
   password: string
 }
+
+/** `flush`, `clearsessions`: done. */
+export type FlushReply = OkReply
+
+/** `cycle_key`: the session's new key (the old row is deleted). */
+export interface CycleKeyReply {
+  session_key: string
+}
+
+/** `password_change_view`: Django's PasswordChangeView; 302 on success, and the cookie after. */
+export interface PasswordChangeViewReply {
+  status: number
+  cookie: string | null
+}

@@ -97,6 +97,44 @@ def cmd_logout(args):
     return {"ok": response.status_code == 200, "cookie": _cookie_after(client, response)}
 
 
+def cmd_flush(args):
+    """SessionStore.flush() on the session with this key (what logout() calls)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    store = engine.SessionStore(session_key=args["session_key"])
+    store.load()
+    store.flush()
+    return {"ok": True}
+
+
+def cmd_cycle_key(args):
+    """SessionStore.cycle_key(): the data moves to a new key, the old row is deleted."""
+    engine = import_module(settings.SESSION_ENGINE)
+    store = engine.SessionStore(session_key=args["session_key"])
+    store.load()
+    store.cycle_key()
+    store.save()
+    return {"session_key": store.session_key}
+
+
+def cmd_password_change_view(args):
+    """Django's PasswordChangeView through the test client; returns the cookie afterwards."""
+    client = _client(args["cookie"])
+    response = client.post(
+        "/password_change/",
+        {
+            "old_password": args["old_password"],
+            "new_password1": args["new_password"],
+            "new_password2": args["new_password"],
+        },
+    )
+    return {"status": response.status_code, "cookie": _cookie_after(client, response)}
+
+
+def cmd_clearsessions(_args):
+    call_command("clearsessions", verbosity=0)
+    return {"ok": True}
+
+
 def cmd_whoami(args):
     """The full middleware stack: SessionMiddleware + AuthenticationMiddleware + request.user."""
     client = _client(args["cookie"])
