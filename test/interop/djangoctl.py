@@ -63,13 +63,18 @@ def cmd_migrate(_args):
 
 
 def cmd_create_user(args):
-    user = User.objects.create_user(username=args["username"], email=args.get("email") or "")
+    # One INSERT with every field set, as UserManager.create_user does: a second save() would be
+    # an UPDATE of the password, which the change triggers rightly report as a password change.
     password = args.get("password")
     hasher = args.get("hasher") or "default"
-    user.password = make_password(password, hasher=hasher) if password is not None else make_password(None)
-    user.is_active = args.get("is_active", True)
-    user.is_staff = args.get("is_staff", False)
-    user.is_superuser = args.get("is_superuser", False)
+    user = User(
+        username=User.normalize_username(args["username"]),
+        email=User.objects.normalize_email(args.get("email") or ""),
+        password=make_password(password, hasher=hasher) if password is not None else make_password(None),
+        is_active=args.get("is_active", True),
+        is_staff=args.get("is_staff", False),
+        is_superuser=args.get("is_superuser", False),
+    )
     user.save()
     for name in args.get("groups", []):
         group, _ = Group.objects.get_or_create(name=name)
