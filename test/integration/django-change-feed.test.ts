@@ -247,6 +247,78 @@ describe('Django-side changes reach the verifier through the change triggers', (
     assert.equal((await triggerStatus(t.db.sql, t.config.django.users)).pending, 0)
   })
 
+  it('a failed publication leaves the change in the outbox for the next drain', async () => {
+    const { cookie, token } = await sessionToken()
+    await feed.close()
+    const real = revokeOnDjangoChanges({
+      store: t.bridge.store,
+      accessTokenTtl: t.config.accessTokenTtl,
+      logger: createLogger('silent'),
+    })
+    let failures = 0
+    let redisDown = true
+    const flaky = startChangeFeed({
+      sql: t.db.sql,
+      apply: {
+        sessionsEnded: async (sids) => {
+          if (redisDown) {
+            failures++
+            throw new Error('redis is down')
+          }
+          await real.sessionsEnded(sids)
+        },
+        usersChanged: (ids) => real.usersChanged(ids),
+      },
+      logger: createLogger('silent'),
+      intervalMs: 60_000,
+    })
+    await flaky.ready
+    await t.django('logout', { cookie })
+    await assert.rejects(flaky.drain(), /redis is down/)
+    assert.ok(failures >= 1)
+    assert.equal((await triggerStatus(t.db.sql, t.config.django.users)).pending, 1)
+    await verifier.verify(token)
+    redisDown = false
+    assert.equal(await flaky.drain(), 1)
+    assert.equal(await refusedWithin(verifier, token), 'session')
+    await flaky.close()
+    feed = startFeed()
+    await feed.ready
+  })
+
+  it('several instances draining at once apply each change once', async () => {
+    await feed.close()
+    const applied: string[] = []
+    const counting = {
+      sessionsEnded: async (sids: readonly string[]) => {
+        applied.push(...sids)
+        await new Promise((r) => setTimeout(r, 5))
+      },
+      usersChanged: async () => {},
+    }
+    const silent = createLogger('silent')
+    const feeds = [1, 2, 3].map(() =>
+      startChangeFeed({
+        sql: t.db.sql,
+        apply: counting,
+        logger: silent,
+        intervalMs: 60_000,
+        batch: 2,
+      }),
+    )
+    await Promise.all(feeds.map((f) => f.ready))
+    const ids = Array.from({ length: 20 }, (_, i) => `bulk-${i}`)
+    for (const one of ids) {
+      await t.db.sql`INSERT INTO ${t.db.sql(OUTBOX_TABLE)} (kind, ids) VALUES ('sid', ${[one]})`
+    }
+    await Promise.all(feeds.map((f) => f.drain()))
+    await Promise.all(feeds.map((f) => f.drain()))
+    assert.deepEqual([...applied].sort(), [...ids].sort())
+    await Promise.all(feeds.map((f) => f.close()))
+    feed = startFeed()
+    await feed.ready
+  })
+
   it('no session key is in any notification, outbox row or feed message', () => {
     assert.ok(published.length > 0 && notified.length > 0)
     assert.ok(

@@ -258,6 +258,8 @@ export type RevocationReason = 'family' | 'jti' | 'user' | 'all' | 'session'
  * @example
  * ```ts
  * if (err instanceof RevokedError) log.info({ reason: err.reason }, 'revoked token presented')
+ * // 'session': the user logged out of Django (DJANGO_CHANGE_FEED on the bridge)
+ * if (err instanceof RevokedError && err.reason === 'session') res.setHeader('X-Logged-Out', '1')
  * ```
  */
 export class RevokedError extends VerifierError {

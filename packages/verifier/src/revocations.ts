@@ -17,6 +17,8 @@ import type { AccessTokenClaims } from './types.ts'
  * @example
  * ```ts
  * const msg: RevocationMessage = { v: 1, type: 'user', id: '42', nbf: 1767225600, exp: 1767226500 }
+ * // Django ended the session whose tokens carry this sid (the key itself is never sent):
+ * const ended: RevocationMessage = { v: 1, type: 'sid', id: 'q3J0c2Vzc2lvbmlkaGFzaA', exp: 1767226500 }
  * ```
  */
 export type RevocationMessage =
