@@ -141,7 +141,7 @@ async function startDjangoChangeFeed(
   config: Readonly<Config>,
   store: ReturnType<typeof createBridge>['store'],
   logger: Logger,
-): Promise<ChangeFeed | undefined> {
+): Promise<Pick<ChangeFeed, 'close'> | undefined> {
   if (config.djangoChangeFeed === 'off') return undefined
   const sql = postgres(config.databaseUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
   try {
@@ -160,8 +160,6 @@ async function startDjangoChangeFeed(
     await feed.ready
     logger.info({ pendingAtStart: status.pending }, 'following Django changes (change triggers)')
     return {
-      ready: feed.ready,
-      drain: () => feed.drain(),
       close: async () => {
         await feed.close()
         await sql.end({ timeout: 5 })
