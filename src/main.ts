@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
-import type postgres from 'postgres'
+import postgres from 'postgres'
 import { createBridge } from './bridge.ts'
 import { checkSecretKey } from './django/secret-key-check.ts'
 import { loadConfig, type Config } from './config/index.ts'
@@ -13,6 +13,8 @@ import { connectDatabase, queryTimeout, type Database } from './django/database.
 import { BridgeError, InternalError } from './errors.ts'
 import { drainable } from './http/drain.ts'
 import { createLogger, type Logger } from './log.ts'
+import { startChangeFeed, type ChangeFeed } from './django/change-feed.ts'
+import { triggerStatus } from './django/change-triggers.ts'
 import { createRedisClient } from './store/client.ts'
 import { persistenceProblem, readPersistence, type Persistence } from './store/persistence.ts'
 import { markHistory } from './store/history.ts'
@@ -22,6 +24,7 @@ import { manifestVersion, watchKeyStore } from './tokens/key-watch.ts'
 import { preflight } from './store/preflight.ts'
 import { primaries, type RedisLike } from './store/topology.ts'
 import { loadKeyRing, reloadKeyRing } from './tokens/keys.ts'
+import { revokeOnDjangoChanges } from './tokens/django-changes.ts'
 
 async function main(): Promise<void> {
   // A local .env is a convenience for development; real deployments set the environment.
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
     logger,
     ...(rollback === undefined ? {} : { rollback }),
   })
+  const changeFeed = await startDjangoChangeFeed(config, bridge.store, logger)
   const server: Server = bridge.app.listen({
     port: config.port,
     ...(config.host === undefined ? {} : { host: config.host }),
@@ -119,13 +123,54 @@ async function main(): Promise<void> {
       .drain(config.requestDeadlineMs + 5000)
       .then(({ forced }) => {
         if (forced > 0) logger.warn({ forced }, 'requests still running at the drain timeout')
-        return Promise.allSettled([db.end({ timeout: 5 }), redis.quit()])
+        return changeFeed?.close()
       })
+      .then(() => Promise.allSettled([db.end({ timeout: 5 }), redis.quit()]))
       .then(() => process.exit(0))
     setTimeout(() => process.exit(0), config.requestDeadlineMs + 15_000).unref()
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/**
+ * DJANGO_CHANGE_FEED=triggers: follow the change triggers on a client of its own (postgres.js
+ * opens one more connection for LISTEN), so the request pool never waits behind a drain.
+ */
+async function startDjangoChangeFeed(
+  config: Readonly<Config>,
+  store: ReturnType<typeof createBridge>['store'],
+  logger: Logger,
+): Promise<Pick<ChangeFeed, 'close'> | undefined> {
+  if (config.djangoChangeFeed === 'off') return undefined
+  const sql = postgres(config.databaseUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
+  try {
+    const status = await triggerStatus(sql, config.django.users)
+    if (!status.installed) {
+      fail(
+        `DJANGO_CHANGE_FEED=triggers but the change triggers are not installed in schema ${status.schema} (found: ${status.triggers.join(', ') || 'none'}).`,
+        'Run `django-jwt-bridge triggers install` as the owner of django_session and the user table (docs/django-changes.md), or set DJANGO_CHANGE_FEED=off.',
+      )
+    }
+    const feed = startChangeFeed({
+      sql,
+      apply: revokeOnDjangoChanges({ store, accessTokenTtl: config.accessTokenTtl, logger }),
+      logger,
+    })
+    await feed.ready
+    logger.info({ pendingAtStart: status.pending }, 'following Django changes (change triggers)')
+    return {
+      close: async () => {
+        await feed.close()
+        await sql.end({ timeout: 5 })
+      },
+    }
+  } catch (err) {
+    fail(
+      `cannot follow Django changes (${describe(err)}).`,
+      'The bridge role needs SELECT and DELETE on djb_revocation_outbox; see docs/django-changes.md.',
+    )
+  }
 }
 
 async function checkDjangoSchema(

@@ -56,3 +56,12 @@ export type UserPkType = (typeof USER_PK_TYPES)[number]
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/**
+ * How the bridge hears about changes Django makes (DJANGO_CHANGE_FEED): `off`, or `triggers`
+ * (the Postgres triggers of src/django/change-triggers.ts). A polling mode for roles that cannot
+ * install triggers is not built yet (docs/django-changes.md).
+ */
+export const CHANGE_FEEDS = ['off', 'triggers'] as const
+/** A DJANGO_CHANGE_FEED value. */
+export type ChangeFeedMode = (typeof CHANGE_FEEDS)[number]

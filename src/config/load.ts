@@ -4,7 +4,16 @@
  * what to do. The result is frozen and passed down.
  */
 import { ConfigError } from '../errors.ts'
-import { KEY_VARIABLES, toConfig, toKeyConfig, type Config, type KeyConfig } from './shape.ts'
+import {
+  KEY_VARIABLES,
+  TRIGGER_VARIABLES,
+  toConfig,
+  toKeyConfig,
+  toTriggerConfig,
+  type Config,
+  type KeyConfig,
+  type TriggerConfig,
+} from './shape.ts'
 import {
   VARIABLES,
   isVariableName,
@@ -62,6 +71,11 @@ export function loadConfig(env: Environment = process.env): Readonly<Config> {
  */
 export function loadKeyConfig(env: Environment = process.env): Readonly<KeyConfig> {
   return Object.freeze(toKeyConfig(parseVariables(env, KEY_VARIABLES)))
+}
+
+/** The subset the triggers CLI needs (no secret key, Redis or keys settings). */
+export function loadTriggerConfig(env: Environment = process.env): Readonly<TriggerConfig> {
+  return deepFreeze(toTriggerConfig(parseVariables(env, TRIGGER_VARIABLES)))
 }
 
 function deepFreeze<T extends object>(o: T): Readonly<T> {

@@ -37,6 +37,29 @@ export const KEY_VARIABLES = [
 ] as const
 type KeyVariable = (typeof KEY_VARIABLES)[number]
 
+/** What the triggers CLI needs: Django's database and the user table's columns it watches. */
+export function toTriggerConfig(e: Pick<ParsedEnv, TriggerVariable>) {
+  return {
+    databaseUrl: e.DATABASE_URL,
+    users: {
+      table: e.DJANGO_USER_TABLE,
+      id: e.DJANGO_USER_ID_COLUMN,
+      password: e.DJANGO_USER_PASSWORD_COLUMN,
+      isActive: e.DJANGO_USER_ACTIVE_COLUMN,
+    },
+  }
+}
+
+/** The variables `toTriggerConfig` reads. */
+export const TRIGGER_VARIABLES = [
+  'DATABASE_URL',
+  'DJANGO_USER_TABLE',
+  'DJANGO_USER_ID_COLUMN',
+  'DJANGO_USER_PASSWORD_COLUMN',
+  'DJANGO_USER_ACTIVE_COLUMN',
+] as const
+type TriggerVariable = (typeof TRIGGER_VARIABLES)[number]
+
 /** The service's configuration; throws ConfigError for settings that contradict each other. */
 export function toConfig(e: ParsedEnv) {
   const redis = redisTarget(e)
@@ -139,6 +162,8 @@ export function toConfig(e: ParsedEnv) {
     },
     passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
     logoutDeletesDjangoSessions: e.LOGOUT_DELETES_DJANGO_SESSIONS,
+    /** Follow the change triggers (`triggers`) or not (`off`). */
+    djangoChangeFeed: e.DJANGO_CHANGE_FEED,
     /** Refresh-cookie mode (BROWSER_REFRESH_COOKIE); null when off. */
     refreshCookie: refreshCookieConfig(e),
     logLevel: e.LOG_LEVEL,
@@ -153,6 +178,8 @@ export type DjangoConfig = Config['django']
 export type UserTableConfig = DjangoConfig['users']
 /** The subset the key CLI needs. */
 export type KeyConfig = ReturnType<typeof toKeyConfig>
+/** The subset the triggers CLI needs. */
+export type TriggerConfig = ReturnType<typeof toTriggerConfig>
 
 /** Django's CSRF double submit when switched on; both variables are read either way. */
 function djangoCsrf(

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os'
 import {
+  CHANGE_FEEDS,
   EXTRA_CLAIMS,
   LOG_LEVELS,
   REFRESH_SIGNINGS,
@@ -327,6 +328,11 @@ export const VARIABLES = {
   PASSWORD_HASH_CONCURRENCY: variable(HASH_CONCURRENCY, int(1, 256), {
     shown: 'cores − 1, between 1 and 3',
     doc: 'Password hashes in flight at once; the rest queue, and logins past 32 × this many pending get 503.',
+  }),
+  // Opt-in: the triggers are installed by the CLI (`triggers install`) with the tables' owner's
+  // rights, which the bridge's own role should not hold (docs/django-changes.md).
+  DJANGO_CHANGE_FEED: variable('off', oneOf(CHANGE_FEEDS), {
+    doc: '`triggers`: follow the Postgres triggers `django-jwt-bridge triggers install` adds, so a logout, password change, deactivation or deletion done by Django reaches every verifier on the revocation feed within a second (docs/django-changes.md). `off`: only what goes through the bridge is revoked.',
   }),
   LOGOUT_DELETES_DJANGO_SESSIONS: variable('false', bool, {
     doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",

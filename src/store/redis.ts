@@ -417,6 +417,12 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
       return own === null ? global : Math.max(own, global)
     },
 
+    async revokeSession(sid: string, now = clock()): Promise<void> {
+      if (sid === '') throw new TypeError('sid must be a non-empty string')
+      const exp = Math.ceil(now / 1000) + defaultAccessTtl + REVOCATION_LEEWAY_SECONDS
+      await publish({ v: 1, type: 'sid', id: sid, exp }, now)
+    },
+
     async revokeJti(jti: string, exp: number, now = clock()): Promise<boolean> {
       if (jti === '') throw new TypeError('jti must be a non-empty string')
       if (!Number.isSafeInteger(exp)) throw new TypeError('exp must be unix seconds')

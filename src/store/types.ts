@@ -163,6 +163,12 @@ export type RevocationMessage =
   | { v: 1; type: 'family'; id: string; exp: number }
   | { v: 1; type: 'jti'; id: string; exp: number }
   | { v: 1; type: 'user'; id: string; nbf: number; exp: number }
+  /**
+   * Every access token whose `sid` claim is `id`: Django ended that session (logout, flush,
+   * cycle_key), seen by the change feed (src/django/change-feed.ts). The id is the `sid`, a hash
+   * of the session key, never the key itself.
+   */
+  | { v: 1; type: 'sid'; id: string; exp: number }
   /** Every access token issued before nbf, for every user: sent after a Redis rollback. */
   | { v: 1; type: 'all'; nbf: number; exp: number }
 
@@ -214,6 +220,16 @@ export interface TokenStore {
    * still caught by the createdAt check.
    */
   revokeUser(userId: string, now?: number, accessTokenTtl?: number): Promise<RevokeUserResult>
+
+  /**
+   * Publishes a `sid` revocation: every access token carrying this `sid` claim (tokens born of
+   * one Django session) is refused by verifiers from now on. The message expires after the
+   * access-token lifetime plus leeway: no token issued from the session before it ended can be
+   * valid later, and none can be issued after (the session row is gone). The session's refresh
+   * families are left to the refresh re-check, which finds the session gone (the store indexes
+   * families by user, not by session). Idempotent: publishing twice is harmless.
+   */
+  revokeSession(sid: string, now?: number): Promise<void>
 
   /**
    * The not-before in force for the user's families, epoch ms, or null when none is recorded:

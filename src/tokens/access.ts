@@ -16,6 +16,8 @@ export interface OwnAccessClaims {
   exp: number
   /** Issued at; compared with not-before revocations (logout everywhere, Redis rollback). */
   iat: number
+  /** The Django session's id (a hash of its key), when the token came from a session. */
+  sid?: string
 }
 
 export function invalidToken(cause?: unknown): OAuthError {
@@ -49,8 +51,9 @@ export async function verifyOwnAccessToken(
   } catch (err) {
     throw invalidToken(err)
   }
-  const { sub, jti, fid, exp, iat } = payload
+  const { sub, jti, fid, exp, iat, sid } = payload
   if (
+    (sid !== undefined && typeof sid !== 'string') ||
     typeof iat !== 'number' ||
     typeof sub !== 'string' ||
     typeof jti !== 'string' ||
@@ -59,5 +62,5 @@ export async function verifyOwnAccessToken(
   ) {
     throw invalidToken()
   }
-  return { sub, jti, fid, exp, iat }
+  return typeof sid === 'string' ? { sub, jti, fid, exp, iat, sid } : { sub, jti, fid, exp, iat }
 }

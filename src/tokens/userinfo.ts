@@ -49,6 +49,7 @@ export function isRevoked(messages: readonly string[], claims: OwnAccessClaims):
     if (type === 'all' && nbf !== undefined && claims.iat < nbf) return true
     if (type === 'family' && id === claims.fid) return true
     if (type === 'jti' && id === claims.jti) return true
+    if (type === 'sid' && claims.sid !== undefined && id === claims.sid) return true
     if (type === 'user' && id === claims.sub && nbf !== undefined && claims.iat < nbf) return true
   }
   return false

@@ -129,3 +129,17 @@ export interface ChangePasswordReply {
 export interface PermissionsReply {
   permissions: string[]
 }
+
+/** `flush`, `clearsessions`: done. */
+export type FlushReply = OkReply
+
+/** `cycle_key`: the session's new key (the old row is deleted). */
+export interface CycleKeyReply {
+  session_key: string
+}
+
+/** `password_change_view`: Django's PasswordChangeView; 302 on success, and the cookie after. */
+export interface PasswordChangeViewReply {
+  status: number
+  cookie: string | null
+}

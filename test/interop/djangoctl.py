@@ -63,13 +63,18 @@ def cmd_migrate(_args):
 
 
 def cmd_create_user(args):
-    user = User.objects.create_user(username=args["username"], email=args.get("email") or "")
+    # One INSERT with every field set, as UserManager.create_user does: a second save() would be
+    # an UPDATE of the password, which the change triggers rightly report as a password change.
     password = args.get("password")
     hasher = args.get("hasher") or "default"
-    user.password = make_password(password, hasher=hasher) if password is not None else make_password(None)
-    user.is_active = args.get("is_active", True)
-    user.is_staff = args.get("is_staff", False)
-    user.is_superuser = args.get("is_superuser", False)
+    user = User(
+        username=User.normalize_username(args["username"]),
+        email=User.objects.normalize_email(args.get("email") or ""),
+        password=make_password(password, hasher=hasher) if password is not None else make_password(None),
+        is_active=args.get("is_active", True),
+        is_staff=args.get("is_staff", False),
+        is_superuser=args.get("is_superuser", False),
+    )
     user.save()
     for name in args.get("groups", []):
         group, _ = Group.objects.get_or_create(name=name)
@@ -95,6 +100,44 @@ def cmd_logout(args):
     client = _client(args["cookie"])
     response = client.post("/logout/")
     return {"ok": response.status_code == 200, "cookie": _cookie_after(client, response)}
+
+
+def cmd_flush(args):
+    """SessionStore.flush() on the session with this key (what logout() calls)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    store = engine.SessionStore(session_key=args["session_key"])
+    store.load()
+    store.flush()
+    return {"ok": True}
+
+
+def cmd_cycle_key(args):
+    """SessionStore.cycle_key(): the data moves to a new key, the old row is deleted."""
+    engine = import_module(settings.SESSION_ENGINE)
+    store = engine.SessionStore(session_key=args["session_key"])
+    store.load()
+    store.cycle_key()
+    store.save()
+    return {"session_key": store.session_key}
+
+
+def cmd_password_change_view(args):
+    """Django's PasswordChangeView through the test client; returns the cookie afterwards."""
+    client = _client(args["cookie"])
+    response = client.post(
+        "/password_change/",
+        {
+            "old_password": args["old_password"],
+            "new_password1": args["new_password"],
+            "new_password2": args["new_password"],
+        },
+    )
+    return {"status": response.status_code, "cookie": _cookie_after(client, response)}
+
+
+def cmd_clearsessions(_args):
+    call_command("clearsessions", verbosity=0)
+    return {"ok": True}
 
 
 def cmd_whoami(args):

@@ -64,6 +64,7 @@ function everyMethod(store: TokenStore): Record<string, () => Promise<unknown>> 
     revokeUser: () => store.revokeUser('u', T0, 300),
     userNotBefore: () => store.userNotBefore('u'),
     revokeJti: () => store.revokeJti('j', T0 / 1000 + 300, T0),
+    revokeSession: () => store.revokeSession('sid-1', T0),
     hit: () => store.hit('ip:198.51.100.1', 60),
     peek: () => store.peek('ip:198.51.100.1'),
     clear: () => store.clear('ip:198.51.100.1'),

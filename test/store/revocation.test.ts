@@ -77,6 +77,16 @@ describe('store: revocation', () => {
     assert.equal(await f.store.revokeJti('jti-old', T0 / 1000 - 61, T0), false)
   })
 
+  it('revokeSession publishes the sid until the access-token lifetime + leeway', async () => {
+    received.length = 0
+    await f.store.revokeSession('sid-abc', T0 + 400)
+    const exp = Math.ceil((T0 + 400) / 1000) + ACCESS_TTL + 60
+    const expected = `{"v":1,"type":"sid","id":"sid-abc","exp":${exp}}`
+    assert.equal(await nextMessage(), expected)
+    assert.equal(await f.redis.zscore(f.keys.revocations, expected), String(exp))
+    await assert.rejects(f.store.revokeSession('', T0), TypeError)
+  })
+
   it('prunes snapshot entries past their exp on the next write', async () => {
     const early = `{"v":1,"type":"jti","id":"jti-prune","exp":${T0 / 1000 + 10 + 60}}`
     await f.store.revokeJti('jti-prune', T0 / 1000 + 10, T0)

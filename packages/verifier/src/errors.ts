@@ -39,7 +39,7 @@ export type VerifierErrorCode =
   | 'expired'
   /** `nbf` or `iat` lies in the future beyond the clock tolerance. */
   | 'not_yet_valid'
-  /** The token's family, `jti` or user was revoked; see `reason`. */
+  /** The token's family, `jti`, user or Django session was revoked; see `reason`. */
   | 'revoked'
   /** No usable JWKS: the endpoint failed and there are no keys, or the last good keys are too old. */
   | 'keys_unavailable'
@@ -244,18 +244,22 @@ export class NotYetValidError extends VerifierError {
  *
  * @example
  * ```ts
- * const reason: RevocationReason = (err as RevokedError).reason // 'family' | 'jti' | 'user' | 'all'
+ * const reason: RevocationReason = (err as RevokedError).reason
+ * // 'family' | 'jti' | 'user' | 'all' | 'session'
  * ```
  */
-export type RevocationReason = 'family' | 'jti' | 'user' | 'all'
+export type RevocationReason = 'family' | 'jti' | 'user' | 'all' | 'session'
 
 /**
  * The token was revoked: its refresh family, its `jti`, every token of its user issued before
- * a not-before time, or (`all`) every token issued before the bridge found Redis rolled back.
+ * a not-before time, (`session`) every token of the Django session Django ended (the token's
+ * `sid`), or (`all`) every token issued before the bridge found Redis rolled back.
  *
  * @example
  * ```ts
  * if (err instanceof RevokedError) log.info({ reason: err.reason }, 'revoked token presented')
+ * // 'session': the user logged out of Django (DJANGO_CHANGE_FEED on the bridge)
+ * if (err instanceof RevokedError && err.reason === 'session') res.setHeader('X-Logged-Out', '1')
  * ```
  */
 export class RevokedError extends VerifierError {

@@ -2,7 +2,7 @@
  * `django-jwt-bridge-verifier/redis`: the bridge's revocation feed, mirrored in memory.
  *
  * Protocol (the bridge publishes it; see its src/store): channel `<prefix>revocations` carries JSON
- * messages `{"v":1,"type":"family"|"jti"|"user","id":…,["nbf":…,]"exp":…}`, and a sorted set of
+ * messages `{"v":1,"type":"family"|"jti"|"user"|"sid","id":…,["nbf":…,]"exp":…}`, and a sorted set of
  * the same name holds the same messages scored by `exp`.
  *
  * How it stays correct:
@@ -100,7 +100,12 @@ export interface RedisRevocationsStatus {
   readonly failMode: 'open' | 'closed'
   /** When the snapshot was last loaded (epoch ms). */
   readonly lastSyncAt: number | undefined
-  readonly entries: { readonly families: number; readonly jtis: number; readonly users: number }
+  readonly entries: {
+    readonly families: number
+    readonly jtis: number
+    readonly users: number
+    readonly sessions: number
+  }
   /**
    * How far back the mirror's revocation history reaches. The bridge keeps a marker
    * (`<prefix>revocations:since`) saying since when its snapshot holds every revocation; it

@@ -3,7 +3,7 @@
  * The Redis feed (`django-jwt-bridge-verifier/redis`) keeps one of these up to date; anything
  * else that can deliver the bridge's revocation messages can drive it too.
  *
- * Revocation is keyed on `fid`, `jti` and `sub`, never on the token string or its hash: an ECDSA
+ * Revocation is keyed on `fid`, `jti`, `sub` and `sid`, never on the token string or its hash: an ECDSA
  * signature can be re-encoded (s → n − s) into a different string that still verifies, so a
  * token-keyed denylist would be bypassed (OWASP JWT cheat sheet, checklist A8).
  */
@@ -17,6 +17,8 @@ import type { AccessTokenClaims } from './types.ts'
  * @example
  * ```ts
  * const msg: RevocationMessage = { v: 1, type: 'user', id: '42', nbf: 1767225600, exp: 1767226500 }
+ * // Django ended the session whose tokens carry this sid (the key itself is never sent):
+ * const ended: RevocationMessage = { v: 1, type: 'sid', id: 'q3J0c2Vzc2lvbmlkaGFzaA', exp: 1767226500 }
  * ```
  */
 export type RevocationMessage =
@@ -31,6 +33,11 @@ export type RevocationMessage =
     }
   /** Every token issued before `nbf`, of every user: the bridge found Redis rolled back. */
   | { readonly v: 1; readonly type: 'all'; readonly nbf: number; readonly exp: number }
+  /**
+   * Every token whose `sid` claim is `id`: Django ended that session (logout, flush, a new
+   * session key). `id` is the token's opaque `sid`, never the Django session key.
+   */
+  | { readonly v: 1; readonly type: 'sid'; readonly id: string; readonly exp: number }
 
 /**
  * What a revocation check answers: the reason a token is revoked, `'unavailable'`, or nothing.
@@ -120,7 +127,7 @@ export function parseRevocationMessage(raw: string): ParsedRevocationMessage {
   const o = m as Record<string, unknown>
   if (o['v'] !== 1) return { ok: false, problem: 'unsupported_message', why: 'unknown version' }
   const type = o['type']
-  if (type !== 'family' && type !== 'jti' && type !== 'user' && type !== 'all') {
+  if (type !== 'family' && type !== 'jti' && type !== 'user' && type !== 'all' && type !== 'sid') {
     return { ok: false, problem: 'unsupported_message', why: 'unknown type' }
   }
   const id = o['id']
@@ -152,7 +159,7 @@ export function parseRevocationMessage(raw: string): ParsedRevocationMessage {
 }
 
 /**
- * An in-memory set of revoked families, jtis and per-user not-before times. It is a
+ * An in-memory set of revoked families, jtis, sessions and per-user not-before times. It is a
  * {@link RevocationChecker}, so it can be passed to `createVerifier` directly.
  *
  * @example
@@ -168,6 +175,7 @@ export class RevocationList implements RevocationChecker {
   private readonly families = new Map<string, number>()
   private readonly jtis = new Map<string, number>()
   private readonly users = new Map<string, { nbf: number; exp: number }>()
+  private readonly sessions = new Map<string, number>()
   /** The `all` revocation in force, if any: every token issued before `nbf`. */
   private everyone: { nbf: number; exp: number } | undefined
   private readonly listeners = new Set<() => void>()
@@ -193,6 +201,7 @@ export class RevocationList implements RevocationChecker {
     if (message.type === 'family') this.revokeFamily(message.id, message.exp)
     else if (message.type === 'jti') this.revokeJti(message.id, message.exp)
     else if (message.type === 'all') this.revokeAll(message.nbf, message.exp)
+    else if (message.type === 'sid') this.revokeSession(message.id, message.exp)
     else this.revokeUser(message.id, message.nbf, message.exp)
   }
 
@@ -215,6 +224,14 @@ export class RevocationList implements RevocationChecker {
     this.changed()
   }
 
+  /**
+   * Revokes every token whose `sid` claim is `sid` (one Django session); forget it after `exp`
+   * (epoch s). The bridge sends this when Django ends the session (DJANGO_CHANGE_FEED).
+   */
+  revokeSession(sid: string, exp: number): void {
+    this.sessions.set(sid, Math.max(exp, this.sessions.get(sid) ?? -Infinity))
+  }
+
   /** Revokes the token with this `jti`; forget it after `exp` (epoch s). */
   revokeJti(jti: string, exp: number): void {
     this.jtis.set(jti, Math.max(exp, this.jtis.get(jti) ?? -Infinity))
@@ -235,6 +252,9 @@ export class RevocationList implements RevocationChecker {
     if (this.everyone !== undefined && claims.iat < this.everyone.nbf) return 'all'
     if (this.families.size > 0 && this.families.has(claims.fid)) return 'family'
     if (this.jtis.size > 0 && this.jtis.has(claims.jti)) return 'jti'
+    if (this.sessions.size > 0 && claims.sid !== undefined && this.sessions.has(claims.sid)) {
+      return 'session'
+    }
     if (this.users.size > 0) {
       const u = this.users.get(claims.sub)
       if (u !== undefined && claims.iat < u.nbf) return 'user'
@@ -245,7 +265,7 @@ export class RevocationList implements RevocationChecker {
   /** Drops entries whose `exp` is before `nowSeconds`; returns how many were dropped. */
   prune(nowSeconds: number): number {
     let n = 0
-    for (const map of [this.families, this.jtis]) {
+    for (const map of [this.families, this.jtis, this.sessions]) {
       for (const [id, exp] of map) {
         if (exp < nowSeconds) {
           map.delete(id)
@@ -267,14 +287,20 @@ export class RevocationList implements RevocationChecker {
   }
 
   /** How many entries of each kind are held. */
-  get size(): { families: number; jtis: number; users: number } {
-    return { families: this.families.size, jtis: this.jtis.size, users: this.users.size }
+  get size(): { families: number; jtis: number; users: number; sessions: number } {
+    return {
+      families: this.families.size,
+      jtis: this.jtis.size,
+      users: this.users.size,
+      sessions: this.sessions.size,
+    }
   }
 
   clear(): void {
     this.families.clear()
     this.jtis.clear()
     this.users.clear()
+    this.sessions.clear()
     this.everyone = undefined
   }
 }

@@ -114,7 +114,7 @@ describe('Redis revocation feed', () => {
     const f = feed()
     await f.ready
     assert.equal(f.status().state, 'live')
-    assert.deepEqual(f.status().entries, { families: 1, jtis: 0, users: 0 })
+    assert.deepEqual(f.status().entries, { families: 1, jtis: 0, users: 0, sessions: 0 })
     const v = verifierWith(f)
     assert.equal(await codeOf(v, mint(key, claimsAt(nowS(), { fid: 'fam-old' }))), 'revoked')
     assert.equal(await codeOf(v, mint(key, claimsAt(nowS(), { fid: 'fam-new' }))), 'ok')
@@ -170,7 +170,7 @@ describe('Redis revocation feed', () => {
       errors.map((e) => e.problem),
       ['unsupported_message', 'unsupported_message', 'invalid_message'],
     )
-    assert.deepEqual(f.status().entries, { families: 0, jtis: 1, users: 0 })
+    assert.deepEqual(f.status().entries, { families: 0, jtis: 1, users: 0, sessions: 0 })
   })
 
   it('after losing its connection it reports, reconnects and resyncs what it missed', async () => {
@@ -343,6 +343,6 @@ describe('Redis revocation feed', () => {
     assert.equal(f.status().state, 'closed')
     await publish({ v: 1, type: 'jti', id: 'after-close', exp: nowS() + 60 })
     assert.equal(await r.redis.ping(), 'PONG')
-    assert.deepEqual(f.status().entries, { families: 0, jtis: 0, users: 0 })
+    assert.deepEqual(f.status().entries, { families: 0, jtis: 0, users: 0, sessions: 0 })
   })
 })

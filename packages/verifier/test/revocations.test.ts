@@ -35,11 +35,35 @@ describe('RevocationList', () => {
     for (let i = 0; i < 3; i++) l.apply({ v: 1, type: 'family', id: 'f', exp: T0 + 10 })
     l.apply({ v: 1, type: 'jti', id: 'j', exp: T0 + 100 })
     l.apply({ v: 1, type: 'user', id: 'u', nbf: T0, exp: T0 + 5 })
-    assert.deepEqual(l.size, { families: 1, jtis: 1, users: 1 })
+    l.apply({ v: 1, type: 'sid', id: 's', exp: T0 + 8 })
+    l.apply({ v: 1, type: 'sid', id: 's', exp: T0 + 7 })
+    assert.deepEqual(l.size, { families: 1, jtis: 1, users: 1, sessions: 1 })
+    assert.equal(l.prune(T0 + 8), 1, 'the user only: the sid keeps its largest exp, T0 + 8')
+    assert.equal(l.size.sessions, 1)
     assert.equal(l.prune(T0 + 11), 2)
-    assert.deepEqual(l.size, { families: 0, jtis: 1, users: 0 })
+    assert.deepEqual(l.size, { families: 0, jtis: 1, users: 0, sessions: 0 })
     l.clear()
-    assert.deepEqual(l.size, { families: 0, jtis: 0, users: 0 })
+    assert.deepEqual(l.size, { families: 0, jtis: 0, users: 0, sessions: 0 })
+  })
+})
+
+describe('RevocationList: sid (Django ended the session)', () => {
+  it('refuses tokens of the ended session only, whatever their iat', () => {
+    const l = new RevocationList()
+    l.apply({ v: 1, type: 'sid', id: 'sess-1', exp: T0 + 300 })
+    assert.equal(l.check(claims({ fid: 'x', sid: 'sess-1' })), 'session')
+    assert.equal(l.check(claims({ fid: 'x', sid: 'sess-1', iat: T0 + 200 })), 'session')
+    assert.equal(l.check(claims({ fid: 'x', sid: 'sess-2' })), undefined)
+    assert.equal(l.check(claims({ fid: 'x' })), undefined, 'a password-born token has no sid')
+  })
+
+  it('parses {"v":1,"type":"sid","id":…,"exp":…} and rejects a bad id', () => {
+    assert.deepEqual(parseRevocationMessage('{"v":1,"type":"sid","id":"abc","exp":100}'), {
+      ok: true,
+      message: { v: 1, type: 'sid', id: 'abc', exp: 100 },
+    })
+    const bad = parseRevocationMessage('{"v":1,"type":"sid","id":"","exp":100}')
+    assert.equal(bad.ok, false)
   })
 })
 

@@ -5,7 +5,7 @@ login-required page hosting the test SPA.
 """
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -67,4 +67,8 @@ urlpatterns = [
     path("private/", private_view),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("app/", spa_view),
+    # Django's own password change view: set_password + save + update_session_auth_hash, which
+    # cycles the session key (the change-feed tests drive it).
+    path("password_change/", PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/done/", whoami_view, name="password_change_done"),
 ]

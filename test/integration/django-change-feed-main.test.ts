@@ -1,0 +1,183 @@
+/**
+ * The change feed as shipped: `django-jwt-bridge triggers install|status|remove` (src/cli) and
+ * `npm start` with DJANGO_CHANGE_FEED=triggers (src/main.ts) in child processes. Without the
+ * triggers the service refuses to start and names the command; with them, a logout done by
+ * real Django reaches a verifier on the feed within a second.
+ */
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { RevokedError, createVerifier } from 'django-jwt-bridge-verifier'
+import { createRedisRevocations } from 'django-jwt-bridge-verifier/redis'
+import { djangoDatabase, runDjango, type DjangoDatabase } from '../helpers/django.ts'
+import type { SuccessfulLogin } from '../helpers/djangoctl.ts'
+import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
+
+const MAIN = join(process.cwd(), 'src/main.ts')
+const CLI = join(process.cwd(), 'src/cli/main.ts')
+const TSX = import.meta.resolve('tsx')
+const running = new Set<ChildProcess>()
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function spawnTs(file: string, args: string[], env: Record<string, string>, cwd: string) {
+  const child = spawn(process.execPath, ['--import', TSX, file, ...args], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  running.add(child)
+  const exited = new Promise<Run>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child)
+      resolve({ code, stdout, stderr })
+    }),
+  )
+  return { child, exited }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const address = srv.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  return port
+}
+
+describe('django-jwt-bridge triggers, and npm start with DJANGO_CHANGE_FEED=triggers', () => {
+  let cwd: string
+  let django: DjangoDatabase
+  const prefix = uniquePrefix('chfeed')
+  let env: Record<string, string>
+
+  before(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'djb-chfeed-'))
+    django = await djangoDatabase()
+    env = {
+      DJANGO_SECRET_KEY: django.env['DJANGO_SECRET_KEY'] ?? '',
+      DATABASE_URL: django.url,
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      // The shared test Redis runs without AOF (CONTRIBUTING.md).
+      REDIS_REQUIRE_PERSISTENCE: 'false',
+      KEYS_DIR: join(cwd, 'keys'),
+      HOST: '127.0.0.1',
+      BRIDGE_ISSUER: 'http://bridge.test',
+      DJANGO_CHANGE_FEED: 'triggers',
+    }
+  })
+  after(async () => {
+    for (const child of running) child.kill('SIGKILL')
+    const redis = new Redis(REDIS_URL)
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length > 0) await redis.del(...keys)
+    redis.disconnect()
+    await django.cleanup()
+    await rm(cwd, { recursive: true, force: true })
+  })
+
+  const cli = (...args: string[]) => spawnTs(CLI, ['triggers', ...args], env, cwd).exited
+
+  it('without the triggers the service refuses to start and names the command', async () => {
+    const status = await cli('status')
+    assert.equal(status.code, 0)
+    assert.match(status.stdout, /state: not installed/)
+    const run = await spawnTs(MAIN, [], { ...env, PORT: String(await freePort()) }, cwd).exited
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /triggers install/)
+    assert.match(run.stderr, /DJANGO_CHANGE_FEED=off/)
+  })
+
+  it('the CLI installs the triggers (twice is fine) and rejects an unknown command', async () => {
+    for (let i = 0; i < 2; i++) {
+      const run = await cli('install')
+      assert.equal(run.code, 0, run.stderr)
+      assert.match(run.stdout, /state: installed/)
+    }
+    assert.equal((await cli('bogus')).code, 2)
+  })
+
+  it('a logout done by Django reaches a verifier through the started service', async () => {
+    const port = await freePort()
+    const { child, exited } = spawnTs(MAIN, [], { ...env, PORT: String(port) }, cwd)
+    let alive = true
+    void exited.then(() => (alive = false))
+    let ready = false
+    const deadline = Date.now() + 60_000
+    while (!ready && alive && Date.now() < deadline) {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null)
+      ready = res?.status === 200
+      if (!ready) await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.ok(ready, 'the service became ready')
+    const redis = new Redis(REDIS_URL)
+    const revocations = createRedisRevocations({ client: redis, prefix })
+    try {
+      await revocations.ready
+      const verifier = createVerifier({
+        issuer: 'http://bridge.test',
+        audience: null,
+        jwksUri: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        revocations,
+      })
+      await runDjango('create_user', { username: 'mia', password: 'pw' }, django.env)
+      const login = await runDjango<SuccessfulLogin>(
+        'login',
+        { username: 'mia', password: 'pw' },
+        django.env,
+      )
+      const res = await fetch(`http://127.0.0.1:${port}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token_type: 'urn:django:session',
+          subject_token: login.cookie,
+        }),
+      })
+      assert.equal(res.status, 200)
+      const { access_token: token } = (await res.json()) as { access_token: string }
+      await verifier.verify(token)
+      await runDjango('logout', { cookie: login.cookie }, django.env)
+      const refusedBy = Date.now() + 1000
+      let reason: string | undefined
+      while (reason === undefined && Date.now() < refusedBy) {
+        await verifier.verify(token).then(
+          () => new Promise((r) => setTimeout(r, 10)),
+          (err: unknown) => {
+            if (!(err instanceof RevokedError)) throw err
+            reason = err.reason
+          },
+        )
+      }
+      assert.equal(reason, 'session', 'refused within a second of Django’s logout')
+    } finally {
+      await revocations.close()
+      redis.disconnect()
+      child.kill('SIGTERM')
+      assert.equal((await exited).code, 0)
+    }
+  })
+
+  it('the CLI removes the triggers (twice is fine)', async () => {
+    for (let i = 0; i < 2; i++) {
+      const run = await cli('remove')
+      assert.equal(run.code, 0, run.stderr)
+      assert.match(run.stdout, /state: not installed/)
+    }
+  })
+})
