@@ -2,8 +2,8 @@
  * The verifier's WebSocket kit against the real bridge: tickets from `POST /ws/ticket` (real
  * Redis, real Django users) open exactly one socket, from the Origin and for the audience they
  * were issued for; a replayed, expired or foreign-Origin ticket is refused; and a `/logout` or
- * `/revoke` at the bridge closes the open socket with 4403 within a second, through the real
- * Redis revocation feed. Servers and clients are real `ws` and Socket.IO over loopback.
+ * `/revoke` at the bridge, or Django's own logout view (through the change triggers), closes the
+ * open socket with 4403 within a second, through the real Redis revocation feed. Servers and clients are real `ws` and Socket.IO over loopback.
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
@@ -26,7 +26,12 @@ import {
   type WebSocketAuth,
   type WebSocketCloseReason,
 } from 'django-jwt-bridge-verifier/websocket'
+import { startChangeFeed, type ChangeFeed } from '../../src/django/change-feed.ts'
+import { installTriggers } from '../../src/django/change-triggers.ts'
+import { createLogger } from '../../src/log.ts'
+import { revokeOnDjangoChanges } from '../../src/tokens/django-changes.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
+import type { LoginReply } from '../helpers/djangoctl.ts'
 
 const APP = 'https://app.test'
 const OTHER_APP = 'https://admin.app.test'
@@ -43,6 +48,7 @@ describe('WebSocket kit × bridge tickets and revocation feed', () => {
   let wsUrl: string
   let ioUrl: string
   let cookie: string
+  let changes: ChangeFeed
   const closes: WebSocketCloseReason[] = []
 
   before(async () => {
@@ -51,6 +57,19 @@ describe('WebSocket kit × bridge tickets and revocation feed', () => {
     })
     feed = createRedisRevocations({ client: t.redis.redis, prefix: t.redis.prefix })
     await feed.ready
+    // What DJANGO_CHANGE_FEED=triggers wires in src/main.ts: Django's own changes on the feed.
+    await installTriggers(t.db.sql, t.config.django.users)
+    changes = startChangeFeed({
+      sql: t.db.sql,
+      apply: revokeOnDjangoChanges({
+        store: t.bridge.store,
+        accessTokenTtl: t.config.accessTokenTtl,
+        logger: createLogger('silent'),
+      }),
+      logger: createLogger('silent'),
+      intervalMs: 60_000,
+    })
+    await changes.ready
     const verifier = createVerifier({
       issuer: 'http://bridge.test',
       audience: 'svc-chat',
@@ -88,6 +107,7 @@ describe('WebSocket kit × bridge tickets and revocation feed', () => {
     server.closeAllConnections()
     server.close()
     await feed.close()
+    await changes.close()
     await t.cleanup()
   })
 
@@ -260,5 +280,32 @@ describe('WebSocket kit × bridge tickets and revocation feed', () => {
     } finally {
       socket.disconnect()
     }
+  })
+
+  it("Django's own logout view closes that session's socket with 4403 within a second", async (ctx) => {
+    // Wendy logs in to Django again: a second session of the same user.
+    const session = await t.django<LoginReply>('login', {
+      username: 'wendy',
+      password: 'wendy-password',
+    })
+    assert.ok(session.cookie !== null)
+    const exchanged = await t.request
+      .post('/token')
+      .type('form')
+      .send({
+        grant_type: EXCHANGE,
+        subject_token_type: SESSION_TYPE,
+        subject_token: session.cookie,
+      })
+      .expect(200)
+    const token = (exchanged.body as { access_token: string }).access_token
+    const { ws } = await open([BEARER_PROTOCOL, token])
+    // The same user's socket from her other Django session is not this logout's business.
+    const other = await open([BEARER_PROTOCOL, await accessToken()])
+    const r = await closedWithin(ws, 1000, () => t.django('logout', { cookie: session.cookie }))
+    assert.equal(r.code, CLOSE_REVOKED)
+    ctx.diagnostic(`socket closed ${r.ms} ms after Django's logout view was called`)
+    assert.equal(other.ws.readyState, WebSocket.OPEN)
+    other.ws.close()
   })
 })

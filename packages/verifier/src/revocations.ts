@@ -230,6 +230,7 @@ export class RevocationList implements RevocationChecker {
    */
   revokeSession(sid: string, exp: number): void {
     this.sessions.set(sid, Math.max(exp, this.sessions.get(sid) ?? -Infinity))
+    this.changed()
   }
 
   /** Revokes the token with this `jti`; forget it after `exp` (epoch s). */

@@ -208,10 +208,14 @@ describe('WebSocket kit: ws adapter', () => {
     ws.close()
   })
 
-  for (const kind of ['family', 'jti', 'user', 'all'] as const) {
+  for (const kind of ['family', 'jti', 'user', 'sid', 'all'] as const) {
     it(`closes the socket with 4403 within 1 s of a ${kind} revocation in the mirror`, async () => {
-      const claims = claimsAt(nowS() - 5, { fid: `fam-${kind}`, sub: `u-${kind}` })
-      const bystander = claimsAt(nowS() - 5, { fid: 'other', sub: 'other' })
+      const claims = claimsAt(nowS() - 5, {
+        fid: `fam-${kind}`,
+        sub: `u-${kind}`,
+        sid: `s-${kind}`,
+      })
+      const bystander = claimsAt(nowS() - 5, { fid: 'other', sub: 'other', sid: 'other' })
       const { ws } = await open(h.url, [BEARER_PROTOCOL, mint(key, claims)])
       const other = await open(h.url, [BEARER_PROTOCOL, mint(key, bystander)])
       const exp = nowS() + 300
@@ -220,6 +224,7 @@ describe('WebSocket kit: ws adapter', () => {
       if (kind === 'family') h.revocations.revokeFamily(String(claims['fid']), exp)
       if (kind === 'jti') h.revocations.revokeJti(String(claims['jti']), exp)
       if (kind === 'user') h.revocations.revokeUser(String(claims['sub']), nowS(), exp)
+      if (kind === 'sid') h.revocations.revokeSession(String(claims['sid']), exp)
       if (kind === 'all') h.revocations.revokeAll(nowS(), exp)
       const c = await done
       assert.equal(c.code, CLOSE_REVOKED)
