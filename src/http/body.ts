@@ -1,10 +1,11 @@
 /**
  * Bounded request-body parsing for the OAuth endpoints. RFC 6749 sends form bodies; JSON is
  * accepted too for SPAs. The body is read with a hard byte cap (413 past it) before any parsing,
- * and parameters may not repeat (RFC 6749 §3.2).
+ * and parameters may not repeat (RFC 6749 §3.2), in form and JSON bodies alike.
  */
 import type { Context } from 'koa'
 import { OAuthError, WireError } from '../errors.ts'
+import { repeatedJsonKey } from './json-keys.ts'
 
 export type Params = Readonly<Record<string, string>>
 
@@ -83,6 +84,12 @@ function fromJson(text: string): Params {
     parsed = JSON.parse(text)
   } catch {
     throw new OAuthError('invalid_request', 'the body is not valid JSON')
+  }
+  // JSON.parse keeps the last of repeated names; a form body refuses repeats, and so must this
+  // (see json-keys.ts). Checked after parsing, on text already capped at the body limit.
+  const repeated = repeatedJsonKey(text)
+  if (repeated !== undefined) {
+    throw new OAuthError('invalid_request', `parameter ${repeated} is repeated`)
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new OAuthError('invalid_request', 'the JSON body must be an object')

@@ -135,6 +135,15 @@ describe('HTTP errors', () => {
       ['/revoke', json, '["token"]', 400, 'invalid_request'],
       ['/logout', json, '{"refresh_token":{}}', 400, 'invalid_request'],
       ['/revoke', form, 'token=a&token=b', 400, 'invalid_request'],
+      // Issue 17 item 7: JSON duplicates were last-wins; they are refused like form repeats.
+      ['/revoke', json, '{"token":"a","token":"b"}', 400, 'invalid_request'],
+      [
+        '/token',
+        json,
+        '{"username":"nobody","password":"x","username":"alice"}',
+        400,
+        'invalid_request',
+      ],
     ]
     for (const [path, type, body, status, code] of cases) {
       const res = await t.request.post(path).set('Content-Type', type).send(body)
