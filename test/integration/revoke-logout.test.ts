@@ -150,6 +150,19 @@ describe('POST /revoke and POST /logout', () => {
     assert.equal(familyMessages(await snapshot(t), fidOf(one.refresh)).length, 1)
   })
 
+  it('the Bearer scheme is case-insensitive and may be followed by spaces (RFC 7235, issue 17 item 8)', async () => {
+    for (const scheme of ['bearer ', 'BEARER ', 'Bearer  ']) {
+      const tokens = await newFamily(t, alice.cookie)
+      const info = await t.request
+        .get('/userinfo')
+        .set('Authorization', `${scheme}${tokens.access}`)
+      assert.equal(info.status, 200, `/userinfo ${JSON.stringify(scheme)}: ${info.text}`)
+      const res = await t.request.post('/logout').set('Authorization', `${scheme}${tokens.access} `)
+      assert.equal(res.status, 204, `/logout ${JSON.stringify(scheme)}: ${res.text}`)
+      await assertDead(t, tokens, `the family logged out with ${JSON.stringify(scheme)}`)
+    }
+  })
+
   it('logout with refresh_token in the body ends that family', async () => {
     const one = await newFamily(t, alice.cookie)
     const other = await newFamily(t, alice.cookie)

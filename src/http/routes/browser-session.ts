@@ -15,6 +15,7 @@ import { OAuthError } from '../../errors.ts'
 import type { BrowserLogout } from '../../tokens/browser-logout.ts'
 import { browserUser } from '../../tokens/browser.ts'
 import type { RotationResult } from '../../tokens/refresh.ts'
+import { parseBearer } from '../bearer.ts'
 import { readParams } from '../body.ts'
 import { readCookie } from '../cookies.ts'
 import {
@@ -123,10 +124,10 @@ function parseFlag(v: string | undefined): boolean {
 }
 
 function bearer(header: string): string | undefined {
-  if (header === '') return undefined
-  const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header)
-  if (m === null || m[1] === undefined) {
+  const parsed = parseBearer(header)
+  if (parsed.kind === 'none') return undefined
+  if (parsed.kind !== 'token') {
     throw new OAuthError('invalid_request', 'Authorization must be "Bearer <token>"')
   }
-  return m[1]
+  return parsed.token
 }

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'koa'
 import { OAuthError } from '../../errors.ts'
+import { parseBearer } from '../bearer.ts'
 import { readParams } from '../body.ts'
 import type { TokenService } from '../service.ts'
 
@@ -40,10 +41,10 @@ function parseFlag(v: string | undefined): boolean {
 }
 
 function bearerToken(header: string): string | undefined {
-  if (header === '') return undefined
-  const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header)
-  if (m === null || m[1] === undefined) {
+  const parsed = parseBearer(header)
+  if (parsed.kind === 'none') return undefined
+  if (parsed.kind !== 'token') {
     throw new OAuthError('invalid_request', 'Authorization must be "Bearer <token>"')
   }
-  return m[1]
+  return parsed.token
 }

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'koa'
 import { OAuthError } from '../../errors.ts'
+import { parseBearer } from '../bearer.ts'
 import type { TokenService } from '../service.ts'
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer' }
@@ -11,20 +12,19 @@ const CHALLENGE = { 'WWW-Authenticate': 'Bearer' }
 /** The handler of `GET /userinfo`. */
 export function userinfoRoute(deps: { tokens: TokenService }) {
   return async function userinfo(ctx: Context): Promise<void> {
-    const header = ctx.get('Authorization')
-    if (header === '') {
+    const header = parseBearer(ctx.get('Authorization'))
+    if (header.kind === 'none') {
       // RFC 6750 §3.1: no credentials at all gets a bare challenge, no error code.
       throw new OAuthError('invalid_token', 'send Authorization: Bearer <access token>', 401, {
         headers: CHALLENGE,
       })
     }
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header)
-    if (m === null || m[1] === undefined) {
+    if (header.kind !== 'token') {
       throw new OAuthError('invalid_request', 'Authorization must be "Bearer <token>"', 400, {
         headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' },
       })
     }
-    ctx.body = await deps.tokens.userinfo(m[1])
+    ctx.body = await deps.tokens.userinfo(header.token)
     ctx.set('Cache-Control', 'no-store')
     ctx.set('Pragma', 'no-cache')
   }

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa'
 import { OAuthError } from '../../errors.ts'
+import { parseBearer } from '../bearer.ts'
 import { readParams } from '../body.ts'
 import type { TokenService } from '../service.ts'
 
@@ -12,15 +13,15 @@ import type { TokenService } from '../service.ts'
 export function wsTicketRoute(deps: { tokens: TokenService; bodyLimit: number }) {
   return async function wsTicket(ctx: Context): Promise<void> {
     const params = await readParams(ctx, deps.bodyLimit)
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('Authorization'))
-    if (m === null || m[1] === undefined) {
+    const bearer = parseBearer(ctx.get('Authorization'))
+    if (bearer.kind !== 'token') {
       throw new OAuthError('invalid_token', 'send Authorization: Bearer <access token>', 401, {
         headers: { 'WWW-Authenticate': 'Bearer' },
       })
     }
     const origin = ctx.get('Origin')
     ctx.body = await deps.tokens.wsTicket(
-      m[1],
+      bearer.token,
       params['audience'] === '' ? undefined : params['audience'],
       origin === '' ? undefined : origin,
     )
