@@ -162,6 +162,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   }
   const refresh = createRefresher(refresherDeps)
 
+  // The revocation feed in force, for every check of an access token the bridge is shown.
+  const revocations = createRevocationSnapshot(deps.redis, config.redisPrefix)
   const verifyAccess = (token: string) =>
     verifyOwnAccessToken(token, {
       ring,
@@ -214,7 +216,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
     userinfo: createUserinfo({
       verifyAccess,
-      revocations: createRevocationSnapshot(deps.redis, config.redisPrefix),
+      revocations,
       findUser: (id) => users.findById(id),
       now,
     }),
@@ -223,6 +225,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     logout: createLogout({
       verifyRefresh,
       verifyAccess,
+      revocations,
       store,
       accessTokenTtl: config.accessTokenTtl,
       deleteDjangoSessions: config.logoutDeletesDjangoSessions
@@ -233,7 +236,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     }),
     wsTicket: createWsTicketIssuer({
       verifyAccess,
-      revocations: createRevocationSnapshot(deps.redis, config.redisPrefix),
+      revocations,
       put: createWsTicketWriter(deps.redis),
       prefix: config.redisPrefix,
       audience: config.audience,

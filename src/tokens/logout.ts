@@ -5,16 +5,20 @@
  */
 import { OAuthError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import type { RevocationSnapshot } from '../store/revocation-snapshot.ts'
 import type { TokenStore } from '../store/types.ts'
-import type { OwnAccessClaims } from './access.ts'
+import { invalidToken, type OwnAccessClaims } from './access.ts'
 import type { RefreshClaims } from './claims.ts'
 import { REFRESH_INVALID } from './jwt.ts'
+import { isRevoked } from './userinfo.ts'
 
 export interface LogoutDeps {
   /** Verifies our refresh JWT against the live key ring, or throws invalid_grant. */
   verifyRefresh: (token: string) => Promise<Pick<RefreshClaims, 'sub' | 'fid'>>
   /** Verifies our access JWT against the live key ring, or throws invalid_token. */
-  verifyAccess: (token: string) => Promise<Pick<OwnAccessClaims, 'sub' | 'fid'>>
+  verifyAccess: (token: string) => Promise<OwnAccessClaims>
+  /** The revocation feed in force, to refuse access tokens that verifiers already refuse. */
+  revocations: RevocationSnapshot
   store: Pick<TokenStore, 'getFamily' | 'revokeFamily' | 'revokeUser'>
   /** ACCESS_TOKEN_TTL: how long the user's not-before time must outlive the newest access token. */
   accessTokenTtl: number
@@ -39,7 +43,12 @@ export function createLogout(deps: LogoutDeps): Logout {
   return async function logout(credential, everywhere) {
     let claims: { sub: string; fid: string }
     if ('accessToken' in credential) {
-      claims = await deps.verifyAccess(credential.accessToken)
+      const access = await deps.verifyAccess(credential.accessToken)
+      // As for refresh tokens below: a revoked access token (its jti, its family logged out, its
+      // user's or everyone's not-before) is dead, and a leaked dead token must not be able to
+      // end the user's live sessions with everywhere=true. Same check as /userinfo and /ws/ticket.
+      if (isRevoked(await deps.revocations(deps.now() / 1000), access)) throw invalidToken()
+      claims = access
     } else {
       claims = await deps.verifyRefresh(credential.refreshToken)
       // A refresh token of a family that is already gone (revoked, reused, expired) must not

@@ -251,6 +251,39 @@ describe('POST /revoke and POST /logout', () => {
     await assertAlive(t, tokens, 'nothing was revoked by the failed logouts')
   })
 
+  it('a revoked access token cannot log out, least of all everywhere (issue 17 item 3)', async () => {
+    // Two ways an access token dies while its signature stays good: its family logged out,
+    // or the token itself revoked (RFC 7009, by jti).
+    const loggedOut = await newFamily(t, bob.cookie)
+    await t.request
+      .post('/logout')
+      .type('form')
+      .send({ refresh_token: loggedOut.refresh })
+      .expect(204)
+    const revoked = await newFamily(t, bob.cookie)
+    await revoke(t, revoked.access).expect(200)
+    let other = await newFamily(t, bob.cookie)
+    for (const [why, dead] of [
+      ['family logged out', loggedOut],
+      ['token revoked', revoked],
+    ] as const) {
+      for (const everywhere of ['true', 'false']) {
+        const res = await t.request
+          .post('/logout')
+          .set('Authorization', `Bearer ${dead.access}`)
+          .type('form')
+          .send({ everywhere })
+        assert.equal(res.status, 401, `${why}, everywhere=${everywhere}: ${res.text}`)
+        assert.equal(res.body.error, 'invalid_token', why)
+        assert.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token"', why)
+      }
+      // The other bearer endpoint that reads a user from the token agrees.
+      const info = await t.request.get('/userinfo').set('Authorization', `Bearer ${dead.access}`)
+      assert.equal(info.status, 401, `/userinfo, ${why}`)
+      other = await assertAlive(t, other, `bob's other session after a logout with ${why}`)
+    }
+  })
+
   it('a bearer token and a refresh_token together, or neither, are 400 invalid_request', async () => {
     const tokens = await newFamily(t, alice.cookie)
     const both = await t.request
