@@ -134,6 +134,18 @@ export class OAuthError extends WireError {
   }
 }
 
+/**
+ * The client went away while we read its request body (connection reset or closed mid-body).
+ * Nobody reads the 400 it maps to; it exists so that the request is counted and logged as the
+ * client's doing (outcome client_error, info level) rather than as a server error: a proxy
+ * timing out, a phone losing signal or a cancelled upload is not something to page anyone for.
+ */
+export class ClientAbortedError extends OAuthError {
+  constructor(cause?: unknown) {
+    super('invalid_request', 'the request body ended early', 400, { cause })
+  }
+}
+
 /** Postgres or Redis is unavailable: 503 with Retry-After, never a 400 that drops good tokens. */
 export class DependencyError extends WireError {
   declare readonly code: 'temporarily_unavailable'

@@ -4,7 +4,7 @@
  * and parameters may not repeat (RFC 6749 §3.2), in form and JSON bodies alike.
  */
 import type { Context } from 'koa'
-import { OAuthError, WireError } from '../errors.ts'
+import { ClientAbortedError, OAuthError, WireError } from '../errors.ts'
 import { repeatedJsonKey } from './json-keys.ts'
 
 export type Params = Readonly<Record<string, string>>
@@ -59,9 +59,12 @@ function readRaw(ctx: Context, limit: number): Promise<Buffer> {
       chunks.push(chunk)
     }
     const onEnd = () => done(null)
-    const onError = (err: Error) => done(err)
+    // The request stream fails only through its socket: the client reset the connection
+    // ('aborted', ECONNRESET) or sent something http could not read. Either way it is the
+    // client's failure, not ours (issue 17 item 6): never a 500.
+    const onError = (err: Error) => done(new ClientAbortedError(err))
     // A client that goes away mid-body: 'close' without 'end'.
-    const onClose = () => done(new OAuthError('invalid_request', 'the request body ended early'))
+    const onClose = () => done(new ClientAbortedError())
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', onError)

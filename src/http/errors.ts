@@ -6,7 +6,7 @@
  * code and causes (jose, postgres, ioredis errors), never sent.
  */
 import type { Context, Next } from 'koa'
-import { DependencyError, WireError, type WireCode } from '../errors.ts'
+import { ClientAbortedError, DependencyError, WireError, type WireCode } from '../errors.ts'
 import type { Metrics } from './metrics.ts'
 import type { Logger } from '../log.ts'
 
@@ -21,6 +21,14 @@ export function errorHandler(logger: Logger, metrics: Metrics) {
     } catch (err) {
       const e = toWireError(err)
       if (e instanceof DependencyError) metrics.dependencyErrors.inc({ dependency: e.dependency })
+      if (e instanceof ClientAbortedError) {
+        // The client's doing, worth seeing (many at once may be a slow-upload attack or a
+        // proxy timeout) but not an error of ours. Codes only: never the body's bytes.
+        logger.info(
+          { err: describe(err), requestId: ctx.state['requestId'] },
+          'client closed the connection mid-body',
+        )
+      }
       if (e.status >= 500) {
         // `describe(err)`, not `e`: the log keeps the internal code and the cause chain.
         logger.error(
