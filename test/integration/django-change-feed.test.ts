@@ -34,6 +34,7 @@ import {
   startBridge,
   type TestBridge,
 } from '../helpers/bridge.ts'
+import { startTestChangeFeed } from '../helpers/change-feed.ts'
 import type { CycleKeyReply, PasswordChangeViewReply } from '../helpers/djangoctl.ts'
 
 /** The verifier's rejection reason once it refuses `token`; fails after `ms`. */
@@ -63,17 +64,7 @@ describe('Django-side changes reach the verifier through the change triggers', (
   const sessionKeys: string[] = []
   let stopWatching: () => Promise<void>
 
-  const startFeed = () =>
-    startChangeFeed({
-      sql: t.db.sql,
-      apply: revokeOnDjangoChanges({
-        store: t.bridge.store,
-        accessTokenTtl: t.config.accessTokenTtl,
-        logger: createLogger('silent'),
-      }),
-      logger: createLogger('silent'),
-      intervalMs: 60_000,
-    })
+  const startFeed = () => startTestChangeFeed(t)
 
   before(async () => {
     t = await startBridge()

@@ -26,11 +26,10 @@ import {
   type WebSocketAuth,
   type WebSocketCloseReason,
 } from 'django-jwt-bridge-verifier/websocket'
-import { startChangeFeed, type ChangeFeed } from '../../src/django/change-feed.ts'
+import type { ChangeFeed } from '../../src/django/change-feed.ts'
 import { installTriggers } from '../../src/django/change-triggers.ts'
-import { createLogger } from '../../src/log.ts'
-import { revokeOnDjangoChanges } from '../../src/tokens/django-changes.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
+import { startTestChangeFeed } from '../helpers/change-feed.ts'
 import type { LoginReply } from '../helpers/djangoctl.ts'
 
 const APP = 'https://app.test'
@@ -59,16 +58,7 @@ describe('WebSocket kit × bridge tickets and revocation feed', () => {
     await feed.ready
     // What DJANGO_CHANGE_FEED=triggers wires in src/main.ts: Django's own changes on the feed.
     await installTriggers(t.db.sql, t.config.django.users)
-    changes = startChangeFeed({
-      sql: t.db.sql,
-      apply: revokeOnDjangoChanges({
-        store: t.bridge.store,
-        accessTokenTtl: t.config.accessTokenTtl,
-        logger: createLogger('silent'),
-      }),
-      logger: createLogger('silent'),
-      intervalMs: 60_000,
-    })
+    changes = startTestChangeFeed(t)
     await changes.ready
     const verifier = createVerifier({
       issuer: 'http://bridge.test',
