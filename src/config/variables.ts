@@ -218,7 +218,9 @@ export const VARIABLES = {
   BRIDGE_ACCESS_TOKEN_MAX_BYTES: variable('', tokenSizeLimits, {
     doc: 'Largest access token, bytes, as `8192` (every audience) and/or `svc-orders=4096` per audience, comma-separated. A token over the limit of any of its audiences is refused at issuance with 400 `invalid_scope`. Unset: no limit.',
   }),
-  KEYS_DIR: variable('./keys', text, { doc: 'Signing keys (private keys mode 0600).' }),
+  KEYS_DIR: variable('./keys', text, {
+    doc: 'Signing keys (private keys mode 0600; the folder must not be writable by group or others).',
+  }),
   KEYS_GENERATE_IF_EMPTY: variable('true', bool, {
     doc: 'Generate a development key when KEYS_DIR has none. Set `false` in production, above all with several instances: each would make its own key.',
   }),

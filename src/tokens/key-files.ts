@@ -9,7 +9,16 @@
  * KeyRing and the CLI edits them (under key-lock.ts's lock).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises'
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises'
 import { join } from 'node:path'
 import type { SigningAlg } from './algs.ts'
 import {
@@ -136,6 +145,7 @@ export async function loadStoredKey(dir: string, record: KeyRecord): Promise<Sto
 
 /** Read the manifest and every key it lists. Returns [] for an empty or missing folder. */
 export async function readKeyStore(dir: string): Promise<StoredKey[]> {
+  await assertSafeKeysDir(dir)
   const records = await readManifest(dir)
   if (records === null) {
     const pems = await listPemFiles(dir)
@@ -147,6 +157,30 @@ export async function readKeyStore(dir: string): Promise<StoredKey[]> {
     return []
   }
   return Promise.all(records.map((r) => loadStoredKey(dir, r)))
+}
+
+/**
+ * Refuse a keys folder that group or others may write to. Whoever can write the folder can
+ * replace keys.json or drop in a .pem of their own choosing, and so sign tokens the bridge
+ * publishes: that is the same as holding the private key, whatever the key files' own modes
+ * are. The sticky bit does not help (it stops deleting, not creating). A missing folder is
+ * fine: it is created 0700 when a key is generated. POSIX modes only.
+ */
+export async function assertSafeKeysDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return
+  let mode: number
+  try {
+    mode = (await stat(dir)).mode
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return
+    throw new KeyStoreError(`cannot read ${dir} (KEYS_DIR)`, { cause: err })
+  }
+  if ((mode & 0o022) !== 0) {
+    const shown = (mode & 0o7777).toString(8).padStart(4, '0')
+    throw new KeyStoreError(
+      `${dir} (KEYS_DIR) has mode ${shown}: a keys folder must not be writable by group or others, or anyone who can write it can plant a signing key. Run: chmod go-w ${dir}`,
+    )
+  }
 }
 
 /**

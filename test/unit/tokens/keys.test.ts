@@ -553,6 +553,25 @@ describe('rotation windows', () => {
     assert.equal(again.refreshKeyFor(running.active.kid), undefined)
   })
 
+  test('refuses a keys folder writable by group or others, naming chmod go-w <dir>', async (t) => {
+    const dir = await tempDir(t)
+    const ring = await devRing(dir, 'ES256')
+    const escaped = dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    for (const mode of [0o777, 0o775, 0o757, 0o1777, 0o720]) {
+      await chmod(dir, mode)
+      await rejectsKeys(devRing(dir, 'ES256'), new RegExp(`chmod go-w ${escaped}`))
+      // A reload (SIGHUP, manifest change) refuses it too, so the old ring keeps serving.
+      await rejectsKeys(
+        reloadKeyRing(ring, { keysDir: dir, signingAlg: 'ES256', ...base, logger: silent() }),
+        /must not be writable by group or others/,
+      )
+    }
+    for (const mode of [0o700, 0o755, 0o750]) {
+      await chmod(dir, mode)
+      assert.equal((await devRing(dir, 'ES256')).active.kid, ring.active.kid, mode.toString(8))
+    }
+  })
+
   test('reloadKeyRing never generates and surfaces errors for the caller to keep the old ring', async (t) => {
     const dir = await tempDir(t)
     const ring = await devRing(dir, 'ES256')
