@@ -11,6 +11,7 @@ import { errorHandler } from './http/errors.ts'
 import type { Metrics } from './http/metrics.ts'
 import { methodNotAllowed } from './http/methods.ts'
 import { createRouter, type RouterDeps } from './http/router.ts'
+import { securityHeaders } from './http/security-headers.ts'
 
 export interface AppDeps extends RouterDeps {
   logger: Logger
@@ -28,7 +29,6 @@ export function createApp(deps: AppDeps): Koa {
   app.use(async (ctx, next) => {
     const start = process.hrtime.bigint()
     ctx.state['requestId'] = randomUUID()
-    ctx.set('X-Content-Type-Options', 'nosniff')
     try {
       await next()
     } finally {
@@ -40,6 +40,7 @@ export function createApp(deps: AppDeps): Koa {
       )
     }
   })
+  app.use(securityHeaders())
   app.use(errorHandler(deps.logger, deps.metrics))
   if (deps.requestDeadlineMs !== undefined) app.use(deadline(deps.requestDeadlineMs))
   app.use(cors(deps.corsOrigins, deps.logger))
