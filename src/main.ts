@@ -12,6 +12,7 @@ import { loadConfig, type Config } from './config/index.ts'
 import { connectDatabase, queryTimeout, type Database } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
 import { drainable } from './http/drain.ts'
+import { createHttpServer } from './http/server.ts'
 import { createLogger, type Logger } from './log.ts'
 import { startChangeFeed, type ChangeFeed } from './django/change-feed.ts'
 import { triggerStatus } from './django/change-triggers.ts'
@@ -78,7 +79,8 @@ async function main(): Promise<void> {
     ...(rollback === undefined ? {} : { rollback }),
   })
   const changeFeed = await startDjangoChangeFeed(config, bridge.store, logger)
-  const server: Server = bridge.app.listen({
+  const server: Server = createHttpServer(bridge.app.callback(), config.httpTimeouts)
+  server.listen({
     port: config.port,
     ...(config.host === undefined ? {} : { host: config.host }),
   })

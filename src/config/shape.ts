@@ -68,6 +68,9 @@ export function toConfig(e: ParsedEnv) {
   // A client refreshes when its first access token expires: the family must still be there.
   if (e.REFRESH_FIRST_USE_SECONDS < e.ACCESS_TOKEN_TTL)
     throw new ConfigError('REFRESH_FIRST_USE_SECONDS', 'must be at least ACCESS_TOKEN_TTL.')
+  // Node refuses to start a server whose header limit exceeds its request limit.
+  if (e.HTTP_REQUEST_TIMEOUT_MS < e.HTTP_HEADERS_TIMEOUT_MS)
+    throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', 'must be at least HTTP_HEADERS_TIMEOUT_MS.')
   return {
     django: {
       secretKey: e.DJANGO_SECRET_KEY,
@@ -151,6 +154,12 @@ export function toConfig(e: ParsedEnv) {
     port: e.PORT,
     host: e.HOST,
     trustProxy: e.TRUST_PROXY,
+    /** Connection time limits (http/server.ts). */
+    httpTimeouts: {
+      headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     corsOrigins: e.CORS_ORIGINS,
     /** Django's CSRF double submit on cookie-authenticated endpoints; null: off. */
     djangoCsrf: djangoCsrf(e.CSRF_DJANGO_DOUBLE_SUBMIT, e.DJANGO_CSRF_COOKIE_NAME),

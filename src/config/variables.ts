@@ -303,6 +303,17 @@ export const VARIABLES = {
   }),
   PORT: variable('8080', int(0, 65535), { doc: 'Listen port.' }),
   HOST: variable('', optionalText, { doc: 'Listen address; unset listens on all.' }),
+  // Node's defaults (60 s for headers, 300 s for a request) let a slow client hold a
+  // connection for minutes for free; a real client sends a token request in milliseconds.
+  HTTP_HEADERS_TIMEOUT_MS: variable('10000', int(1000, 300000), {
+    doc: "Milliseconds a client has to send a request's headers, counted from the connection's start or the previous answer (1000 to 300000); past it the answer is 408 and the connection is closed.",
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: variable('30000', int(1000, 600000), {
+    doc: 'Milliseconds a client has to send a whole request, body included (1000 to 600000, at least HTTP_HEADERS_TIMEOUT_MS); past it the answer is 408.',
+  }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: variable('5000', int(1000, 600000), {
+    doc: "Milliseconds an idle keep-alive connection stays open (1000 to 600000). Behind a load balancer that reuses connections, set it above the balancer's idle timeout (e.g. 65000 behind a 60 s one), or it may send a request on a connection the bridge is closing.",
+  }),
   TRUST_PROXY: variable('false', bool, {
     doc: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',
   }),

@@ -19,6 +19,7 @@ import type { Redis } from 'ioredis'
 import type postgres from 'postgres'
 import supertest from 'supertest'
 import { createBridge, type Bridge } from '../../src/bridge.ts'
+import { createHttpServer } from '../../src/http/server.ts'
 import { loadConfig, type Config, type DjangoConfig } from '../../src/config/index.ts'
 import {
   connectDatabase,
@@ -107,109 +108,120 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     throw new TypeError('startBridge: with `peer`, the database, Redis and clock are the peer’s')
   }
   const owned: (() => Promise<void>)[] = []
-  const db =
-    peer?.db ??
-    (await djangoDatabase(options.djangoEnv === undefined ? {} : { env: options.djangoEnv }))
-  if (peer === undefined) owned.push(() => db.cleanup())
-  const redis: TestRedis =
-    peer?.redis ??
-    (options.redis === undefined
-      ? await testRedis('http')
-      : {
-          redis: options.redis.client,
-          prefix: uniquePrefix('http'),
-          url: options.redis.url,
-          cleanup: async () => {},
-        })
-  if (peer === undefined) owned.push(() => redis.cleanup())
-  const keysDir = peer?.keysDir ?? (await mkdtemp(join(tmpdir(), 'djb-keys-')))
-  if (peer === undefined) owned.push(() => rm(keysDir, { recursive: true, force: true }))
-  const clock = peer?.clock ?? { now: Date.now() }
-  const now = peer?.now ?? (options.fakeClock === true ? () => clock.now : Date.now)
+  // A start that fails part-way (a config the test means to be refused, say) must not leave
+  // the database, the Redis keys or the connections it already made: they would keep the
+  // test process alive.
+  try {
+    const db =
+      peer?.db ??
+      (await djangoDatabase(options.djangoEnv === undefined ? {} : { env: options.djangoEnv }))
+    if (peer === undefined) owned.push(() => db.cleanup())
+    const redis: TestRedis =
+      peer?.redis ??
+      (options.redis === undefined
+        ? await testRedis('http')
+        : {
+            redis: options.redis.client,
+            prefix: uniquePrefix('http'),
+            url: options.redis.url,
+            cleanup: async () => {},
+          })
+    if (peer === undefined) owned.push(() => redis.cleanup())
+    const keysDir = peer?.keysDir ?? (await mkdtemp(join(tmpdir(), 'djb-keys-')))
+    if (peer === undefined) owned.push(() => rm(keysDir, { recursive: true, force: true }))
+    const clock = peer?.clock ?? { now: Date.now() }
+    const now = peer?.now ?? (options.fakeClock === true ? () => clock.now : Date.now)
 
-  const config = loadConfig({
-    ...db.env,
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: redis.prefix,
-    KEYS_DIR: keysDir,
-    BRIDGE_ISSUER: 'http://bridge.test',
-    BRIDGE_AUDIENCE: 'https://api.test',
-    // Low iterations keep password-grant tests fast; hashes Django wrote keep their own count.
-    DJANGO_PBKDF2_ITERATIONS: '1000',
-    LOG_LEVEL: 'silent',
-    ...options.env,
-  })
-  const logger = options.logger ?? createLogger('silent')
-  const ring =
-    peer?.ring ??
-    (await loadKeyRing({
-      keysDir,
-      signingAlg: config.signingAlg,
-      accessTokenTtl: config.accessTokenTtl,
-      refreshTokenTtl: config.refreshTokenTtl,
-      generateIfEmpty: true,
+    const config = loadConfig({
+      ...db.env,
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      KEYS_DIR: keysDir,
+      BRIDGE_ISSUER: 'http://bridge.test',
+      BRIDGE_AUDIENCE: 'https://api.test',
+      // Low iterations keep password-grant tests fast; hashes Django wrote keep their own count.
+      DJANGO_PBKDF2_ITERATIONS: '1000',
+      LOG_LEVEL: 'silent',
+      ...options.env,
+    })
+    const logger = options.logger ?? createLogger('silent')
+    const ring =
+      peer?.ring ??
+      (await loadKeyRing({
+        keysDir,
+        signingAlg: config.signingAlg,
+        accessTokenTtl: config.accessTokenTtl,
+        refreshTokenTtl: config.refreshTokenTtl,
+        generateIfEmpty: true,
+        logger,
+        now,
+      }))
+    // The service's own connections (single-connection clients, statement timeout), as main.ts
+    // makes them, unless the test brings its own client.
+    let database: Database
+    if (options.sql === undefined) {
+      const own = connectDatabase(
+        options.databaseUrl === undefined ? db.url : await options.databaseUrl(db.url),
+        {
+          connections: config.databasePoolSize,
+          statementTimeout: config.databaseStatementTimeout,
+          queryTimeoutMs: queryTimeout(config.requestDeadlineMs),
+        },
+      )
+      owned.push(() => own.end({ timeout: 5 }))
+      database = own
+    } else {
+      database = overClients([options.sql])
+    }
+    const bridge = createBridge({
+      config,
+      db: database,
+      redis: redis.redis,
+      ring,
       logger,
       now,
-    }))
-  // The service's own connections (single-connection clients, statement timeout), as main.ts
-  // makes them, unless the test brings its own client.
-  let database: Database
-  if (options.sql === undefined) {
-    const own = connectDatabase(
-      options.databaseUrl === undefined ? db.url : await options.databaseUrl(db.url),
-      {
-        connections: config.databasePoolSize,
-        statementTimeout: config.databaseStatementTimeout,
-        queryTimeoutMs: queryTimeout(config.requestDeadlineMs),
+      ...(options.rollback === undefined ? {} : { rollback: options.rollback }),
+    })
+    // The server main.ts makes, with the configured connection time limits.
+    const server: Server = createHttpServer(bridge.app.callback(), config.httpTimeouts)
+    server.listen(0, '127.0.0.1')
+    await new Promise<void>((resolve) => server.once('listening', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const django = <T = Record<string, unknown>>(cmd: string, args: Record<string, unknown> = {}) =>
+      runDjango<T>(cmd, args, db.env)
+    return {
+      bridge,
+      config,
+      db,
+      redis,
+      ring,
+      keysDir,
+      url,
+      request: supertest.agent(server),
+      django,
+      clock,
+      now,
+      async djangoLogin(username, password = PASSWORD, extra = {}) {
+        const created = await django<CreateUserReply>('create_user', {
+          username,
+          password,
+          ...extra,
+        })
+        const login = await django<LoginReply>('login', { username, password })
+        if (!login.ok || login.cookie === null)
+          throw new Error(`Django login failed for ${username}`)
+        return { id: created.id, cookie: login.cookie }
       },
-    )
-    owned.push(() => own.end({ timeout: 5 }))
-    database = own
-  } else {
-    database = overClients([options.sql])
-  }
-  const bridge = createBridge({
-    config,
-    db: database,
-    redis: redis.redis,
-    ring,
-    logger,
-    now,
-    ...(options.rollback === undefined ? {} : { rollback: options.rollback }),
-  })
-  const server: Server = bridge.app.listen(0, '127.0.0.1')
-  await new Promise<void>((resolve) => server.once('listening', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const django = <T = Record<string, unknown>>(cmd: string, args: Record<string, unknown> = {}) =>
-    runDjango<T>(cmd, args, db.env)
-  return {
-    bridge,
-    config,
-    db,
-    redis,
-    ring,
-    keysDir,
-    url,
-    request: supertest.agent(server),
-    django,
-    clock,
-    now,
-    async djangoLogin(username, password = PASSWORD, extra = {}) {
-      const created = await django<CreateUserReply>('create_user', {
-        username,
-        password,
-        ...extra,
-      })
-      const login = await django<LoginReply>('login', { username, password })
-      if (!login.ok || login.cookie === null) throw new Error(`Django login failed for ${username}`)
-      return { id: created.id, cookie: login.cookie }
-    },
-    async cleanup() {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      // In the reverse order they were made: connections before the database they point at.
-      for (const step of owned.reverse()) await step()
-    },
+      async cleanup() {
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+        // In the reverse order they were made: connections before the database they point at.
+        for (const step of owned.reverse()) await step()
+      },
+    }
+  } catch (err) {
+    for (const step of owned.reverse()) await step().catch(() => {})
+    throw err
   }
 }
 
