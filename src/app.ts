@@ -10,7 +10,7 @@ import { deadline } from './http/deadline.ts'
 import { errorHandler } from './http/errors.ts'
 import type { Metrics } from './http/metrics.ts'
 import { methodNotAllowed } from './http/methods.ts'
-import { createRouter, type RouterDeps } from './http/router.ts'
+import { createMetricsRouter, createRouter, type RouterDeps } from './http/router.ts'
 import { securityHeaders } from './http/security-headers.ts'
 
 export interface AppDeps extends RouterDeps {
@@ -44,6 +44,22 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.logger, deps.metrics))
   if (deps.requestDeadlineMs !== undefined) app.use(deadline(deps.requestDeadlineMs))
   app.use(cors(deps.corsOrigins, deps.logger))
+  app.use(router.routes())
+  app.use(methodNotAllowed(router))
+  return app
+}
+
+/**
+ * The app of the metrics port (METRICS_PORT): GET /metrics (with METRICS_TOKEN when set), the
+ * same security headers and error bodies, and nothing else, so opening that port to a scraper
+ * opens no token endpoint.
+ */
+export function createMetricsApp(deps: Pick<AppDeps, 'logger' | 'metrics'>, token?: string): Koa {
+  const app = new Koa()
+  app.silent = true
+  const router = createMetricsRouter(deps.metrics, token)
+  app.use(securityHeaders())
+  app.use(errorHandler(deps.logger, deps.metrics))
   app.use(router.routes())
   app.use(methodNotAllowed(router))
   return app

@@ -5,7 +5,7 @@
  */
 import type Koa from 'koa'
 import type { Cluster, Redis } from 'ioredis'
-import { createApp } from './app.ts'
+import { createApp, createMetricsApp } from './app.ts'
 import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
 import type { Config } from './config/index.ts'
@@ -54,6 +54,8 @@ export interface BridgeDeps {
 
 export interface Bridge {
   app: Koa
+  /** The app of METRICS_PORT (GET /metrics only); null when /metrics is served by `app`. */
+  metricsApp: Koa | null
   tokens: TokenService
   store: TokenStore
   auth: DjangoAuth
@@ -245,9 +247,14 @@ export function createBridge(deps: BridgeDeps): Bridge {
     }),
   }
 
+  const metricsToken = config.metrics.token
   const app = createApp({
     tokens,
     metrics,
+    metricsAccess: {
+      here: config.metrics.port === undefined,
+      ...(metricsToken === undefined ? {} : { token: metricsToken }),
+    },
     readiness: createReadiness({
       db,
       store,
@@ -295,6 +302,10 @@ export function createBridge(deps: BridgeDeps): Bridge {
 
   return {
     app,
+    metricsApp:
+      config.metrics.port === undefined
+        ? null
+        : createMetricsApp({ logger, metrics }, metricsToken),
     tokens,
     store,
     auth,

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
 import postgres from 'postgres'
+import type Koa from 'koa'
 import { createBridge } from './bridge.ts'
 import { checkSecretKey } from './django/secret-key-check.ts'
 import { loadConfig, type Config } from './config/index.ts'
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     )
     process.exit(1)
   })
+  const metricsServer = listenForMetrics(bridge.metricsApp, config, logger)
 
   const keyWatch = watchKeyStore({
     keysDir: config.keysDir,
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
       .drain(config.requestDeadlineMs + 5000)
       .then(({ forced }) => {
         if (forced > 0) logger.warn({ forced }, 'requests still running at the drain timeout')
+        metricsServer?.close()
         return changeFeed?.close()
       })
       .then(() => Promise.allSettled([db.end({ timeout: 5 }), redis.quit()]))
@@ -304,3 +307,20 @@ main().catch((err: unknown) => {
     'This is unexpected; please report it with the log above.',
   )
 })
+
+/** The metrics port's server (METRICS_PORT), or null when /metrics is served on PORT. */
+function listenForMetrics(app: Koa | null, config: Config, logger: Logger): Server | null {
+  if (app === null || config.metrics.port === undefined) return null
+  const port = config.metrics.port
+  const server = createHttpServer(app.callback(), config.httpTimeouts)
+  server.listen({ port, ...(config.host === undefined ? {} : { host: config.host }) })
+  server.on('listening', () => logger.info({ port }, 'metrics listening'))
+  server.on('error', (err) => {
+    logger.fatal(
+      { err: err.message },
+      `cannot listen on port ${port}: set METRICS_PORT to a free port`,
+    )
+    process.exit(1)
+  })
+  return server
+}

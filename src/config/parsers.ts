@@ -109,6 +109,23 @@ export function url(...protocols: string[]): Parser<string> {
   }
 }
 
+/** A TCP port from 1 to 65535; unset is none. */
+export const optionalPort: Parser<number | undefined> = (v, fail) =>
+  v === '' ? undefined : int(1, 65535)(v, fail)
+
+/**
+ * A shared secret sent as a bearer token (METRICS_TOKEN): unset is none. It must be one RFC 6750
+ * b64token, so the one Bearer parser (http/bearer.ts) reads it back, and at least 32 characters,
+ * so it cannot be guessed. Messages never repeat it.
+ */
+export const optionalBearerSecret: Parser<string | undefined> = (v, fail) => {
+  if (v === '') return undefined
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(v))
+    throw fail('may hold only letters, digits and -._~+/ (an RFC 6750 bearer token).')
+  if (v.length < 32) throw fail(`must be at least 32 characters; it has ${v.length}.`)
+  return v
+}
+
 /** Any URL that holds no secret, so the message may repeat it. */
 export const publicUrl: Parser<string> = (v, fail) => {
   if (!URL.canParse(v)) throw fail(`"${v}" is not a URL.`)

@@ -68,6 +68,11 @@ export function toConfig(e: ParsedEnv) {
   // A client refreshes when its first access token expires: the family must still be there.
   if (e.REFRESH_FIRST_USE_SECONDS < e.ACCESS_TOKEN_TTL)
     throw new ConfigError('REFRESH_FIRST_USE_SECONDS', 'must be at least ACCESS_TOKEN_TTL.')
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT)
+    throw new ConfigError(
+      'METRICS_PORT',
+      'must differ from PORT (unset it to serve /metrics on PORT).',
+    )
   // Node refuses to start a server whose header limit exceeds its request limit.
   if (e.HTTP_REQUEST_TIMEOUT_MS < e.HTTP_HEADERS_TIMEOUT_MS)
     throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', 'must be at least HTTP_HEADERS_TIMEOUT_MS.')
@@ -154,6 +159,11 @@ export function toConfig(e: ParsedEnv) {
     port: e.PORT,
     host: e.HOST,
     trustProxy: e.TRUST_PROXY,
+    /** GET /metrics: its own port (absent: PORT) and bearer secret (absent: none). */
+    metrics: {
+      ...(e.METRICS_PORT === undefined ? {} : { port: e.METRICS_PORT }),
+      ...(e.METRICS_TOKEN === undefined ? {} : { token: e.METRICS_TOKEN }),
+    },
     /** Connection time limits (http/server.ts). */
     httpTimeouts: {
       headersMs: e.HTTP_HEADERS_TIMEOUT_MS,

@@ -23,6 +23,8 @@ import {
   oneOf,
   optionalIdentifier,
   optionalText,
+  optionalBearerSecret,
+  optionalPort,
   optionalUrl,
   origin,
   redisNode,
@@ -313,6 +315,15 @@ export const VARIABLES = {
   }),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: variable('5000', int(1000, 600000), {
     doc: "Milliseconds an idle keep-alive connection stays open (1000 to 600000). Behind a load balancer that reuses connections, set it above the balancer's idle timeout (e.g. 65000 behind a 60 s one), or it may send a request on a connection the bridge is closing.",
+  }),
+  // Metrics show traffic, throttling and failures: useful to an attacker probing the service,
+  // so a deployment can keep them off the public port, or behind a token, or both.
+  METRICS_PORT: variable('', optionalPort, {
+    doc: 'Serve `GET /metrics` on this port (same HOST) instead of PORT, e.g. one only Prometheus can reach; unset serves it on PORT.',
+  }),
+  METRICS_TOKEN: variable('', optionalBearerSecret, {
+    doc: '`GET /metrics` requires `Authorization: Bearer <this>` (at least 32 characters of `A-Za-z0-9-._~+/`); unset: no token.',
+    hint: 'Generate one with: openssl rand -hex 32',
   }),
   TRUST_PROXY: variable('false', bool, {
     doc: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',

@@ -17,6 +17,8 @@ import { jwksRoute, metadataRoute } from './routes/wellknown.ts'
 export interface RouterDeps {
   tokens: TokenService
   metrics: Metrics
+  /** Where GET /metrics answers: here (`token`: with that bearer secret) or on its own port. */
+  metricsAccess: { readonly here: boolean; readonly token?: string }
   readiness: Readiness
   keys: () => PublishedKeys & { algs: readonly string[] }
   issuer: string
@@ -79,6 +81,15 @@ export function createRouter(deps: RouterDeps): Router {
   )
   router.get('/healthz', healthzRoute)
   router.get('/readyz', readyzRoute(deps.readiness))
-  router.get('/metrics', metricsRoute(deps.metrics))
+  if (deps.metricsAccess.here) {
+    router.get('/metrics', metricsRoute(deps.metrics, deps.metricsAccess.token))
+  }
+  return router
+}
+
+/** The route table of the metrics port (METRICS_PORT): GET /metrics and nothing else. */
+export function createMetricsRouter(metrics: Metrics, token?: string): Router {
+  const router = new Router()
+  router.get('/metrics', metricsRoute(metrics, token))
   return router
 }

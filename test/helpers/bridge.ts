@@ -44,6 +44,8 @@ export interface TestBridge {
   keysDir: string
   url: string
   request: supertest.Agent
+  /** The metrics port's URL when METRICS_PORT is set (the server listens on a free port). */
+  metricsUrl: string | null
   /** Runs a djangoctl command against this bridge's database. */
   django<T = Record<string, unknown>>(cmd: string, args?: Record<string, unknown>): Promise<T>
   /** Creates a user with Django and logs it in through Django; returns its id and session cookie. */
@@ -188,6 +190,15 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     server.listen(0, '127.0.0.1')
     await new Promise<void>((resolve) => server.once('listening', resolve))
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    let metricsUrl: string | null = null
+    if (bridge.metricsApp !== null) {
+      // METRICS_PORT only says "its own port" here: a free one, as for the main server.
+      const metricsServer = createHttpServer(bridge.metricsApp.callback(), config.httpTimeouts)
+      metricsServer.listen(0, '127.0.0.1')
+      await new Promise<void>((resolve) => metricsServer.once('listening', resolve))
+      owned.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())))
+      metricsUrl = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`
+    }
     const django = <T = Record<string, unknown>>(cmd: string, args: Record<string, unknown> = {}) =>
       runDjango<T>(cmd, args, db.env)
     return {
@@ -199,6 +210,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
       keysDir,
       url,
       request: supertest.agent(server),
+      metricsUrl,
       django,
       clock,
       now,

@@ -45,6 +45,7 @@ function appThrowing(err: unknown, logs: string[] = []) {
   const app = createApp({
     tokens,
     metrics: createMetrics(false),
+    metricsAccess: { here: true },
     readiness: { check: async () => ({ postgres: true, redis: true, keys: true }) },
     keys: () => ({ jwksJson: '{"keys":[]}', etag: '"0"', maxAge: 300, algs: [] }),
     issuer: 'http://bridge.test',
