@@ -94,6 +94,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     config: django,
     now,
     hashConcurrency: config.passwordHashConcurrency,
+    logger,
   })
   const store = createRedisStore(deps.redis, {
     prefix: config.redisPrefix,

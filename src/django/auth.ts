@@ -9,6 +9,8 @@ import { hash } from 'node:crypto'
 import { BoundedMap } from '../util/bounded-map.ts'
 import type { DjangoConfig } from '../config/index.ts'
 import { DjangoError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { identifyAlgorithm, isHasherName } from './hashers/index.ts'
 import { verifySessionAuthHash, type HashVia } from './session-auth-hash.ts'
 import { isValidSessionKey } from './session-key.ts'
 import { sessionNotFound, type LoadedSession, type SessionReader } from './sessions.ts'
@@ -21,7 +23,10 @@ export const HASH_SESSION_KEY = '_auth_user_hash'
 
 /** What auth needs from hashers/index.ts (structurally the same as its PasswordHashers). */
 export interface PasswordChecker {
-  check(password: string, encoded: string | null): Promise<{ ok: boolean; mustUpdate: boolean }>
+  check(
+    password: string,
+    encoded: string | null,
+  ): Promise<{ ok: boolean; mustUpdate: boolean; problem?: string }>
   make(password: string): Promise<string>
   dummy(password: string): Promise<void>
 }
@@ -57,6 +62,8 @@ export interface DjangoAuthDeps {
   config: DjangoConfig
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number
+  /** Where a stored hash no enabled hasher reads is reported; default: nowhere. */
+  logger?: Pick<Logger, 'warn'>
 }
 
 /**
@@ -92,6 +99,7 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
   // user whose password is right. Mirror that only when such a backend is configured.
   const passwordAllowsInactive = config.authBackends.some(allowsInactive)
   const hints = new BoundedMap<string, string>(SESSION_USER_HINTS)
+  const warnedHashers = new Set<string>()
   const rowBased = config.sessionEngine !== 'signed_cookies'
 
   /** The session, and the user it was last seen naming when the hint says which. */
@@ -204,7 +212,7 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
       await hashers.dummy(password)
       throw fail()
     }
-    let result: { ok: boolean; mustUpdate: boolean }
+    let result: { ok: boolean; mustUpdate: boolean; problem?: string }
     try {
       result = await hashers.check(password, user.password)
     } catch (err) {
@@ -212,6 +220,9 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
       // one more way to fail the same as a wrong password.
       if (err instanceof DjangoError) throw fail(err)
       throw err
+    }
+    if (result.problem === 'PASSWORD_HASHER_UNKNOWN' && user.password !== null) {
+      warnDisabledHasher(identifyAlgorithm(user.password), user.id)
     }
     if (!result.ok || (!user.isActive && !passwordAllowsInactive)) throw fail()
 
@@ -231,6 +242,31 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
       if (config.users.lastLogin !== null) user.lastLogin = at
     }
     return user
+  }
+
+  /**
+   * A user whose hash names a Django hasher that DJANGO_PASSWORD_HASHERS leaves out can never
+   * log in, and the client is told only "invalid username or password", as Django would. The
+   * operator is told, once per hasher per process (a login loop cannot flood the log). The
+   * hasher's name is logged only when it is one of Django's: the text before the first `$` of
+   * something that is not a Django hash could be a plaintext password.
+   */
+  function warnDisabledHasher(algorithm: string, userId: string): void {
+    const known = isHasherName(algorithm)
+    const key = known ? algorithm : ''
+    if (warnedHashers.has(key)) return
+    warnedHashers.add(key)
+    if (known) {
+      deps.logger?.warn(
+        { hasher: algorithm, userId },
+        `a user's password hash uses the "${algorithm}" hasher, which DJANGO_PASSWORD_HASHERS does not enable, so that user cannot log in through the bridge. Add ${algorithm} to DJANGO_PASSWORD_HASHERS if your Django's PASSWORD_HASHERS lists it (later users with this hasher are not reported again).`,
+      )
+    } else {
+      deps.logger?.warn(
+        { userId },
+        "a user's password field holds no hash any Django hasher reads, so that user cannot log in (later such users are not reported again).",
+      )
+    }
   }
 
   return { userFromSession, recheck, authenticate }

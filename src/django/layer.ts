@@ -4,6 +4,7 @@
  * against rows real Django wrote, so both use this one composition.
  */
 import type { DjangoConfig } from '../config/index.ts'
+import type { Logger } from '../log.ts'
 import { createDjangoAuth, type DjangoAuth } from './auth.ts'
 import type { Database } from './database.ts'
 import { createPasswordHashers, type PasswordHashers } from './hashers/index.ts'
@@ -28,6 +29,8 @@ export interface DjangoLayerDeps {
   now: () => number
   /** Password hashes in flight at once (`PASSWORD_HASH_CONCURRENCY`). */
   hashConcurrency: number
+  /** Where auth reports a stored hash no enabled hasher reads; default: nowhere. */
+  logger?: Pick<Logger, 'warn'>
 }
 
 /**
@@ -43,7 +46,14 @@ export function createDjangoLayer(deps: DjangoLayerDeps): DjangoLayer {
     pbkdf2Iterations: config.pbkdf2Iterations,
     concurrency: deps.hashConcurrency,
   })
-  const auth = createDjangoAuth({ users, sessions, hashers, config, now })
+  const auth = createDjangoAuth({
+    users,
+    sessions,
+    hashers,
+    config,
+    now,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+  })
   const writer = createDjangoWriter({ db, users, hashers, config, now })
   return { users, sessions, hashers, auth, writer }
 }
