@@ -263,6 +263,73 @@ describe(`${DOC}: step 1, the settings, with each session engine`, () => {
   }
 })
 
+describe(`${DOC}: step 2, what a logout through the bridge does to Django's own pages`, () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'djb-integration-engines-'))
+  })
+  after(() => rm(dir, { recursive: true, force: true }))
+
+  /**
+   * A bridge and Django with `engine`, Django's cache shared by every Django process (a file
+   * cache, as a site's Redis or memcached would be): logs alice in, logs her out through
+   * POST /browser/logout, and says whether Django still takes her cookie, and whether it does
+   * after Django's own logout view, the doc's remedy.
+   */
+  async function afterBridgeLogout(engine: 'db' | 'cached_db' | 'signed_cookies') {
+    const module = `doc_engine_${engine}`
+    await writeFile(
+      join(dir, `${module}.py`),
+      `from settings import *\nSESSION_ENGINE = "django.contrib.sessions.backends.${engine}"\n` +
+        `CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": ${JSON.stringify(join(dir, `cache-${engine}`))}}}\n`,
+    )
+    const t = await startBridge({
+      djangoEnv: { DJANGO_SETTINGS_MODULE: module, PYTHONPATH: `${dir}:${INTEROP_DJANGO}` },
+      env: { DJANGO_SESSION_ENGINE: engine },
+    })
+    try {
+      const alice = await t.djangoLogin('alice')
+      const whoami = async () =>
+        (await t.django<{ id: string | null }>('whoami', { cookie: alice.cookie })).id
+      assert.equal(await whoami(), alice.id)
+      const out = await t.request
+        .post('/browser/logout')
+        .set('Cookie', `sessionid=${alice.cookie}`)
+        .set('X-Bridge-CSRF', '1')
+        .set('Sec-Fetch-Site', 'same-origin')
+      assert.equal(out.status, 204)
+      // The bridge itself no longer takes the cookie, except for signed_cookies (no row).
+      const bridgeAfter = (await exchange(t.request, alice.cookie)).status
+      const djangoAfter = await whoami()
+      await t.django('logout', { cookie: alice.cookie })
+      return { bridgeAfter, djangoAfter, afterDjangoLogout: await whoami(), id: alice.id }
+    } finally {
+      await t.cleanup()
+    }
+  }
+
+  it('db: Django is logged out too', async () => {
+    const r = await afterBridgeLogout('db')
+    assert.equal(r.bridgeAfter, 400)
+    assert.equal(r.djangoAfter, null)
+  })
+
+  it("cached_db: Django's cache still has the session; its logout view ends it", async () => {
+    const r = await afterBridgeLogout('cached_db')
+    assert.equal(r.bridgeAfter, 400)
+    assert.equal(r.djangoAfter, r.id)
+    assert.equal(r.afterDjangoLogout, null)
+  })
+
+  it('signed_cookies: a copy of the cookie outlives any logout', async () => {
+    const r = await afterBridgeLogout('signed_cookies')
+    assert.equal(r.bridgeAfter, 200)
+    assert.equal(r.djangoAfter, r.id)
+    // Django's logout view drops the cookie from that browser only; the value still works.
+    assert.equal(r.afterDjangoLogout, r.id)
+  })
+})
+
 describe(`${DOC}: step 3, a custom user model`, () => {
   const heading = '3. A custom user model'
   let doc: string
