@@ -474,6 +474,13 @@ describe(`${DOC}: steps 4 and 5, the database role`, () => {
       databaseUrl: async (direct) => {
         const owner = postgres(direct, { max: 1, onnotice: () => {} })
         try {
+          // Postgres 14 and older let every role create tables in public; step 4 says to revoke.
+          const [version] = await owner<
+            { n: string }[]
+          >`SELECT current_setting('server_version_num') AS n`
+          if (Number(version?.n) < 150000) {
+            await owner`REVOKE CREATE ON SCHEMA public FROM PUBLIC`
+          }
           await owner.unsafe(sqlOf('4. The database role')).simple()
           await installTriggers(owner, {
             table: 'auth_user',
