@@ -43,7 +43,13 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders())
   app.use(errorHandler(deps.logger, deps.metrics))
   if (deps.requestDeadlineMs !== undefined) app.use(deadline(deps.requestDeadlineMs))
-  app.use(cors(deps.corsOrigins, deps.logger))
+  app.use(
+    cors(
+      deps.corsOrigins,
+      deps.logger,
+      deps.djangoCsrf === undefined ? [] : [deps.djangoCsrf.headerName],
+    ),
+  )
   app.use(router.routes())
   app.use(methodNotAllowed(router))
   return app

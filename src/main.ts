@@ -173,7 +173,7 @@ async function startDjangoChangeFeed(
   } catch (err) {
     fail(
       `cannot follow Django changes (${describe(err)}).`,
-      'The bridge role needs SELECT and DELETE on djb_revocation_outbox; see docs/django-changes.md.',
+      'The bridge role needs SELECT, UPDATE and DELETE on djb_revocation_outbox (GRANT SELECT, UPDATE, DELETE ON djb_revocation_outbox TO <role>); see docs/django-changes.md.',
     )
   }
 }

@@ -7,8 +7,18 @@ import type { Context, Next } from 'koa'
 import type { Logger } from '../log.ts'
 import { CSRF_HEADER } from './csrf.ts'
 
-export function cors(allowed: readonly string[], logger: Logger) {
+/**
+ * `extraHeaders`: request headers a listed origin may send besides Authorization, Content-Type
+ * and X-Bridge-CSRF; Django's CSRF header when CSRF_DJANGO_DOUBLE_SUBMIT is on, or a browser
+ * on another origin could never send it.
+ */
+export function cors(
+  allowed: readonly string[],
+  logger: Logger,
+  extraHeaders: readonly string[] = [],
+) {
   const set = new Set(allowed)
+  const allowHeaders = ['Authorization', 'Content-Type', CSRF_HEADER, ...extraHeaders].join(', ')
   return async function corsMiddleware(ctx: Context, next: Next): Promise<void> {
     ctx.vary('Origin')
     const origin = ctx.get('Origin')
@@ -20,7 +30,7 @@ export function cors(allowed: readonly string[], logger: Logger) {
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method') !== '') {
       if (ok) {
         ctx.set('Access-Control-Allow-Methods', 'GET, POST')
-        ctx.set('Access-Control-Allow-Headers', `Authorization, Content-Type, ${CSRF_HEADER}`)
+        ctx.set('Access-Control-Allow-Headers', allowHeaders)
         ctx.set('Access-Control-Max-Age', '600')
       } else {
         // The browser shows the page only "Failed to fetch"; say here what was refused and why.
