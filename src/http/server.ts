@@ -2,7 +2,7 @@
  * The HTTP server the app listens on, with time limits on each phase of a connection. Node's
  * defaults let a client hold a connection a long time for free: 60 s to send its headers, 300 s
  * for a whole request, and a check for either only every 30 s. An auth service is a target for
- * exactly that kind of slow-client attack (checklist E6), so each limit is set, and checked every
+ * exactly that kind of slow-client attack, so each limit is set, and checked every
  * second.
  */
 import { createServer, type RequestListener, type Server } from 'node:http'

@@ -1,5 +1,5 @@
 /**
- * Connection time limits (src/http/server.ts, checklist E6): a client that sends nothing, sends
+ * Connection time limits (src/http/server.ts, issue 17 item 9): a client that sends nothing, sends
  * its headers a line at a time, stalls its body, or idles on a keep-alive connection loses the
  * connection after the configured limit. With Node's defaults each of these held a connection
  * for 60 s to 300 s (the keep-alive case excepted).
