@@ -11,6 +11,12 @@ export interface Fence {
   readonly heading: string
   /** The info string's first word: `sql`, `python`, `sh`, … (empty when none). */
   readonly lang: string
+  /** The whole info string after the backticks (`ts`, `ts title="x"`, …). */
+  readonly info: string
+  /** Whether the fence is indented (a block inside a list item). */
+  readonly indented: boolean
+  /** 1-based line of its first code line in the document. */
+  readonly line: number
   /** The block's lines, without the indentation of its fence (a block inside a list item). */
   readonly code: string
 }
@@ -20,7 +26,7 @@ export interface Fence {
  *
  * @example
  * ```ts
- * fences('## Role\n```sql\nSELECT 1;\n```\n') // [{ heading: 'Role', lang: 'sql', code: 'SELECT 1;' }]
+ * fences('## Role\n```sql\nSELECT 1;\n```\n')[0] // { heading: 'Role', lang: 'sql', code: 'SELECT 1;', … }
  * ```
  */
 export function fences(markdown: string): Fence[] {
@@ -31,7 +37,7 @@ export function fences(markdown: string): Fence[] {
     const line = lines[i] ?? ''
     const h = /^#+ (.*)$/.exec(line)
     if (h !== null) heading = h[1] ?? ''
-    const open = /^( *)```(\w*)/.exec(line)
+    const open = /^( *)```((\w*).*)$/.exec(line)
     if (open === null) continue
     const indent = open[1] ?? ''
     const end = lines.findIndex((l, j) => j > i && l === `${indent}\`\`\``)
@@ -40,7 +46,14 @@ export function fences(markdown: string): Fence[] {
       .slice(i + 1, end)
       .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
       .join('\n')
-    found.push({ heading, lang: open[2] ?? '', code })
+    found.push({
+      heading,
+      lang: open[3] ?? '',
+      info: open[2] ?? '',
+      indented: indent !== '',
+      line: i + 2,
+      code,
+    })
     i = end
   }
   return found

@@ -3,10 +3,10 @@
  * that a README's examples are tested code rather than prose that can rot. Used by the service's
  * docs test (README.md) and the verifier package's README test.
  */
-import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { fences } from './doc-blocks.ts'
 
 /** The repository root, whose tsconfig.json the examples are checked with. */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -29,22 +29,9 @@ export interface Example {
  * ```
  */
 export function examples(markdown: string): Example[] {
-  const found: Example[] = []
-  const lines = markdown.split('\n')
-  let heading = ''
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? ''
-    const h = /^#+ (.*)$/.exec(line)
-    if (h !== null) heading = h[1] ?? ''
-    if (!line.startsWith('```')) continue
-    const end = lines.indexOf('```', i + 1)
-    assert.ok(end > i, `unclosed code block at line ${i + 1}`)
-    if (line === '```ts') {
-      found.push({ heading, line: i + 2, code: lines.slice(i + 1, end).join('\n') })
-    }
-    i = end
-  }
-  return found
+  return fences(markdown)
+    .filter((f) => f.info === 'ts' && !f.indented)
+    .map(({ heading, line, code }) => ({ heading, line, code }))
 }
 
 /**
