@@ -9,25 +9,16 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { Agent, request } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { djangoDatabase, runDjango, type DjangoDatabase } from '../helpers/django.ts'
+import { freePort } from '../helpers/processes.ts'
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
 
 const MAIN = join(process.cwd(), 'src/main.ts')
 const TSX = import.meta.resolve('tsx')
 const CLIENTS = 32
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const address = srv.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
 
 type Outcome =
   | { kind: 'answer'; status: number; close: boolean; afterTerm: boolean }

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { freePort } from './instances.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -22,17 +22,6 @@ export interface RedisProcess {
   /** Starts it again with the same arguments (plus `extra`) and data directory. */
   start(extra?: readonly string[]): Promise<void>
   readonly alive: boolean
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  srv.listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const addr = srv.address()
-  srv.close()
-  await once(srv, 'close')
-  if (addr === null || typeof addr === 'string') throw new Error('no port')
-  return addr.port
 }
 
 /** Polls PING until the server answers (or throws after `ms`). */

@@ -5,9 +5,7 @@
  * real Django reaches a verifier on the feed within a second.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -16,47 +14,8 @@ import { RevokedError, createVerifier } from 'django-jwt-bridge-verifier'
 import { createRedisRevocations } from 'django-jwt-bridge-verifier/redis'
 import { djangoDatabase, runDjango, type DjangoDatabase } from '../helpers/django.ts'
 import type { SuccessfulLogin } from '../helpers/djangoctl.ts'
+import { CLI, MAIN, freePort, killSpawned, spawnTs } from '../helpers/processes.ts'
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
-
-const MAIN = join(process.cwd(), 'src/main.ts')
-const CLI = join(process.cwd(), 'src/cli/main.ts')
-const TSX = import.meta.resolve('tsx')
-const running = new Set<ChildProcess>()
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function spawnTs(file: string, args: string[], env: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, ['--import', TSX, file, ...args], {
-    cwd,
-    env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  running.add(child)
-  const exited = new Promise<Run>((resolve) =>
-    child.on('exit', (code) => {
-      running.delete(child)
-      resolve({ code, stdout, stderr })
-    }),
-  )
-  return { child, exited }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const address = srv.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
 
 describe('django-jwt-bridge triggers, and npm start with DJANGO_CHANGE_FEED=triggers', () => {
   let cwd: string
@@ -81,7 +40,7 @@ describe('django-jwt-bridge triggers, and npm start with DJANGO_CHANGE_FEED=trig
     }
   })
   after(async () => {
-    for (const child of running) child.kill('SIGKILL')
+    killSpawned()
     const redis = new Redis(REDIS_URL)
     const keys = await redis.keys(`${prefix}*`)
     if (keys.length > 0) await redis.del(...keys)

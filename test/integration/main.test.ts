@@ -4,63 +4,18 @@
  * down cleanly.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
+import { MAIN, freePort, killSpawned, spawnTs } from '../helpers/processes.ts'
 import { testDatabase, type TestDatabase } from '../helpers/pg.ts'
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
 import { privateRedis } from '../store/private-redis.ts'
 
-const MAIN = join(process.cwd(), 'src/main.ts')
-// Resolved from the repository, since the child runs in an empty folder.
-const TSX = import.meta.resolve('tsx')
-
-interface Run {
-  code: number | null
-  stderr: string
-  stdout: string
-}
-
-/** Services start() spawned that have not exited: after() kills them, so a failed test never leaves one holding the run open. */
-const running = new Set<ChildProcess>()
-
-/** Runs main.ts in an empty folder (no .env) with exactly `env`; resolves when it exits. */
-function start(
-  env: Record<string, string>,
-  cwd: string,
-  untilReady?: (port: number) => Promise<void>,
-) {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
-    cwd,
-    env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  running.add(child)
-  const exited = new Promise<Run>((resolve) =>
-    child.on('exit', (code) => {
-      running.delete(child)
-      resolve({ code, stdout, stderr })
-    }),
-  )
-  return { child, exited, untilReady }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const address = srv.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
+/** Runs main.ts in `cwd` (an empty folder: no .env) with exactly `env`. */
+const start = (env: Record<string, string>, cwd: string) => spawnTs(MAIN, [], env, cwd)
 
 describe('npm start (src/main.ts)', () => {
   let cwd: string
@@ -72,7 +27,7 @@ describe('npm start (src/main.ts)', () => {
     empty = await testDatabase('nodjango')
   })
   after(async () => {
-    for (const child of running) child.kill('SIGKILL')
+    killSpawned()
     await django.cleanup()
     await empty.cleanup()
     await rm(cwd, { recursive: true, force: true })

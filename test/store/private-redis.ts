@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
+import { freePort } from '../helpers/instances.ts'
 
 export interface PrivateRedis {
   port: number
@@ -27,16 +27,6 @@ export interface PrivateRedisOptions {
   dir?: string
   /** `--appendonly yes` (default no, like the shared test Redis). */
   appendonly?: boolean
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  srv.listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const addr = srv.address()
-  srv.close()
-  if (addr === null || typeof addr === 'string') throw new Error('no port')
-  return addr.port
 }
 
 async function launch(port: number, options: PrivateRedisOptions): Promise<ChildProcess> {
