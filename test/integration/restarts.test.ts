@@ -9,6 +9,7 @@
  * - Redis: killed (SIGKILL, an outage) and started again from its append-only file; RT1 is still
  *   refused, while another family, live before the restart, still refreshes (so the restart
  *   really came back with its data: a wiped Redis would refuse everything, F1).
+ * The reuse after the service restart is also checked as the security event E2 asks for.
  * Grace and retry windows are 0, so that presenting a predecessor again is reuse at once.
  */
 import assert from 'node:assert/strict'
@@ -22,7 +23,7 @@ import { djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
 import { startInstance, stopAll, type Instance } from '../helpers/instances.ts'
 import { uniquePrefix } from '../helpers/redis.ts'
 import { privateRedis, type PrivateRedis } from '../store/private-redis.ts'
-import { djangoUsers, type LoggedIn } from './support.ts'
+import { claimsOf, djangoUsers, type LoggedIn } from './support.ts'
 
 interface Reply {
   status: number
@@ -108,7 +109,21 @@ describe('restarts: a rotated refresh token stays dead (E6)', () => {
     const second = await startInstance(env, cwd)
     await refused(second, rt1, 'RT1 after the restart')
     await refused(second, rt2, 'RT2 of the family revoked for reuse')
-    assert.match(second.output(), /"event":"refresh_reuse_detected"/)
+    // E2: the reuse is a security event naming the family, the user and the client IP, and
+    // never a token.
+    const events = second
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"refresh_reuse_detected"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    assert.equal(events.length, 1, second.output())
+    const claims = claimsOf(rt1)
+    assert.equal(events[0]?.['fid'], claims['fid'])
+    assert.equal(events[0]?.['sub'], claims['sub'])
+    assert.equal(events[0]?.['ip'], '127.0.0.1')
+    for (const token of [rt1, rt2]) {
+      assert.equal(second.output().includes(token.split('.')[2] as string), false, 'no token')
+    }
     await stopAll()
   })
 
