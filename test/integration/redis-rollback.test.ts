@@ -71,10 +71,11 @@ async function guardedBridge(
   url: string,
   closers: (() => unknown)[],
 ): Promise<{ t: TestBridge; guard: () => RollbackGuard }> {
-  let guard: RollbackGuard | undefined
+  // The bridge needs the hooks before the guard (which needs the bridge's database) exists.
+  const made: { guard?: RollbackGuard } = {}
   const current = (): RollbackGuard => {
-    if (guard === undefined) throw new Error('guard not started')
-    return guard
+    if (made.guard === undefined) throw new Error('guard not started')
+    return made.guard
   }
   const t = await startBridge({
     redis: { client, url },
@@ -82,7 +83,7 @@ async function guardedBridge(
   })
   closers.push(() => t.cleanup())
   await ensureWatermarkTable(t.db.sql)
-  guard = createRollbackGuard({
+  made.guard = createRollbackGuard({
     redis: client,
     prefix: t.redis.prefix,
     durable: postgresWatermark(() => t.db.sql, t.redis.prefix),
@@ -90,7 +91,7 @@ async function guardedBridge(
     logger: createLogger('silent'),
   })
   closers.push(() => current().close())
-  await guard.start()
+  await made.guard.start()
   return { t, guard: current }
 }
 
