@@ -33,6 +33,26 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * `n` distinct ports free at the time of asking: all `n` are held open together before any is
+ * released, so a set of servers started together (a cluster's nodes and buses) never gets one
+ * port twice, as n separate freePort() calls can.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const held = Array.from({ length: n }, () => createServer())
+  try {
+    await Promise.all(
+      held.map((srv) => new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))),
+    )
+    return held.map((srv) => {
+      const address = srv.address()
+      return typeof address === 'object' && address !== null ? address.port : 0
+    })
+  } finally {
+    await Promise.all(held.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))))
+  }
+}
+
+/**
  * Start src/main.ts with exactly `env` (plus PORT and HOST) in `cwd`, and wait until /readyz
  * answers 200 (start-up takes seconds on a loaded machine; up to 60 s while it is alive).
  */

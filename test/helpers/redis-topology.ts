@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { freePort } from './instances.ts'
+import { freePort, freePorts } from './instances.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -57,8 +57,16 @@ function redisProcess(port: number, args: readonly string[]): RedisProcess {
     },
     async start(extra: readonly string[] = []) {
       if (self.alive) return
-      child = spawn('redis-server', [...args, ...extra], { stdio: 'ignore' })
-      await answers(port)
+      const started = spawn('redis-server', [...args, ...extra], { stdio: 'ignore' })
+      child = started
+      // A server that exits at once (its port taken by another process since it was picked)
+      // fails here with its exit code, not after answers()'s whole wait.
+      const exited = once(started, 'exit').then(([code]) => {
+        throw new Error(`redis-server on ${port} exited with ${String(code)} (port taken?)`)
+      })
+      // Handled here too: after a normal start, the exit comes with kill(), and nobody awaits it.
+      exited.catch(() => {})
+      await Promise.race([answers(port), exited])
     },
     async kill() {
       const c = child
@@ -161,9 +169,10 @@ export async function startCluster(nodeTimeoutMs = 1000): Promise<TestCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'djb-cluster-'))
   const nodes: RedisProcess[] = []
   try {
+    const ports = await freePorts(12)
     for (let i = 0; i < 6; i++) {
-      const port = await freePort()
-      const bus = await freePort()
+      const port = ports[2 * i] ?? 0
+      const bus = ports[2 * i + 1] ?? 0
       const data = join(dir, String(port))
       await mkdir(data)
       nodes.push(
