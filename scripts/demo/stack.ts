@@ -363,7 +363,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       children.push(child)
       return child
     }
-    const node = (file: string) => ['--import', 'tsx', join(ROOT, file)]
+    // tsx by absolute URL: the bridge's working directory (below) has no node_modules.
+    const node = (file: string) => ['--import', import.meta.resolve('tsx'), join(ROOT, file)]
     say('starting Django, the bridge, orders and the front')
     const djangoChild = start(
       'django',

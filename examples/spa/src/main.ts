@@ -34,7 +34,13 @@ const state: {
   claims?: Claims | undefined
   answers: Answer[]
   live: string[]
-  socket: { state: 'off' | 'connecting' | 'open' | 'closed'; code?: number; why?: string }
+  socket: {
+    state: 'off' | 'connecting' | 'open' | 'closed'
+    code?: number
+    why?: string
+    /** Fresh tokens handed to the open socket before the old one expired. */
+    reauths?: number
+  }
   loggedOut?: LogoutReason
 } = { answers: [], live: [], socket: { state: 'off' } }
 let ws: WebSocket | undefined
@@ -144,6 +150,7 @@ async function openSocket(): Promise<void> {
     })
     socket.addEventListener('message', (event) => {
       const m = JSON.parse(String(event.data)) as Record<string, unknown>
+      if (m['type'] === 'djb.reauth.ok') state.socket.reauths = (state.socket.reauths ?? 0) + 1
       state.live.unshift(describe(m))
       state.live.length = Math.min(state.live.length, 8)
       render()
@@ -215,10 +222,17 @@ function expiry(): string {
   return left > 0 ? `in ${left} s` : `expired ${-left} s ago · renewed on the next call`
 }
 
+let shown: 'in' | 'out' | undefined
+/** What each part last showed: a part is replaced only when it changes, so a button under the
+ * pointer is never swapped out by a live message arriving. */
+const parts = new Map<string, string>()
+
 function render(): void {
   const root = document.querySelector('#app')
   if (root === null) return
   if (state.loggedOut !== undefined) {
+    shown = 'out'
+    parts.clear()
     root.innerHTML = `
       <header class="bar"><a class="brand" href="/">Acme <span>Orders</span></a></header>
       <main class="center">
@@ -235,9 +249,9 @@ function render(): void {
       </main>`
     return
   }
-  const user = bridge.user
-  const scopes = (state.claims?.scope ?? '').split(' ').filter((s) => s !== '')
-  root.innerHTML = `
+  if (shown !== 'in') {
+    shown = 'in'
+    root.innerHTML = `
     <header class="bar">
       <a class="brand" href="/">Acme <span>Orders</span></a>
       <nav>
@@ -248,20 +262,7 @@ function render(): void {
     <main class="grid">
       <section class="card" id="user-card">
         <h2>Signed in</h2>
-        <p class="who"><span class="avatar">${esc((user?.username ?? '?').slice(0, 1).toUpperCase())}</span>
-          <span><strong id="who">${esc(user?.username ?? '…')}</strong><br>
-          <span class="muted">${esc(user?.email ?? '')}</span></span></p>
-        <dl>
-          <dt>Django user id</dt><dd>${esc(user?.sub ?? '')}</dd>
-          <dt>Staff</dt><dd>${user?.is_staff === true ? 'yes' : 'no'}</dd>
-          <dt>Groups</dt><dd>${esc(user?.groups.join(', ') || 'none')}</dd>
-          <dt>Scopes</dt><dd id="scopes">${
-            scopes.length === 0
-              ? '<span class="muted">none</span>'
-              : scopes.map((s) => `<span class="pill">${esc(s)}</span>`).join(' ')
-          }</dd>
-          <dt>Token expires</dt><dd id="token-exp" data-exp="${state.claims?.exp ?? ''}">${expiry()}</dd>
-        </dl>
+        <div id="user-body"></div>
         <p class="muted small">The access token lives in memory only. No refresh token exists in
           browser mode: the bridge re-checks your Django session each time.</p>
       </section>
@@ -272,37 +273,81 @@ function render(): void {
           <button id="btn-list">List orders <small>orders:read</small></button>
           <button id="btn-place">Place an order <small>orders:write</small></button>
         </div>
-        <ol class="answers" id="answers">${state.answers
-          .map(
-            (a, i) => `
-          <li class="${a.ok ? 'ok' : 'refused'}" ${i === 0 ? 'id="last-answer"' : ''} data-status="${a.status}">
-            <div class="head"><span class="status">${a.status || 'error'}</span> ${esc(a.label)}</div>
-            ${a.explain === undefined ? '' : `<p class="why">${esc(a.explain)}</p>`}
-            <pre>${esc(pretty(a.text))}</pre>
-          </li>`,
-          )
-          .join('')}</ol>
+        <ol class="answers" id="answers"></ol>
       </section>
       <section class="card" id="live-card">
-        <h2>Live <span class="dot ${state.socket.state}" id="socket-state" data-state="${state.socket.state}" data-code="${state.socket.code ?? ''}">${socketLabel()}</span></h2>
-        ${
-          state.socket.state === 'closed'
-            ? `<p class="why" id="socket-why">${esc(state.socket.why ?? '')}</p><button id="btn-reconnect">Reconnect</button>`
-            : ''
-        }
-        <ul class="live" id="live" data-count="${state.live.length}">${state.live
-          .map((l) => `<li>${esc(l)}</li>`)
-          .join('')}</ul>
+        <h2>Live <span class="dot" id="socket-state"></span></h2>
+        <div id="socket-extra"></div>
+        <ul class="live" id="live"></ul>
       </section>
     </main>`
-  const on = (id: string, f: () => void) =>
-    document.getElementById(id)?.addEventListener('click', f)
-  on('btn-me', () => void call('GET /api/orders/me', '/api/orders/me'))
-  on('btn-list', () => void call('GET /api/orders/', '/api/orders/'))
-  on('btn-place', () => void call('POST /api/orders/', '/api/orders/', { method: 'POST' }))
-  on('btn-reconnect', () => void openSocket())
-  on('btn-logout', () => void bridge.logout())
+  }
+  const user = bridge.user
+  const scopes = (state.claims?.scope ?? '').split(' ').filter((s) => s !== '')
+  part(
+    'user-body',
+    `<p class="who"><span class="avatar">${esc((user?.username ?? '?').slice(0, 1).toUpperCase())}</span>
+      <span><strong id="who">${esc(user?.username ?? '…')}</strong><br>
+      <span class="muted">${esc(user?.email ?? '')}</span></span></p>
+    <dl>
+      <dt>Django user id</dt><dd>${esc(user?.sub ?? '')}</dd>
+      <dt>Staff</dt><dd>${user?.is_staff === true ? 'yes' : 'no'}</dd>
+      <dt>Groups</dt><dd>${esc(user?.groups.join(', ') || 'none')}</dd>
+      <dt>Scopes</dt><dd id="scopes">${
+        scopes.length === 0
+          ? '<span class="muted">none</span>'
+          : scopes.map((s) => `<span class="pill">${esc(s)}</span>`).join(' ')
+      }</dd>
+      <dt>Token expires</dt><dd id="token-exp" data-exp="${state.claims?.exp ?? ''}">${expiry()}</dd>
+    </dl>`,
+  )
+  part(
+    'answers',
+    state.answers
+      .map(
+        (a, i) => `
+      <li class="${a.ok ? 'ok' : 'refused'}" ${i === 0 ? 'id="last-answer"' : ''} data-status="${a.status}">
+        <div class="head"><span class="status">${a.status || 'error'}</span> ${esc(a.label)}</div>
+        ${a.explain === undefined ? '' : `<p class="why">${esc(a.explain)}</p>`}
+        <pre>${esc(pretty(a.text))}</pre>
+      </li>`,
+      )
+      .join(''),
+  )
+  const dot = document.getElementById('socket-state')
+  if (dot !== null) {
+    dot.className = `dot ${state.socket.state}`
+    dot.dataset['state'] = state.socket.state
+    dot.dataset['code'] = String(state.socket.code ?? '')
+    dot.textContent = socketLabel()
+  }
+  part(
+    'socket-extra',
+    state.socket.state === 'closed'
+      ? `<p class="why" id="socket-why">${esc(state.socket.why ?? '')}</p><button id="btn-reconnect">Reconnect</button>`
+      : state.socket.reauths === undefined
+        ? ''
+        : `<p class="muted small" id="socket-reauth">Re-authenticated ${state.socket.reauths}× in-band: a fresh token before each expiry keeps the socket open.</p>`,
+  )
+  part('live', state.live.map((l) => `<li>${esc(l)}</li>`).join(''))
 }
+
+function part(id: string, html: string): void {
+  const el = document.getElementById(id)
+  if (el === null || parts.get(id) === html) return
+  parts.set(id, html)
+  el.innerHTML = html
+}
+
+// One listener for every button, whichever render made it.
+document.addEventListener('click', (event) => {
+  const id = (event.target as Element | null)?.closest('button')?.id
+  if (id === 'btn-me') void call('GET /api/orders/me', '/api/orders/me')
+  else if (id === 'btn-list') void call('GET /api/orders/', '/api/orders/')
+  else if (id === 'btn-place') void call('POST /api/orders/', '/api/orders/', { method: 'POST' })
+  else if (id === 'btn-reconnect') void openSocket()
+  else if (id === 'btn-logout') void bridge.logout()
+})
 
 function socketLabel(): string {
   const s = state.socket
