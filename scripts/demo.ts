@@ -13,11 +13,18 @@ import {
 
 const options = demoOptionsFromEnv()
 const say = (line: string) => console.log(`demo: ${line}`)
+// Ctrl-C or SIGTERM while the stack is still starting: startDemo stops what it started.
+const starting = new AbortController()
+const abort = () => starting.abort()
+process.on('SIGINT', abort)
+process.on('SIGTERM', abort)
 let demo: Demo
 try {
-  demo = await startDemo({ ...options, log: say })
+  demo = await startDemo({ ...options, log: say, signal: starting.signal })
 } catch (err) {
-  if (err instanceof PreflightError) {
+  if (starting.signal.aborted) {
+    say('stopped while starting')
+  } else if (err instanceof PreflightError) {
     console.error('demo: cannot start yet:\n')
     for (const p of err.problems) console.error(`  ✗ ${p.what}\n    fix: ${p.fix}\n`)
   } else {
@@ -48,6 +55,8 @@ const stop = (why: string, code: number) => {
   say(`${why}: stopping`)
   void demo.stop().then(() => process.exit(code))
 }
+process.off('SIGINT', abort)
+process.off('SIGTERM', abort)
 process.on('SIGINT', () => stop('Ctrl-C', 0))
 process.on('SIGTERM', () => stop('SIGTERM', 0))
 void demo.crashed.then((what) => stop(what, 1))

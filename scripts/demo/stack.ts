@@ -58,6 +58,8 @@ export interface DemoOptions {
   readonly stateDir: string
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void
+  /** Aborting it while the stack starts stops what was started and rejects (Ctrl-C at start). */
+  readonly signal?: AbortSignal
 }
 
 /** The options `npm run demo` uses, from DEMO_* variables (all optional). */
@@ -306,11 +308,15 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     // The front first (no new requests), Django last (the bridge may still read it).
     for (const c of [...children].reverse()) await stopChild(c)
   }
+  const step = (line: string) => {
+    o.signal?.throwIfAborted()
+    say(line)
+  }
   try {
-    say(`creating the database ${o.databaseName} (afresh) and migrating it with Django`)
+    step(`creating the database ${o.databaseName} (afresh) and migrating it with Django`)
     await recreateDatabase(o)
     await django(['migrate', '--noinput', '-v0'], env.django)
-    say('seeding the demo users')
+    step('seeding the demo users')
     await django(['seed_demo'], env.django)
 
     const keysDir = env.bridge['KEYS_DIR'] ?? join(o.stateDir, 'keys')
@@ -326,12 +332,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
         throw new Error('keys generate failed')
       }
     }
-    say('installing the change triggers')
+    step('installing the change triggers')
     const triggerConfig = loadTriggerConfig(env.bridge)
     if ((await runTriggersCommand(['install'], { config: triggerConfig, io: quiet })) !== 0) {
       throw new Error('triggers install failed')
     }
-    say('bundling the SPA with esbuild')
+    step('bundling the SPA with esbuild')
     await buildSpa(env.front['SPA_DIR'])
 
     const logs = join(o.stateDir, 'logs')
@@ -365,7 +371,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     }
     // tsx by absolute URL: the bridge's working directory (below) has no node_modules.
     const node = (file: string) => ['--import', import.meta.resolve('tsx'), join(ROOT, file)]
-    say('starting Django, the bridge, orders and the front')
+    step('starting Django, the bridge, orders and the front')
     const djangoChild = start(
       'django',
       PYTHON,
@@ -384,8 +390,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       o.stateDir,
     )
     await Promise.all([
-      ready(djangoChild, `http://127.0.0.1:${o.ports.django}/`),
-      ready(bridgeChild, `http://127.0.0.1:${o.ports.bridge}/readyz`),
+      ready(djangoChild, `http://127.0.0.1:${o.ports.django}/`, o.signal),
+      ready(bridgeChild, `http://127.0.0.1:${o.ports.bridge}/readyz`, o.signal),
     ])
     const ordersChild = start(
       'orders',
@@ -402,8 +408,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       ROOT,
     )
     await Promise.all([
-      ready(ordersChild, `http://127.0.0.1:${o.ports.orders}/api/orders/health`),
-      ready(frontChild, `http://127.0.0.1:${o.ports.front}/spa/app.css`),
+      ready(ordersChild, `http://127.0.0.1:${o.ports.orders}/api/orders/health`, o.signal),
+      ready(frontChild, `http://127.0.0.1:${o.ports.front}/spa/app.css`, o.signal),
     ])
     const crashed = new Promise<string>((resolve) => {
       for (const c of children) {
@@ -456,9 +462,10 @@ async function django(args: string[], env: Record<string, string>): Promise<void
 }
 
 /** Resolves once `url` answers 2xx; rejects if the child exits first or after 60 s. */
-async function ready(child: Child, url: string): Promise<void> {
+async function ready(child: Child, url: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 60_000
   for (;;) {
+    signal?.throwIfAborted()
     if (child.process.exitCode !== null || child.process.signalCode !== null) {
       throw new Error(`${child.name} exited before it was ready:\n${child.tail}`)
     }
