@@ -105,7 +105,11 @@ describe(
         )
         .then(() => performance.now())
       const refused = (async () => {
-        while ((await ordersStatus(jwt)) !== 401) await new Promise((r) => setTimeout(r, 20))
+        while ((await ordersStatus(jwt)) !== 401) {
+          if (performance.now() - clicked > 10_000)
+            throw new Error('orders still accepts the token')
+          await new Promise((r) => setTimeout(r, 20))
+        }
         return performance.now()
       })()
       const closed = page
