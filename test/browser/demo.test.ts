@@ -134,13 +134,11 @@ describe(
     before(async () => {
       mkdirSync(SHOTS, { recursive: true })
       if (README) mkdirSync(README_IMAGES, { recursive: true })
+      const ports = new Set<number>()
+      while (ports.size < 4) ports.add(await freePort())
+      const [front = 0, django = 0, bridge = 0, orders = 0] = ports
       options = {
-        ports: {
-          front: await freePort(),
-          django: await freePort(),
-          bridge: await freePort(),
-          orders: await freePort(),
-        },
+        ports: { front, django, bridge, orders },
         postgresUrl: PG_ADMIN_URL,
         databaseName: `djbtest_demo_${randomBytes(5).toString('hex')}`,
         redisUrl: REDIS_URL,
@@ -251,6 +249,7 @@ describe(
       }
       const cookies = await context.cookies()
       assert.equal(cookies.find((c) => c.name === 'sessionid')?.httpOnly, true)
+      await shot(page, '5-reloaded')
       assert.deepEqual(
         cookies.filter((c) => /refresh/i.test(c.name)),
         [],
