@@ -58,6 +58,8 @@ export interface DemoOptions {
   readonly stateDir: string
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void
+  /** The Python that runs Django (default Debian's, /usr/bin/python3). */
+  readonly python?: string
   /** Aborting it while the stack starts stops what was started and rejects (Ctrl-C at start). */
   readonly signal?: AbortSignal
 }
@@ -209,14 +211,15 @@ export async function preflight(
   o: DemoOptions,
 ): Promise<{ problems: Problem[]; redisPersistent: boolean }> {
   const problems: Problem[] = []
+  const python = o.python ?? PYTHON
   const py = await run(
-    PYTHON,
+    python,
     ['-c', 'import django, psycopg2, argon2, bcrypt; print(django.get_version())'],
     {},
   )
   if (py.code !== 0) {
     problems.push({
-      what: `Django (with psycopg2, argon2 and bcrypt) is not importable by ${PYTHON}: ${py.out.split('\n').pop() ?? ''}`,
+      what: `Django (with psycopg2, argon2 and bcrypt) is not importable by ${python}: ${py.out.split('\n').pop() ?? ''}`,
       fix: 'sudo apt-get install -y python3-django python3-argon2 python3-bcrypt python3-psycopg2',
     })
   }
@@ -237,7 +240,8 @@ export async function preflight(
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   })
-  redis.on('error', () => {})
+  let redisError = ''
+  redis.on('error', (err: Error) => (redisError = err.message))
   try {
     await redis.connect()
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string]
@@ -251,7 +255,7 @@ export async function preflight(
     }
   } catch (err) {
     problems.push({
-      what: `cannot reach Redis at ${o.redisUrl} (${err instanceof Error ? err.message : String(err)})`,
+      what: `cannot reach Redis at ${o.redisUrl} (${redisError || (err instanceof Error ? err.message : String(err))})`,
       fix: 'redis-server --daemonize yes --appendonly yes   (or set DEMO_REDIS_URL)',
     })
   } finally {
@@ -315,9 +319,9 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   try {
     step(`creating the database ${o.databaseName} (afresh) and migrating it with Django`)
     await recreateDatabase(o)
-    await django(['migrate', '--noinput', '-v0'], env.django)
+    await django(o, ['migrate', '--noinput', '-v0'], env.django)
     step('seeding the demo users')
-    await django(['seed_demo'], env.django)
+    await django(o, ['seed_demo'], env.django)
 
     const keysDir = env.bridge['KEYS_DIR'] ?? join(o.stateDir, 'keys')
     await mkdir(keysDir, { recursive: true, mode: 0o700 })
@@ -374,7 +378,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     step('starting Django, the bridge, orders and the front')
     const djangoChild = start(
       'django',
-      PYTHON,
+      o.python ?? PYTHON,
       ['manage.py', 'runserver', `127.0.0.1:${o.ports.django}`, '--noreload'],
       { ...env.django, PYTHONUNBUFFERED: '1' },
       DJANGO_DIR,
@@ -456,8 +460,8 @@ export async function dropDatabase(o: DemoOptions): Promise<void> {
   }
 }
 
-async function django(args: string[], env: Record<string, string>): Promise<void> {
-  const r = await run(PYTHON, ['manage.py', ...args], { cwd: DJANGO_DIR, env })
+async function django(o: DemoOptions, args: string[], env: Record<string, string>): Promise<void> {
+  const r = await run(o.python ?? PYTHON, ['manage.py', ...args], { cwd: DJANGO_DIR, env })
   if (r.code !== 0) throw new Error(`manage.py ${args[0]} failed (${r.code}):\n${r.out}`)
 }
 
