@@ -22,7 +22,6 @@ import { createVerifier, koaBearerAuth, type AccessTokenClaims } from 'django-jw
 import { createRedisRevocations } from 'django-jwt-bridge-verifier/redis'
 import {
   createWebSocketAuth,
-  isControlMessage,
   wsHandleProtocols,
   wsUpgradeHandler,
 } from 'django-jwt-bridge-verifier/websocket'
@@ -134,10 +133,8 @@ export async function startOrders(options: OrdersOptions): Promise<OrdersService
     sockets.add(ws)
     ws.on('close', () => sockets.delete(ws))
     ws.send(JSON.stringify({ type: 'hello', username: claims.username, exp: claims.exp }))
-    ws.on('message', (data) => {
-      // The kit answers its own re-authentication frames; this service has no other messages.
-      if (isControlMessage(data)) return
-    })
+    // Clients only listen here. The kit answers their re-authentication frames itself; a
+    // service that takes messages skips those with isControlMessage(data).
   })
   const server: Server = createServer(app.callback())
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
