@@ -86,6 +86,7 @@ export function demoOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DemoOp
     redisPrefix: env['DEMO_REDIS_PREFIX'] || 'djb-demo:',
     accessTokenTtl: port('DEMO_ACCESS_TOKEN_TTL', 300),
     stateDir: env['DEMO_STATE_DIR'] || join(ROOT, '.demo'),
+    ...(env['DEMO_PYTHON'] ? { python: env['DEMO_PYTHON'] } : {}),
   }
 }
 

@@ -145,6 +145,8 @@ describe(
         redisPrefix: uniquePrefix('demo'),
         accessTokenTtl: TTL,
         stateDir: await mkdtemp(join(tmpdir(), 'djb-demo-')),
+        // DEMO_PYTHON: another Django than Debian's 3.2 (a virtualenv with current Django).
+        ...(process.env['DEMO_PYTHON'] ? { python: process.env['DEMO_PYTHON'] } : {}),
       }
       demo = await startDemo(options)
       origin = demo.url.replace(/\/$/, '')
