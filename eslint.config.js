@@ -11,6 +11,9 @@ export default tseslint.config(
       'packages/*/node_modules/**',
       'test/fixtures/**',
       'examples/**/node_modules/**',
+      // npm run demo's state (keys, the SPA bundle, logs) and the SPA's own build.
+      '.demo/**',
+      'examples/spa/dist/**',
     ],
   },
   js.configs.recommended,

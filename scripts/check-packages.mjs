@@ -6,6 +6,7 @@
 // pass attw's strict default. The service is ESM-only on purpose (a Koa app with no CommonJS
 // build), so its check uses attw's esm-only profile, which skips exactly the node10 and
 // node16-from-CommonJS resolutions; nothing else is ignored.
+// The examples (examples/orders, examples/spa) are private workspaces, never published: not packed.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -14,6 +14,7 @@ const DOCS = [
   'CONTRIBUTING.md',
   'keys/README.md',
   'bench/exchange/README.md',
+  'examples/README.md',
   'packages/verifier/README.md',
   'packages/browser/README.md',
   ...readdirSync('docs')
