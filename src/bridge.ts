@@ -6,6 +6,7 @@
 import type Koa from 'koa'
 import type { Cluster, Redis } from 'ioredis'
 import { createApp } from './app.ts'
+import { createClientAuthenticator } from './authn/client.ts'
 import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
 import type { Config } from './config/index.ts'
@@ -191,6 +192,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
 
   const tokens: TokenService = {
     granter,
+    client: createClientAuthenticator(config.clients),
     password: async (username, password, ip, request) =>
       issue(await authenticatePassword(username, password, ip), request),
     exchange: async (cookie, request) => issue(await authenticateSession(cookie), request),

@@ -131,6 +131,8 @@ export function toConfig(e: ParsedEnv) {
     audience: e.BRIDGE_AUDIENCE,
     /** Permission/group → scope per audience (BRIDGE_SCOPES_FILE); empty: no `scope` claim. */
     scopes: checkScopeAudiences(e.BRIDGE_SCOPES_FILE, e.BRIDGE_AUDIENCE, 'BRIDGE_SCOPES_FILE'),
+    /** The OAuth client allow-list (BRIDGE_CLIENTS_FILE); undefined: client_id is ignored. */
+    clients: e.BRIDGE_CLIENTS_FILE,
     /** BRIDGE_ACCESS_TOKEN_MAX_BYTES; empty: no limit. */
     tokenSizeLimits: checkScopeAudiences(
       e.BRIDGE_ACCESS_TOKEN_MAX_BYTES,

@@ -33,6 +33,7 @@ import {
   url,
   type Parser,
 } from './parsers.ts'
+import { clientsFile } from './clients.ts'
 import { scopeMapFile, tokenSizeLimits } from './scopes.ts'
 
 /** One environment variable. */
@@ -212,6 +213,11 @@ export const VARIABLES = {
   // environment variable readably, and a mounted ConfigMap or secret is a file anyway.
   BRIDGE_SCOPES_FILE: variable('', scopeMapFile, {
     doc: 'JSON file mapping Django permissions (`app_label.codename`) and groups (`group:<name>`) to `scope` values per audience: `{"svc-orders": {"orders:read": ["orders.view_order", "group:support"]}}`. Read and checked at start. Unset: tokens carry no `scope` and no permission is read. See docs/verifier.md, "Scopes".',
+  }),
+  // A file, like the scope map: a list of clients with grants does not fit a variable readably,
+  // and it holds secret hashes, which belong in a mounted secret rather than the environment.
+  BRIDGE_CLIENTS_FILE: variable('', clientsFile, {
+    doc: 'JSON file of the OAuth clients allowed at `/token` (RFC 6749 §2.1): `{"web": {"type": "public"}, "reports": {"type": "confidential", "secret_sha256": "…", "grants": ["password"]}}`. Then every grant needs a listed `client_id` (confidential clients authenticate with `client_secret_basic` or `client_secret_post`), else 400/401 `invalid_client`; a grant the client is not given gets `unauthorized_client`. Unset: `client_id` is ignored and any client may use every grant. See docs/tokens.md, "Clients".',
   }),
   // Pomerium's lesson: a user in many groups gets a token that upstream header limits (often
   // 8 KiB for all headers) silently refuse. Failing at issuance names the cause.
