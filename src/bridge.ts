@@ -7,6 +7,7 @@ import type Koa from 'koa'
 import type { Cluster, Redis } from 'ioredis'
 import { createApp } from './app.ts'
 import { createClientAuthenticator } from './authn/client.ts'
+import { createFailureFloor } from './authn/floor.ts'
 import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
 import type { Config } from './config/index.ts'
@@ -59,6 +60,11 @@ export interface Bridge {
   store: TokenStore
   auth: DjangoAuth
   metrics: Metrics
+  /**
+   * Settles once the bridge has measured what it needs before serving (the password-failure
+   * floor, src/authn/floor.ts); rejects if that failed. Await it before listening.
+   */
+  ready: Promise<void>
   /** Swap the key ring (SIGHUP reload, key rotation) without a restart. */
   setRing(ring: KeyRing): void
 }
@@ -88,7 +94,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
   }
 
-  const { auth, writer, users } = createDjangoLayer({
+  const { auth, writer, users, hashers } = createDjangoLayer({
     db,
     config: django,
     now,
@@ -133,6 +139,13 @@ export function createBridge(deps: BridgeDeps): Bridge {
     logger,
     now,
   })
+  // Measured now (auto), before the first login: the first failure must not wait for it, and
+  // start-up awaits `ready` so a bad measurement stops the service instead of a login.
+  const floor = createFailureFloor({
+    configuredMs: config.passwordFailureFloorMs,
+    calibrate: () => hashers.calibrate(),
+    logger,
+  })
   const authenticatePassword = createPasswordAuthenticator({
     auth,
     store,
@@ -143,6 +156,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     now,
     // About ten seconds of queued hashing at Django's default cost; beyond that, shed load.
     maxPending: config.passwordHashConcurrency * 32,
+    floor,
   })
 
   const seconds = () => Math.floor(now() / 1000)
@@ -301,6 +315,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     store,
     auth,
     metrics,
+    ready: floor.ready.then(() => undefined),
     setRing(next) {
       ring = next
     },

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     logger,
     ...(rollback === undefined ? {} : { rollback }),
   })
+  await bridge.ready
   const changeFeed = await startDjangoChangeFeed(config, bridge.store, logger)
   const server: Server = bridge.app.listen({
     port: config.port,

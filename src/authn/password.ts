@@ -1,9 +1,9 @@
 /**
  * Credential: username and password (first-party login form). Throttling runs before any KDF
  * work, so a flood of guesses costs Redis round trips, not PBKDF2 seconds, and it reserves the
- * attempt atomically, so the limits hold however many guesses arrive at once. Every failure (unknown
- * user, wrong password, inactive user, unusable password) gives the same invalid_grant after the
- * same hashing work.
+ * attempt atomically, so the limits hold however many guesses arrive at once. Every failure
+ * (unknown user, wrong password, inactive user, unusable password) gives the same invalid_grant,
+ * no sooner than the failure floor (./floor.ts).
  */
 import { createHash } from 'node:crypto'
 import type { DjangoAuth } from '../django/auth.ts'
@@ -11,6 +11,7 @@ import { sessionAuthHash } from '../django/session-auth-hash.ts'
 import { DjangoError, OAuthError, WireError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TokenStore } from '../store/types.ts'
+import type { FailureFloor } from './floor.ts'
 import type { Subject } from './types.ts'
 
 export interface PasswordAuthenticatorDeps {
@@ -28,6 +29,8 @@ export interface PasswordAuthenticatorDeps {
    * only grow until every client timed out.
    */
   maxPending: number
+  /** The time every failed login lasts at least (./floor.ts). */
+  floor: FailureFloor
 }
 
 export const MAX_PASSWORD_BYTES = 4096
@@ -76,6 +79,10 @@ export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
       })
     }
     pending++
+    // The failure floor counts from here: before the user lookup, the first step whose time
+    // depends on the account (./floor.ts).
+    const started = performance.now()
+    let failure: OAuthError
     try {
       const user = await deps.auth.authenticate(username, password)
       // A success ends the run of failures: the counter (this reservation with it) is dropped.
@@ -113,10 +120,17 @@ export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
       // longer than the window without keeping up the attack, and the user's Django session
       // exchange keeps working meanwhile.
       deps.logger.info({ event: 'login_failed', ip: clientIp }, 'audit')
-      throw new OAuthError('invalid_grant', 'invalid username or password', 400, { cause: err })
+      failure = new OAuthError('invalid_grant', 'invalid username or password', 400, {
+        cause: err,
+      })
     } finally {
       pending--
     }
+    // Every failure, whatever its cause (unknown user, wrong password under any hasher,
+    // inactive user, unusable hash), answers at the same time: no sooner than the floor.
+    // Slept after the pending slot is given back: waiting costs no capacity.
+    await deps.floor.padFrom(started)
+    throw failure
   }
 }
 

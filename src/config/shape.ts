@@ -163,6 +163,8 @@ export function toConfig(e: ParsedEnv) {
       windowSeconds: e.THROTTLE_WINDOW_SECONDS,
     },
     passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
+    /** PASSWORD_FAILURE_FLOOR_MS; undefined: measured at start (`auto`). */
+    passwordFailureFloorMs: e.PASSWORD_FAILURE_FLOOR_MS,
     logoutDeletesDjangoSessions: e.LOGOUT_DELETES_DJANGO_SESSIONS,
     /** Follow the change triggers (`triggers`) or not (`off`). */
     djangoChangeFeed: e.DJANGO_CHANGE_FEED,

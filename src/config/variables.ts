@@ -335,6 +335,10 @@ export const VARIABLES = {
     shown: 'cores − 1, between 1 and 3',
     doc: 'Password hashes in flight at once; the rest queue, and logins past 32 × this many pending get 503.',
   }),
+  // Timing equalisation of failed logins (issue 17 item 2, checklist H1); src/authn/floor.ts.
+  PASSWORD_FAILURE_FLOOR_MS: variable('auto', autoOrInt(1, 60_000), {
+    doc: 'Every failed password login answers no sooner than this many ms after its work began, so timing does not tell existing accounts from unknown ones, whatever hashers the database holds. `auto`: 1.5 × the slowest hasher of DJANGO_PASSWORD_HASHERS at current parameters, measured at start, + 20 ms. Set it above the cost of any stronger hashes the database holds (custom hasher subclasses).',
+  }),
   // Opt-in: the triggers are installed by the CLI (`triggers install`) with the tables' owner's
   // rights, which the bridge's own role should not hold (docs/django-changes.md).
   DJANGO_CHANGE_FEED: variable('off', oneOf(CHANGE_FEEDS), {

@@ -137,6 +137,9 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     BRIDGE_AUDIENCE: 'https://api.test',
     // Low iterations keep password-grant tests fast; hashes Django wrote keep their own count.
     DJANGO_PBKDF2_ITERATIONS: '1000',
+    // Likewise a small failure floor keeps failed logins fast; the timing tests set their own
+    // (test/integration/login-timing.test.ts measures `auto` too).
+    PASSWORD_FAILURE_FLOOR_MS: '1',
     LOG_LEVEL: 'silent',
     ...options.env,
   })
@@ -178,6 +181,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     now,
     ...(options.rollback === undefined ? {} : { rollback: options.rollback }),
   })
+  await bridge.ready
   const server: Server = bridge.app.listen(0, '127.0.0.1')
   await new Promise<void>((resolve) => server.once('listening', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
