@@ -6,7 +6,7 @@
 import type Koa from 'koa'
 import type { Cluster, Redis } from 'ioredis'
 import { createApp } from './app.ts'
-import { createClientAuthenticator } from './authn/client.ts'
+import { createClientAuthenticator, tokenAuthMethods } from './authn/client.ts'
 import { createFailureFloor } from './authn/floor.ts'
 import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
@@ -146,6 +146,17 @@ export function createBridge(deps: BridgeDeps): Bridge {
     calibrate: () => hashers.calibrate(),
     logger,
   })
+  floor.ready.then(
+    (floorMs) => {
+      if (floorMs >= config.requestDeadlineMs) {
+        logger.warn(
+          { event: 'login_floor_past_deadline', floorMs, deadlineMs: config.requestDeadlineMs },
+          'the measured failure floor exceeds REQUEST_DEADLINE_MS: failed logins will answer 503; raise the deadline',
+        )
+      }
+    },
+    () => {},
+  )
   const authenticatePassword = createPasswordAuthenticator({
     auth,
     store,
@@ -284,6 +295,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     audience: config.audience,
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
+    tokenAuthMethods: tokenAuthMethods(config.clients),
     ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
     browserSession: {
       service: {

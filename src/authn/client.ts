@@ -28,6 +28,20 @@ export type ClientAuthenticator = (
   grant: ClientGrant,
 ) => OAuthClient | null
 
+/**
+ * RFC 8414 `token_endpoint_auth_methods_supported` for an allow-list: `none` (public clients,
+ * and any client without a list), the two client_secret methods for confidential clients.
+ */
+export function tokenAuthMethods(clients: OAuthClients): string[] {
+  if (clients === undefined) return ['none']
+  const methods: string[] = []
+  if (clients.some((c) => c.type === 'public')) methods.push('none')
+  if (clients.some((c) => c.type === 'confidential')) {
+    methods.push('client_secret_basic', 'client_secret_post')
+  }
+  return methods
+}
+
 /** RFC 7617 challenge; the realm names the service, and it is the same for every client. */
 const CHALLENGE = 'Basic realm="django-jwt-bridge", charset="UTF-8"'
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i

@@ -68,6 +68,12 @@ export function toConfig(e: ParsedEnv) {
   // A client refreshes when its first access token expires: the family must still be there.
   if (e.REFRESH_FIRST_USE_SECONDS < e.ACCESS_TOKEN_TTL)
     throw new ConfigError('REFRESH_FIRST_USE_SECONDS', 'must be at least ACCESS_TOKEN_TTL.')
+  // Past the deadline every failed login would be a 503: still uniform, but no longer an answer.
+  if (
+    e.PASSWORD_FAILURE_FLOOR_MS !== undefined &&
+    e.PASSWORD_FAILURE_FLOOR_MS >= e.REQUEST_DEADLINE_MS
+  )
+    throw new ConfigError('PASSWORD_FAILURE_FLOOR_MS', 'must be below REQUEST_DEADLINE_MS.')
   return {
     django: {
       secretKey: e.DJANGO_SECRET_KEY,

@@ -273,6 +273,20 @@ describe('the OAuth client allow-list, BRIDGE_CLIENTS_FILE (RFC 6749 §2.3, D6)'
     assert.equal(reports.body.error, 'unauthorized_client')
   })
 
+  it('the RFC 8414 metadata names the client authentication methods', async () => {
+    for (const path of [
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
+    ]) {
+      const res = await t.request.get(path).expect(200)
+      assert.deepEqual(res.body.token_endpoint_auth_methods_supported, [
+        'none',
+        'client_secret_basic',
+        'client_secret_post',
+      ])
+    }
+  })
+
   it('logs neither the secret nor its hash', () => {
     const all = lines.join('')
     assert.ok(all.length > 0, 'the bridge logged something at debug level')

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { createFailureFloor, floorFromCosts } from '../../src/authn/floor.ts'
+import { loadConfig } from '../../src/config/index.ts'
 import { createDjangoPasswordHashers } from '../../src/django/hashers/index.ts'
+import { ConfigError } from '../../src/errors.ts'
 import { createLogger } from '../../src/log.ts'
 
 function capture() {
@@ -71,5 +73,24 @@ describe('password failure floor', () => {
     await floor.padFrom(performance.now() - 100)
     const warnings = lines.filter((l) => l.event === 'login_floor_exceeded')
     assert.equal(warnings.length, 1)
+  })
+
+  it('PASSWORD_FAILURE_FLOOR_MS: auto by default, else below REQUEST_DEADLINE_MS', () => {
+    const base = {
+      DJANGO_SECRET_KEY: 'k',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/db',
+      REDIS_URL: 'redis://127.0.0.1:6379/0',
+    }
+    assert.equal(loadConfig(base).passwordFailureFloorMs, undefined)
+    assert.equal(
+      loadConfig({ ...base, PASSWORD_FAILURE_FLOOR_MS: '1999' }).passwordFailureFloorMs,
+      1999,
+    )
+    assert.throws(
+      () => loadConfig({ ...base, PASSWORD_FAILURE_FLOOR_MS: '2000' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message === 'PASSWORD_FAILURE_FLOOR_MS: must be below REQUEST_DEADLINE_MS.',
+    )
   })
 })
