@@ -88,6 +88,8 @@ describe('failed password logins take the same time, whatever the account (H1)',
           hasher: 'md5',
           is_active: false,
         },
+        // Django's make_password(None): an unusable password (checklist H1 lists it too).
+        { cmd: 'create_user', username: 'unusable', password: null },
       ],
       t.db.env,
     )
@@ -115,6 +117,7 @@ describe('failed password logins take the same time, whatever the account (H1)',
       'wrong password, argon2': () => login(t.request, 'argon2-user', 'wrong'),
       'wrong password, bcrypt_sha256': () => login(t.request, 'bcrypt-user', 'wrong'),
       'inactive user, right password': () => login(t.request, 'inactive', PASSWORD),
+      'unusable password': () => login(t.request, 'unusable', PASSWORD),
     }
     const times = new Map<string, number[]>(Object.keys(cases).map((k) => [k, []]))
     const bodies = new Set<string>()
