@@ -311,7 +311,7 @@ export const VARIABLES = {
     doc: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',
   }),
   CORS_ORIGINS: variable('', list(origin), {
-    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated. Also the CSRF allow-list of cookie-authenticated endpoints (`/token` cookie exchange, `/browser/*`): a same-site or cross-site page must be listed here, sibling subdomains included.',
+    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated. Also the CSRF allow-list of cookie-authenticated endpoints (`/token` cookie exchange, `/browser/*`) and the cross-site allow-list of every `/token` grant: a same-site or cross-site page must be listed here, sibling subdomains included.',
   }),
   CSRF_DJANGO_DOUBLE_SUBMIT: variable('false', bool, {
     doc: "Cookie-authenticated requests must also send Django's `csrftoken` cookie value in an `X-CSRFToken` header (on top of `X-Bridge-CSRF: 1`, Fetch Metadata and Origin checks).",
@@ -337,7 +337,7 @@ export const VARIABLES = {
   }),
   // Timing equalisation of failed logins (issue 17 item 2, checklist H1); src/authn/floor.ts.
   PASSWORD_FAILURE_FLOOR_MS: variable('auto', autoOrInt(1, 60_000), {
-    doc: 'Every failed password login answers no sooner than this many ms after its work began, so timing does not tell existing accounts from unknown ones, whatever hashers the database holds. `auto`: 1.5 × the slowest hasher of DJANGO_PASSWORD_HASHERS at current parameters, measured at start, + 20 ms. Set it above the cost of any stronger hashes the database holds (custom hasher subclasses).',
+    doc: 'Every failed password login answers no sooner than this many ms after its work began, so timing does not tell existing accounts from unknown ones, whatever hashers the database holds. `auto`: 1.5 × the slowest hasher of DJANGO_PASSWORD_HASHERS at current parameters, measured at start, + 20 ms. Set it above the cost of any stronger hashes the database holds (custom hasher subclasses), and below REQUEST_DEADLINE_MS. See docs/operations.md, "Password logins".',
   }),
   // Opt-in: the triggers are installed by the CLI (`triggers install`) with the tables' owner's
   // rights, which the bridge's own role should not hold (docs/django-changes.md).
