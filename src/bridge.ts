@@ -6,6 +6,8 @@
 import type Koa from 'koa'
 import type { Cluster, Redis } from 'ioredis'
 import { createApp, createMetricsApp } from './app.ts'
+import { createClientAuthenticator, tokenAuthMethods } from './authn/client.ts'
+import { createFailureFloor } from './authn/floor.ts'
 import { createPasswordAuthenticator } from './authn/password.ts'
 import { createSessionAuthenticator } from './authn/session-cookie.ts'
 import type { Config } from './config/index.ts'
@@ -60,6 +62,11 @@ export interface Bridge {
   store: TokenStore
   auth: DjangoAuth
   metrics: Metrics
+  /**
+   * Settles once the bridge has measured what it needs before serving (the password-failure
+   * floor, src/authn/floor.ts); rejects if that failed. Await it before listening.
+   */
+  ready: Promise<void>
   /** Swap the key ring (SIGHUP reload, key rotation) without a restart. */
   setRing(ring: KeyRing): void
 }
@@ -89,7 +96,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
   }
 
-  const { auth, writer, users } = createDjangoLayer({
+  const { auth, writer, users, hashers } = createDjangoLayer({
     db,
     config: django,
     now,
@@ -135,6 +142,24 @@ export function createBridge(deps: BridgeDeps): Bridge {
     logger,
     now,
   })
+  // Measured now (auto), before the first login: the first failure must not wait for it, and
+  // start-up awaits `ready` so a bad measurement stops the service instead of a login.
+  const floor = createFailureFloor({
+    configuredMs: config.passwordFailureFloorMs,
+    calibrate: () => hashers.calibrate(),
+    logger,
+  })
+  floor.ready.then(
+    (floorMs) => {
+      if (floorMs >= config.requestDeadlineMs) {
+        logger.warn(
+          { event: 'login_floor_past_deadline', floorMs, deadlineMs: config.requestDeadlineMs },
+          'the measured failure floor exceeds REQUEST_DEADLINE_MS: failed logins will answer 503; raise the deadline',
+        )
+      }
+    },
+    () => {},
+  )
   const authenticatePassword = createPasswordAuthenticator({
     auth,
     store,
@@ -145,6 +170,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     now,
     // About ten seconds of queued hashing at Django's default cost; beyond that, shed load.
     maxPending: config.passwordHashConcurrency * 32,
+    floor,
   })
 
   const seconds = () => Math.floor(now() / 1000)
@@ -194,6 +220,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
 
   const tokens: TokenService = {
     granter,
+    client: createClientAuthenticator(config.clients),
     password: async (username, password, ip, request) =>
       issue(await authenticatePassword(username, password, ip), request),
     exchange: async (cookie, request) => issue(await authenticateSession(cookie), request),
@@ -276,6 +303,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     audience: config.audience,
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
+    tokenAuthMethods: tokenAuthMethods(config.clients),
     ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
     browserSession: {
       service: {
@@ -311,6 +339,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     store,
     auth,
     metrics,
+    ready: floor.ready.then(() => undefined),
     setRing(next) {
       ring = next
     },

@@ -28,6 +28,8 @@
 export const WIRE_CODES = [
   'invalid_request',
   'invalid_grant',
+  'invalid_client',
+  'unauthorized_client',
   'unsupported_grant_type',
   'invalid_scope',
   'invalid_target',

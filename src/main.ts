@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     logger,
     ...(rollback === undefined ? {} : { rollback }),
   })
+  await bridge.ready
   const changeFeed = await startDjangoChangeFeed(config, bridge.store, logger)
   const server: Server = createHttpServer(bridge.app.callback(), config.httpTimeouts)
   server.listen({

@@ -76,6 +76,12 @@ export function toConfig(e: ParsedEnv) {
   // Node refuses to start a server whose header limit exceeds its request limit.
   if (e.HTTP_REQUEST_TIMEOUT_MS < e.HTTP_HEADERS_TIMEOUT_MS)
     throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', 'must be at least HTTP_HEADERS_TIMEOUT_MS.')
+  // Past the deadline every failed login would be a 503: still uniform, but no longer an answer.
+  if (
+    e.PASSWORD_FAILURE_FLOOR_MS !== undefined &&
+    e.PASSWORD_FAILURE_FLOOR_MS >= e.REQUEST_DEADLINE_MS
+  )
+    throw new ConfigError('PASSWORD_FAILURE_FLOOR_MS', 'must be below REQUEST_DEADLINE_MS.')
   return {
     django: {
       secretKey: e.DJANGO_SECRET_KEY,
@@ -139,6 +145,8 @@ export function toConfig(e: ParsedEnv) {
     audience: e.BRIDGE_AUDIENCE,
     /** Permission/group → scope per audience (BRIDGE_SCOPES_FILE); empty: no `scope` claim. */
     scopes: checkScopeAudiences(e.BRIDGE_SCOPES_FILE, e.BRIDGE_AUDIENCE, 'BRIDGE_SCOPES_FILE'),
+    /** The OAuth client allow-list (BRIDGE_CLIENTS_FILE); undefined: client_id is ignored. */
+    clients: e.BRIDGE_CLIENTS_FILE,
     /** BRIDGE_ACCESS_TOKEN_MAX_BYTES; empty: no limit. */
     tokenSizeLimits: checkScopeAudiences(
       e.BRIDGE_ACCESS_TOKEN_MAX_BYTES,
@@ -180,6 +188,8 @@ export function toConfig(e: ParsedEnv) {
       windowSeconds: e.THROTTLE_WINDOW_SECONDS,
     },
     passwordHashConcurrency: e.PASSWORD_HASH_CONCURRENCY,
+    /** PASSWORD_FAILURE_FLOOR_MS; undefined: measured at start (`auto`). */
+    passwordFailureFloorMs: e.PASSWORD_FAILURE_FLOOR_MS,
     logoutDeletesDjangoSessions: e.LOGOUT_DELETES_DJANGO_SESSIONS,
     /** Follow the change triggers (`triggers`) or not (`off`). */
     djangoChangeFeed: e.DJANGO_CHANGE_FEED,

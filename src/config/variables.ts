@@ -35,6 +35,7 @@ import {
   url,
   type Parser,
 } from './parsers.ts'
+import { clientsFile } from './clients.ts'
 import { scopeMapFile, tokenSizeLimits } from './scopes.ts'
 
 /** One environment variable. */
@@ -215,6 +216,11 @@ export const VARIABLES = {
   BRIDGE_SCOPES_FILE: variable('', scopeMapFile, {
     doc: 'JSON file mapping Django permissions (`app_label.codename`) and groups (`group:<name>`) to `scope` values per audience: `{"svc-orders": {"orders:read": ["orders.view_order", "group:support"]}}`. Read and checked at start. Unset: tokens carry no `scope` and no permission is read. See docs/verifier.md, "Scopes".',
   }),
+  // A file, like the scope map: a list of clients with grants does not fit a variable readably,
+  // and it holds secret hashes, which belong in a mounted secret rather than the environment.
+  BRIDGE_CLIENTS_FILE: variable('', clientsFile, {
+    doc: 'JSON file of the OAuth clients allowed at `/token` (RFC 6749 §2.1): `{"web": {"type": "public"}, "reports": {"type": "confidential", "secret_sha256": "…", "grants": ["password"]}}`. Then every grant needs a listed `client_id` (confidential clients authenticate with `client_secret_basic` or `client_secret_post`), else 400/401 `invalid_client`; a grant the client is not given gets `unauthorized_client`. Unset: `client_id` is ignored and any client may use every grant. See docs/tokens.md, "Clients".',
+  }),
   // Pomerium's lesson: a user in many groups gets a token that upstream header limits (often
   // 8 KiB for all headers) silently refuse. Failing at issuance names the cause.
   BRIDGE_ACCESS_TOKEN_MAX_BYTES: variable('', tokenSizeLimits, {
@@ -329,7 +335,7 @@ export const VARIABLES = {
     doc: 'Trust `X-Forwarded-For` for the client IP (only behind your own proxy).',
   }),
   CORS_ORIGINS: variable('', list(origin), {
-    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated. Also the CSRF allow-list of cookie-authenticated endpoints (`/token` cookie exchange, `/browser/*`): a same-site or cross-site page must be listed here, sibling subdomains included.',
+    doc: 'Exact origins allowed to call the bridge with credentials, comma-separated. Also the CSRF allow-list of cookie-authenticated endpoints (`/token` cookie exchange, `/browser/*`) and the cross-site allow-list of every `/token` grant: a same-site or cross-site page must be listed here, sibling subdomains included.',
   }),
   CSRF_DJANGO_DOUBLE_SUBMIT: variable('false', bool, {
     doc: "Cookie-authenticated requests must also send Django's `csrftoken` cookie value in an `X-CSRFToken` header (on top of `X-Bridge-CSRF: 1`, Fetch Metadata and Origin checks).",
@@ -352,6 +358,10 @@ export const VARIABLES = {
   PASSWORD_HASH_CONCURRENCY: variable(HASH_CONCURRENCY, int(1, 256), {
     shown: 'cores − 1, between 1 and 3',
     doc: 'Password hashes in flight at once; the rest queue, and logins past 32 × this many pending get 503.',
+  }),
+  // Timing equalisation of failed logins (issue 17 item 2, checklist H1); src/authn/floor.ts.
+  PASSWORD_FAILURE_FLOOR_MS: variable('auto', autoOrInt(1, 60_000), {
+    doc: 'Every failed password login answers no sooner than this many ms after its work began, so timing does not tell existing accounts from unknown ones, whatever hashers the database holds. `auto`: 1.5 × the slowest hasher of DJANGO_PASSWORD_HASHERS at current parameters, measured at start, + 20 ms. Set it above the cost of any stronger hashes the database holds (custom hasher subclasses), and below REQUEST_DEADLINE_MS. See docs/operations.md, "Password logins".',
   }),
   // Opt-in: the triggers are installed by the CLI (`triggers install`) with the tables' owner's
   // rights, which the bridge's own role should not hold (docs/django-changes.md).

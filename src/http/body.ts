@@ -113,3 +113,12 @@ export function required(params: Params, name: string, maxLength = 4096): string
   if (v.length > maxLength) throw new OAuthError('invalid_request', `${name} is too long`)
   return v
 }
+
+/** An optional parameter: undefined when absent; invalid_request when over `maxLength`. */
+export function optional(params: Params, name: string, maxLength = 4096): string | undefined {
+  const v = params[name]
+  if (v !== undefined && v.length > maxLength) {
+    throw new OAuthError('invalid_request', `${name} is too long`)
+  }
+  return v
+}

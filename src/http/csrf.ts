@@ -17,6 +17,9 @@
  * Optionally (config) Django's own double submit: an `X-CSRFToken` header that matches the
  * `csrftoken` cookie, checked exactly as Django's CsrfViewMiddleware would.
  *
+ * Checks 2 and 3 alone ({@link decideCrossSite}) also guard every grant at `/token`, cookie or
+ * not: no web page on another site may use the token endpoint through its visitors' browsers.
+ *
  * Each refusal is logged with its reason and the origin (never a cookie), and the 403 body says
  * what to configure, so a cross-site refusal is visible on both sides: the browser itself shows
  * only "Failed to fetch" when the origin is not a CORS origin.
@@ -70,19 +73,17 @@ export interface CsrfRefusal {
 const ORIGINS_HINT = 'add the page origin (scheme://host[:port]) to CORS_ORIGINS'
 
 /**
- * Decides one request; `null` when it may proceed. Pure apart from reading `ctx`'s headers, so
- * the route that authenticates by cookie only on one branch (`/token`) can call it there.
+ * The cross-site part of the defence alone (checks 2 and 3 above, and `Origin: null`): does a
+ * browser say this request comes from a page that is not the bridge's own origin nor in the
+ * allow-list? A request with neither Fetch Metadata nor Origin (curl, a server, a mobile app)
+ * passes. `/token` runs this on every grant, not only the cookie exchange: a password grant
+ * needs no ambient credential, but from any web page it would let that page make its visitors'
+ * browsers guess passwords or lock accounts (issue 17 item 4, checklist I2).
  */
-export function decideCsrf(ctx: Context, policy: CsrfPolicy): CsrfRefusal | null {
+export function decideCrossSite(ctx: Context, policy: CsrfPolicy): CsrfRefusal | null {
   const allowed = (origin: string): boolean =>
     origin === policy.selfOrigin || policy.allowedOrigins.includes(origin)
   const origin = ctx.get('Origin')
-  if (ctx.get(CSRF_HEADER) !== CSRF_HEADER_VALUE) {
-    return {
-      reason: 'missing_header',
-      description: `send the header ${CSRF_HEADER}: ${CSRF_HEADER_VALUE} with this request`,
-    }
-  }
   if (origin === 'null') {
     return {
       reason: 'null_origin',
@@ -92,7 +93,7 @@ export function decideCsrf(ctx: Context, policy: CsrfPolicy): CsrfRefusal | null
   const site = ctx.get('Sec-Fetch-Site')
   switch (site) {
     case 'same-origin':
-      break
+      return null
     case 'same-site':
     case 'cross-site':
       if (!policy.allowedOrigins.includes(origin)) {
@@ -101,7 +102,7 @@ export function decideCsrf(ctx: Context, policy: CsrfPolicy): CsrfRefusal | null
           description: `${site} request from origin ${originLabel(origin)} refused: ${ORIGINS_HINT}`,
         }
       }
-      break
+      return null
     case 'none':
       return {
         reason: 'fetch_site_none',
@@ -115,10 +116,26 @@ export function decideCsrf(ctx: Context, policy: CsrfPolicy): CsrfRefusal | null
           description: `request from origin ${originLabel(origin)} refused: ${ORIGINS_HINT}`,
         }
       }
-      break
+      return null
     default:
       return { reason: 'fetch_site_unknown', description: 'unknown Sec-Fetch-Site value' }
   }
+}
+
+/**
+ * Decides one cookie-authenticated request; `null` when it may proceed. Pure apart from reading
+ * `ctx`'s headers, so the route that authenticates by cookie only on one branch (`/token`) can
+ * call it there.
+ */
+export function decideCsrf(ctx: Context, policy: CsrfPolicy): CsrfRefusal | null {
+  if (ctx.get(CSRF_HEADER) !== CSRF_HEADER_VALUE) {
+    return {
+      reason: 'missing_header',
+      description: `send the header ${CSRF_HEADER}: ${CSRF_HEADER_VALUE} with this request`,
+    }
+  }
+  const crossSite = decideCrossSite(ctx, policy)
+  if (crossSite !== null) return crossSite
   const double = policy.djangoDoubleSubmit
   if (double !== undefined) {
     const secret = csrfSecretFromCookie(
@@ -136,10 +153,15 @@ export function decideCsrf(ctx: Context, policy: CsrfPolicy): CsrfRefusal | null
 
 /**
  * Throws the 403 `access_denied` for a refused request, after logging the reason and origin.
- * The log line carries no cookie and no header other than Origin and Sec-Fetch-Site.
+ * The log line carries no cookie and no header other than Origin and Sec-Fetch-Site. `decide`
+ * is the whole cookie defence by default, or {@link decideCrossSite} alone.
  */
-export function enforceCsrf(ctx: Context, policy: CsrfPolicy): void {
-  const refusal = decideCsrf(ctx, policy)
+export function enforceCsrf(
+  ctx: Context,
+  policy: CsrfPolicy,
+  decide: (ctx: Context, policy: CsrfPolicy) => CsrfRefusal | null = decideCsrf,
+): void {
+  const refusal = decide(ctx, policy)
   if (refusal === null) return
   policy.logger.warn(
     {

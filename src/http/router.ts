@@ -29,6 +29,8 @@ export interface RouterDeps {
   logger: Logger
   /** Present: cookie-authenticated requests need Django's CSRF double submit too. */
   djangoCsrf?: DjangoDoubleSubmit
+  /** RFC 8414 `token_endpoint_auth_methods_supported`; default `['none']`. */
+  tokenAuthMethods?: readonly string[]
   /** POST /browser/refresh (refresh-cookie mode) and POST /browser/logout; the router adds CSRF. */
   browserSession?: Omit<BrowserSessionRouteDeps, 'csrf'>
 }
@@ -73,11 +75,11 @@ export function createRouter(deps: RouterDeps): Router {
   router.get('/.well-known/jwks.json', jwksRoute(deps.keys))
   router.get(
     '/.well-known/openid-configuration',
-    metadataRoute(deps.issuer, () => deps.keys().algs),
+    metadataRoute(deps.issuer, () => deps.keys().algs, deps.tokenAuthMethods),
   )
   router.get(
     '/.well-known/oauth-authorization-server',
-    metadataRoute(deps.issuer, () => deps.keys().algs),
+    metadataRoute(deps.issuer, () => deps.keys().algs, deps.tokenAuthMethods),
   )
   router.get('/healthz', healthzRoute)
   router.get('/readyz', readyzRoute(deps.readiness))

@@ -1,4 +1,5 @@
 /** What the HTTP layer needs from the rest of the bridge (composed in src/bridge.ts). */
+import type { ClientAuthenticator } from '../authn/client.ts'
 import type { BrowserTokenResponse } from '../tokens/browser.ts'
 import type { Granter, TokenRequest } from '../tokens/scopes.ts'
 import type { TokenResponse } from '../tokens/types.ts'
@@ -8,6 +9,8 @@ import type { WsTicketResponse } from '../tokens/ws-ticket.ts'
 export interface TokenService {
   /** Reads and checks the `scope`, `audience` and `resource` parameters of a token request. */
   granter: Pick<Granter, 'parse'>
+  /** Which OAuth client a `/token` request comes from (BRIDGE_CLIENTS_FILE); null: no list. */
+  client: ClientAuthenticator
   password(
     username: string,
     password: string,

@@ -10,6 +10,7 @@ export type {
   RevokeUserResult,
   RotateInput,
   RotateResult,
+  ThrottleReservation,
   ThrottleState,
   TokenStore,
 } from './types.ts'

@@ -205,6 +205,39 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
 return {n, redis.call('PTTL', KEYS[1])}
 `
 
+/**
+ * Reserve one attempt on a fixed-window counter, before the work it limits. KEYS[1] counter.
+ * ARGV[1] window ms, ARGV[2] limit. Reply {granted (1/0), count, pttl ms}.
+ *
+ * The check and the increment are one script: two requests can never both see count = limit - 1
+ * and both proceed, however many arrive at once (issue 17, 30 parallel guesses all checked).
+ * A refused attempt does not count, so the counter never exceeds the limit and the window is
+ * never moved by refusals. A counter that somehow lost its TTL gets one again, in either branch,
+ * so a lock-out always ends.
+ */
+export const THROTTLE_RESERVE = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+  return {0, n, redis.call('PTTL', KEYS[1])}
+end
+n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return {1, n, redis.call('PTTL', KEYS[1])}
+`
+
+/**
+ * Give back one reserved attempt. KEYS[1] counter. Returns the count before.
+ * Never creates the counter and never takes it below zero: a release after the window ended
+ * (the key expired) is a no-op, and the last reservation deletes the key rather than leaving a
+ * 0 that a later reservation would count from with the old window.
+ */
+export const THROTTLE_RELEASE = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 1 then redis.call('DECR', KEYS[1]) elseif n == 1 then redis.call('DEL', KEYS[1]) end
+return n
+`
+
 /** KEYS[1] counter. Returns {count or nil, pttl ms}. */
 export const THROTTLE_PEEK = `
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}

@@ -17,6 +17,8 @@ import {
   ROTATE,
   THROTTLE_HIT,
   THROTTLE_PEEK,
+  THROTTLE_RELEASE,
+  THROTTLE_RESERVE,
 } from './lua.ts'
 import type {
   CreateFamilyInput,
@@ -29,6 +31,7 @@ import type {
   RevokeUserResult,
   RotateInput,
   RotateResult,
+  ThrottleReservation,
   ThrottleState,
   TokenStore,
 } from './types.ts'
@@ -101,6 +104,8 @@ interface StoreCommands {
   ): Promise<unknown>
   djbThrottleHit(key: string, windowMs: string): Promise<unknown>
   djbThrottlePeek(key: string): Promise<unknown>
+  djbThrottleReserve(key: string, windowMs: string, limit: string): Promise<unknown>
+  djbThrottleRelease(key: string): Promise<unknown>
 }
 
 function defineCommands(redis: RedisLike): RedisLike & StoreCommands {
@@ -111,6 +116,8 @@ function defineCommands(redis: RedisLike): RedisLike & StoreCommands {
   redis.defineCommand('djbPublishRevocation', { numberOfKeys: 1, lua: PUBLISH_REVOCATION })
   redis.defineCommand('djbThrottleHit', { numberOfKeys: 1, lua: THROTTLE_HIT })
   redis.defineCommand('djbThrottlePeek', { numberOfKeys: 1, lua: THROTTLE_PEEK, readOnly: true })
+  redis.defineCommand('djbThrottleReserve', { numberOfKeys: 1, lua: THROTTLE_RESERVE })
+  redis.defineCommand('djbThrottleRelease', { numberOfKeys: 1, lua: THROTTLE_RELEASE })
   return redis as RedisLike & StoreCommands
 }
 
@@ -445,6 +452,26 @@ export function createRedisStore(client: RedisLike, options: RedisStoreOptions):
       const reply = await call(() => redis.djbThrottlePeek(key))
       if (!Array.isArray(reply)) throw badReply('peek')
       return throttleState(reply[0], reply[1])
+    },
+
+    async reserve(
+      bucket: string,
+      limit: number,
+      windowSeconds: number,
+    ): Promise<ThrottleReservation> {
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new TypeError('limit must be a positive integer')
+      }
+      const key = keys.throttle(bucket)
+      const windowMs = positiveSeconds(windowSeconds, 'windowSeconds')
+      const reply = await call(() => redis.djbThrottleReserve(key, String(windowMs), String(limit)))
+      if (!Array.isArray(reply) || reply.length !== 3) throw badReply('reserve')
+      return { granted: int(reply[0], 'reserve') === 1, ...throttleState(reply[1], reply[2]) }
+    },
+
+    async release(bucket: string): Promise<void> {
+      const key = keys.throttle(bucket)
+      await call(() => redis.djbThrottleRelease(key))
     },
 
     async clear(bucket: string): Promise<void> {

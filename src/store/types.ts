@@ -146,6 +146,12 @@ export interface ThrottleState {
   retryAfter: number
 }
 
+/** What {@link TokenStore.reserve} decided. */
+export interface ThrottleReservation extends ThrottleState {
+  /** True: the attempt is counted and may go ahead. False: the limit was reached; nothing counted. */
+  granted: boolean
+}
+
 export interface EvictionPolicy {
   /** Redis `maxmemory_policy`, as reported by `INFO memory`. */
   policy: string
@@ -250,6 +256,21 @@ export interface TokenStore {
    * it becomes a key (it may be a username or an IP).
    */
   hit(bucket: string, windowSeconds: number): Promise<ThrottleState>
+
+  /**
+   * Reserves one attempt on a fixed-window counter BEFORE the work it limits, in one script:
+   * granted (and counted) while the count is below `limit`, refused (and not counted) once it
+   * is not. Unlike `hit` then compare, or `peek` then `hit` after the work, no number of
+   * concurrent callers can get more than `limit` grants per window. The window starts at the
+   * first grant; `retryAfter` is its remaining time either way. Single-key, so any slot.
+   */
+  reserve(bucket: string, limit: number, windowSeconds: number): Promise<ThrottleReservation>
+
+  /**
+   * Gives back one attempt `reserve` granted, when the attempt turned out not to count (the
+   * work never ran, or it was not a failure). Never below zero; a no-op once the window ended.
+   */
+  release(bucket: string): Promise<void>
 
   /** The counter without counting. */
   peek(bucket: string): Promise<ThrottleState>

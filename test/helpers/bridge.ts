@@ -144,6 +144,9 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
       BRIDGE_AUDIENCE: 'https://api.test',
       // Low iterations keep password-grant tests fast; hashes Django wrote keep their own count.
       DJANGO_PBKDF2_ITERATIONS: '1000',
+      // Likewise a small failure floor keeps failed logins fast; the timing tests set their own
+      // (test/integration/login-timing.test.ts measures `auto` too).
+      PASSWORD_FAILURE_FLOOR_MS: '1',
       LOG_LEVEL: 'silent',
       ...options.env,
     })
@@ -185,6 +188,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
       now,
       ...(options.rollback === undefined ? {} : { rollback: options.rollback }),
     })
+    await bridge.ready
     // The server main.ts makes, with the configured connection time limits.
     const server: Server = createHttpServer(bridge.app.callback(), config.httpTimeouts)
     server.listen(0, '127.0.0.1')

@@ -63,6 +63,26 @@ describe('store on Redis Cluster', { timeout: 120_000 }, () => {
     await store.probe()
   })
 
+  it('login throttles reserve and release on every shard: one key per script (H2)', async () => {
+    const prefix = `${PREFIX}thr:`
+    const store = createRedisStore(client, { prefix })
+    const keys = storeKeys(prefix)
+    // A username and an IP bucket per login, on whatever slots their hashes fall: reserve and
+    // release must work wherever they are (a script with keys of two slots gets CROSSSLOT).
+    const buckets = Array.from({ length: 12 }, (_, i) => (i % 2 ? `ip:10.0.0.${i}` : `u:user-${i}`))
+    const owners = new Set(
+      await Promise.all(buckets.map((b) => cluster.ownerOf(keySlot(keys.throttle(b))))),
+    )
+    assert.ok(owners.size > 1, 'the buckets span several masters')
+    for (const b of buckets) {
+      const granted = await Promise.all(Array.from({ length: 5 }, () => store.reserve(b, 3, 60)))
+      assert.equal(granted.filter((r) => r.granted).length, 3, b)
+      await store.release(b)
+      assert.deepEqual(await store.peek(b), { count: 2, retryAfter: 60 }, b)
+      await store.clear(b)
+    }
+  })
+
   it('refuses a cluster node given as REDIS_URL, and its probe fails', async () => {
     const url = `redis://127.0.0.1:${cluster.seeds[0]?.port ?? 0}/0`
     const plain = createRedisClient(url, { onError: () => {} })

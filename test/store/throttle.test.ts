@@ -54,6 +54,46 @@ describe('store: throttle', () => {
     assert.deepEqual(await f.store.peek(b), { count: 0, retryAfter: 0 })
   })
 
+  it('reserve grants exactly `limit` of many concurrent attempts, and refusals do not count (H2)', async () => {
+    const b = `u:${id('r')}`
+    const replies = await Promise.all(Array.from({ length: 30 }, () => f.store.reserve(b, 10, 60)))
+    assert.equal(replies.filter((r) => r.granted).length, 10)
+    for (const r of replies) assert.ok(r.retryAfter >= 59 && r.retryAfter <= 60, `${r.retryAfter}`)
+    // The refused twenty left the counter at the limit, and the window where it started.
+    assert.deepEqual(await f.store.peek(b), { count: 10, retryAfter: 60 })
+    assert.deepEqual(await f.store.reserve(b, 10, 60), {
+      granted: false,
+      count: 10,
+      retryAfter: 60,
+    })
+  })
+
+  it('release gives one attempt back, never below zero, and never creates a counter', async () => {
+    const b = `u:${id('l')}`
+    await f.store.reserve(b, 2, 60)
+    await f.store.reserve(b, 2, 60)
+    assert.equal((await f.store.reserve(b, 2, 60)).granted, false)
+    await f.store.release(b)
+    assert.deepEqual(await f.store.peek(b), { count: 1, retryAfter: 60 })
+    assert.equal((await f.store.reserve(b, 2, 60)).granted, true)
+    await f.store.release(b)
+    await f.store.release(b)
+    assert.equal(await f.redis.exists(f.keys.throttle(b)), 0, 'the last release drops the key')
+    await f.store.release(b)
+    assert.equal(await f.redis.exists(f.keys.throttle(b)), 0, 'a release with nothing reserved')
+    assert.deepEqual(await f.store.reserve(b, 2, 60), { granted: true, count: 1, retryAfter: 60 })
+  })
+
+  it('a counter at the limit that lost its TTL gets the window again: a lock-out always ends', async () => {
+    const b = `u:${id('t')}`
+    await f.store.reserve(b, 1, 60)
+    await f.redis.persist(f.keys.throttle(b))
+    const refused = await f.store.reserve(b, 1, 60)
+    assert.equal(refused.granted, false)
+    assert.equal(refused.retryAfter, 60)
+    assert.ok((await f.redis.pttl(f.keys.throttle(b))) > 0)
+  })
+
   it('keeps buckets apart', async () => {
     const a = `u:${id('a')}`
     const b = `ip:${id('b')}`

@@ -9,7 +9,7 @@ import type { HasherName } from '../../config/index.ts'
 import { ConfigError, DjangoError } from '../../errors.ts'
 import { ARGON2_DEFAULTS, type Argon2Params, argon2Hasher } from './argon2.ts'
 import { BCRYPT_DEFAULT_ROUNDS, bcryptHasher } from './bcrypt.ts'
-import { identifyAlgorithm } from './identify.ts'
+import { identifyAlgorithm, isHasherName } from './identify.ts'
 import { legacyHasher } from './legacy.ts'
 import { pbkdf2Hasher } from './pbkdf2.ts'
 import { SCRYPT_DEFAULTS, type ScryptParams, scryptHasher } from './scrypt.ts'
@@ -50,6 +50,12 @@ export interface PasswordHashers {
   make(password: string): Promise<string>
   /** For an unknown username: hash once with the preferred hasher so the timing matches a wrong password. */
   dummy(password: string): Promise<void>
+  /**
+   * What one hash costs with each enabled hasher at the parameters new hashes get (the dummy's
+   * cost included: it is the preferred one's), in ms, measured once per process and
+   * configuration. The password login's failure floor is derived from it (src/authn/floor.ts).
+   */
+  calibrate(): Promise<ReadonlyMap<HasherName, number>>
 }
 
 export interface PasswordHashersOptions {
@@ -114,6 +120,34 @@ function build(
   }
 }
 
+/**
+ * Calibrations by configuration, for the life of the process: the same hashers with the same
+ * parameters cost the same on one machine, and the test suite starts many bridges per process.
+ */
+const calibrations = new Map<string, Promise<ReadonlyMap<HasherName, number>>>()
+
+/** Runs per hasher; the fastest counts. */
+const CALIBRATION_RUNS = 2
+
+/**
+ * Times `make` (one KDF run at the current parameters, as costly as a verify of such a hash)
+ * per hasher, in turn, and keeps each one's fastest run: a start-up competing with other work
+ * (a rolling deploy) would otherwise measure the competition. The floor's margin covers a
+ * machine busier later than at start.
+ */
+async function measure(hashers: ReadonlyMap<HasherName, Hasher>) {
+  const costs = new Map<HasherName, number>()
+  for (let run = 0; run < CALIBRATION_RUNS; run++) {
+    for (const [name, hasher] of hashers) {
+      const started = performance.now()
+      await hasher.make(randomString(UNUSABLE_PASSWORD_SUFFIX_LENGTH))
+      const took = performance.now() - started
+      costs.set(name, Math.min(took, costs.get(name) ?? Infinity))
+    }
+  }
+  return costs
+}
+
 function isMalformed(err: unknown): boolean {
   return err instanceof DjangoError && err.code === 'PASSWORD_HASH_MALFORMED'
 }
@@ -137,7 +171,7 @@ export function createDjangoPasswordHashers(
   }
   const semaphore = new Semaphore(opts.concurrency)
   const run: KdfRunner = (work) => semaphore.run(work)
-  const byAlgorithm = new Map<string, Hasher>()
+  const byAlgorithm = new Map<HasherName, Hasher>()
   for (const name of opts.enabled) {
     if (!byAlgorithm.has(name)) byAlgorithm.set(name, build(name, opts, opts.tuning ?? {}, run))
   }
@@ -176,7 +210,7 @@ export function createDjangoPasswordHashers(
     const algorithm = identifyAlgorithm(encoded)
     // get_hasher("default") returns the preferred hasher, whose decode() then fails its assert.
     if (algorithm === 'default') return fail('PASSWORD_HASH_MALFORMED')
-    const hasher = byAlgorithm.get(algorithm)
+    const hasher = isHasherName(algorithm) ? byAlgorithm.get(algorithm) : undefined
     if (hasher === undefined) return fail('PASSWORD_HASHER_UNKNOWN')
     try {
       const hasherChanged = hasher !== preferred
@@ -206,6 +240,17 @@ export function createDjangoPasswordHashers(
       return preferred.make(password)
     },
     dummy: hashOnce,
+    calibrate() {
+      const key = JSON.stringify([[...byAlgorithm.keys()], iterations, opts.tuning ?? {}])
+      let costs = calibrations.get(key)
+      if (costs === undefined) {
+        costs = measure(byAlgorithm)
+        calibrations.set(key, costs)
+        // A failed run (it should not fail) is not remembered: the next caller measures again.
+        costs.catch(() => calibrations.delete(key))
+      }
+      return costs
+    },
     stats: () => semaphore.stats(),
   }
 }

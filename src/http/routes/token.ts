@@ -4,9 +4,10 @@
  */
 import type { Context } from 'koa'
 import { OAuthError } from '../../errors.ts'
-import { readParams, required, type Params } from '../body.ts'
+import { optional, readParams, required, type Params } from '../body.ts'
 import { readCookie } from '../cookies.ts'
-import { enforceCsrf, type CsrfPolicy } from '../csrf.ts'
+import type { ClientGrant } from '../../config/clients.ts'
+import { decideCrossSite, enforceCsrf, type CsrfPolicy } from '../csrf.ts'
 import type { Metrics } from '../metrics.ts'
 import type { TokenService } from '../service.ts'
 import type { TokenRequest } from '../../tokens/scopes.ts'
@@ -15,6 +16,13 @@ import type { TokenResponse } from '../../tokens/types.ts'
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const DJANGO_SESSION_TYPE = 'urn:django:session'
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
+
+/** grant_type → its name in BRIDGE_CLIENTS_FILE. */
+const CLIENT_GRANTS_BY_TYPE = new Map<string, ClientGrant>([
+  ['password', 'password'],
+  ['refresh_token', 'refresh_token'],
+  [TOKEN_EXCHANGE, 'token-exchange'],
+])
 
 export interface TokenRouteDeps {
   tokens: TokenService
@@ -28,8 +36,26 @@ export interface TokenRouteDeps {
 
 export function tokenRoute(deps: TokenRouteDeps) {
   return async function token(ctx: Context): Promise<void> {
+    // Every grant, before the body is read: a browser request from a page on another site
+    // (Fetch Metadata or Origin say so) is refused, whatever credential it carries. Without
+    // this any web page could make its visitors' browsers guess passwords here, or lock
+    // accounts through the throttle (checklist I2). Clients that are not browsers send neither
+    // header and are not affected.
+    enforceCsrf(ctx, deps.csrf, decideCrossSite)
     const params = await readParams(ctx, deps.bodyLimit)
     const grant = required(params, 'grant_type', 200)
+    const clientGrant = CLIENT_GRANTS_BY_TYPE.get(grant)
+    if (clientGrant !== undefined) {
+      // Before any grant's own work (a password hash, a Redis rotation): RFC 6749 §2.3.
+      deps.tokens.client(
+        {
+          authorization: ctx.get('Authorization'),
+          clientId: optional(params, 'client_id', 128),
+          clientSecret: optional(params, 'client_secret', 512),
+        },
+        clientGrant,
+      )
+    }
     let response: TokenResponse
     let label: string
     switch (grant) {

@@ -22,7 +22,15 @@ export function jwksRoute(keys: () => PublishedKeys) {
   }
 }
 
-export function metadataRoute(issuer: string, algs: () => readonly string[]) {
+/**
+ * RFC 8414 metadata. `tokenAuthMethods`: how clients authenticate at `/token` (`none` unless
+ * BRIDGE_CLIENTS_FILE lists confidential clients, which use the two client_secret methods).
+ */
+export function metadataRoute(
+  issuer: string,
+  algs: () => readonly string[],
+  tokenAuthMethods: readonly string[] = ['none'],
+) {
   const base = issuer.replace(/\/$/, '')
   return function metadata(ctx: Context): void {
     ctx.set('Cache-Control', `public, max-age=${METADATA_MAX_AGE}`)
@@ -34,7 +42,7 @@ export function metadataRoute(issuer: string, algs: () => readonly string[]) {
       end_session_endpoint: `${base}/logout`,
       grant_types_supported: ['password', 'refresh_token', TOKEN_EXCHANGE],
       response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['none'],
+      token_endpoint_auth_methods_supported: tokenAuthMethods,
       revocation_endpoint_auth_methods_supported: ['none'],
       access_token_signing_alg_values_supported: algs(),
       subject_token_types_supported: ['urn:django:session'],

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test'
 import type { Context } from 'koa'
 import supertest from 'supertest'
 import { createApp } from '../../../src/app.ts'
+import { createClientAuthenticator } from '../../../src/authn/client.ts'
 import {
   ConfigError,
   DependencyError,
@@ -32,6 +33,7 @@ function appThrowing(err: unknown, logs: string[] = []) {
   }
   const tokens: TokenService = {
     granter: createGranter({ audience: [], scopes: [], permissions: null }),
+    client: createClientAuthenticator(undefined),
     password: fail,
     exchange: fail,
     browserToken: fail,
