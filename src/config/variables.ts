@@ -347,7 +347,7 @@ export const VARIABLES = {
     doc: 'Request bodies above this get 413.',
   }),
   THROTTLE_USERNAME_FAILURES: variable('10', int(1, 100), {
-    doc: 'Failed password logins per username per window before 429.',
+    doc: 'Failed password logins per username per window before 429. An attempt is reserved before its hash and given back on success, so this is also how many logins of one username may be in flight at once.',
   }),
   THROTTLE_IP_ATTEMPTS: variable('50', int(1, 100000), {
     doc: 'Password logins per client IP per window before 429.',

@@ -102,6 +102,9 @@ describe('SIGTERM drain (src/main.ts)', () => {
           PORT: String(port),
           HOST: '127.0.0.1',
           THROTTLE_IP_ATTEMPTS: '100000',
+          // One user logs in many times at once here; each login in flight holds one of the
+          // username's reserved attempts until it succeeds (issue 17 item 1).
+          THROTTLE_USERNAME_FAILURES: '100',
           LOG_LEVEL: 'warn',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
