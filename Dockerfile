@@ -6,7 +6,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 # @node-rs/bcrypt, install a prebuilt binary per platform and have no install scripts.
 # The verifier is a workspace package the service depends on: npm ci links it from here.
 COPY packages/verifier ./packages/verifier
-COPY scripts/prepare.mjs ./scripts/
+COPY scripts/prepare.mjs scripts/copy-assets.mjs ./scripts/
 COPY src ./src
 # prepare builds dist/ of the verifier package and of the service.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
