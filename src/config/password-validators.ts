@@ -70,7 +70,9 @@ function spec(rawName: string, options: Record<string, unknown>, fail: Fail): Va
   const allowOnly = (...known: string[]) => {
     const unknown = Object.keys(options).filter((k) => !known.includes(k))
     if (unknown.length > 0) {
-      throw fail(`${name} takes no option ${unknown.join(', ')} (it takes: ${known.join(', ') || 'none'}).`)
+      throw fail(
+        `${name} takes no option ${unknown.join(', ')} (it takes: ${known.join(', ') || 'none'}).`,
+      )
     }
   }
   switch (name) {

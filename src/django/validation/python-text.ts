@@ -14,8 +14,18 @@ export function codePoints(s: string): string[] {
 
 /** `len(s)`: code points, not UTF-16 units (an emoji is 1, not 2). */
 export function pyLen(s: string): number {
-  let n = 0
-  for (const _ of s) n++
+  let n = s.length
+  // Each surrogate pair is one code point in two units.
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--
+        i++
+      }
+    }
+  }
   return n
 }
 
@@ -63,6 +73,7 @@ export function pyStrip(s: string): string {
 
 // str.isspace(): bidirectional class WS, B or S, or category Zs. That is JavaScript's \s minus
 // U+FEFF (a BOM is not a space to Python), plus U+001C–U+001F and U+0085.
-const PY_SPACE = '[\\t-\\r\\x1C-\\x20\\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]'
+const PY_SPACE =
+  '[\\t-\\r\\x1C-\\x20\\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]'
 const PY_SPACE_START = new RegExp(`^${PY_SPACE}+`, 'u')
 const PY_SPACE_END = new RegExp(`${PY_SPACE}+$`, 'u')
