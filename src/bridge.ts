@@ -33,7 +33,10 @@ import { browserUser, createBrowserIssuer } from './tokens/browser.ts'
 import { createUserinfo } from './tokens/userinfo.ts'
 import { createGranter, WHOLE } from './tokens/scopes.ts'
 import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
-import { OAuthError } from './errors.ts'
+import { ConfigError, OAuthError } from './errors.ts'
+import { createRegistration } from './authn/register.ts'
+import { createPasswordValidators } from './django/validation/password-validation.ts'
+import type { AccountService } from './http/service.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
 import { createWsTicketIssuer } from './tokens/ws-ticket.ts'
 import { createWsTicketWriter } from './store/ws-tickets.ts'
@@ -248,6 +251,31 @@ export function createBridge(deps: BridgeDeps): Bridge {
     }),
   }
 
+  const account = config.account.enabled ? createAccountService() : undefined
+  function createAccountService(): AccountService {
+    let validators: ReturnType<typeof createPasswordValidators>
+    try {
+      validators = createPasswordValidators(config.account.passwordValidators)
+    } catch (err) {
+      // A password_list_path that cannot be read: refuse to start, naming the setting.
+      throw new ConfigError(
+        'DJANGO_PASSWORD_VALIDATORS',
+        `CommonPasswordValidator's password list cannot be read (${err instanceof Error ? err.message : String(err)}).`,
+      )
+    }
+    return {
+      register: createRegistration({
+        users,
+        writer,
+        validators,
+        store,
+        throttle: config.throttle,
+        logger,
+        onThrottle: () => metrics.throttled.inc({ bucket: 'ip' }),
+      }),
+    }
+  }
+
   const metricsToken = config.metrics.token
   const app = createApp({
     tokens,
@@ -276,6 +304,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     audience: config.audience,
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
+    ...(account === undefined ? {} : { account }),
     ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
     browserSession: {
       service: {

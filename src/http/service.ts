@@ -1,4 +1,5 @@
 /** What the HTTP layer needs from the rest of the bridge (composed in src/bridge.ts). */
+import type { RegisteredUser, RegistrationRequest } from '../authn/register.ts'
 import type { BrowserTokenResponse } from '../tokens/browser.ts'
 import type { Granter, TokenRequest } from '../tokens/scopes.ts'
 import type { TokenResponse } from '../tokens/types.ts'
@@ -45,6 +46,12 @@ export interface TokenService {
     audience: string | undefined,
     origin: string | undefined,
   ): Promise<WsTicketResponse>
+}
+
+/** The account API (ACCOUNT_API): present only when it is switched on. */
+export interface AccountService {
+  /** POST /account/register: creates a Django user, or refuses with per-field problems. */
+  register(request: RegistrationRequest, clientIp: string): Promise<RegisteredUser>
 }
 
 export interface Readiness {
