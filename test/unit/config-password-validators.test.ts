@@ -91,11 +91,12 @@ test("createPasswordValidators' example", () => {
   )
 })
 
-test('the shipped common-password list is Django’s 20,000', () => {
+test('the shipped common-password list is Django’s', () => {
   const [common] = createPasswordValidators([
     { name: 'CommonPasswordValidator', passwordListPath: null },
   ])
   assert.equal(common?.validate('Password ', null)?.code, 'password_too_common')
   assert.equal(common?.validate('a fairly long and uncommon passphrase 7', null), null)
-  assert.equal(loadPasswordList(SHIPPED_COMMON_PASSWORDS).size, 20000)
+  // Django's docstring says 20,000; as a set of stripped lines, as Django holds it, 19,727.
+  assert.equal(loadPasswordList(SHIPPED_COMMON_PASSWORDS).size, 19727)
 })
