@@ -35,6 +35,7 @@ import { createGranter, WHOLE } from './tokens/scopes.ts'
 import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
 import { ConfigError, OAuthError } from './errors.ts'
 import { createRegistration } from './authn/register.ts'
+import { createPasswordChange } from './tokens/password-change.ts'
 import { createPasswordValidators } from './django/validation/password-validation.ts'
 import type { AccountService } from './http/service.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
@@ -92,7 +93,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
   }
 
-  const { auth, writer, users } = createDjangoLayer({
+  const { auth, writer, users, hashers } = createDjangoLayer({
     db,
     config: django,
     now,
@@ -272,6 +273,20 @@ export function createBridge(deps: BridgeDeps): Bridge {
         throttle: config.throttle,
         logger,
         onThrottle: () => metrics.throttled.inc({ bucket: 'ip' }),
+      }),
+      changePassword: createPasswordChange({
+        verifyAccess,
+        revocations,
+        findUser: (id) => users.findById(id),
+        hashers,
+        writer,
+        validators,
+        store,
+        throttle: config.throttle,
+        accessTokenTtl: config.accessTokenTtl,
+        logger,
+        onThrottle: () => metrics.throttled.inc({ bucket: 'username' }),
+        now,
       }),
     }
   }

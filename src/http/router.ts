@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts'
 import { csrfProtection, type CsrfPolicy, type DjangoDoubleSubmit } from './csrf.ts'
 import type { Metrics } from './metrics.ts'
 import type { AccountService, PublishedKeys, Readiness, TokenService } from './service.ts'
-import { registerRoute } from './routes/account.ts'
+import { passwordRoute, registerRoute } from './routes/account.ts'
 import { browserTokenRoute } from './routes/browser.ts'
 import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
 import { browserSessionRoutes, type BrowserSessionRouteDeps } from './routes/browser-session.ts'
@@ -72,6 +72,7 @@ export function createRouter(deps: RouterDeps): Router {
   router.post('/ws/ticket', wsTicketRoute({ tokens, bodyLimit }))
   if (deps.account !== undefined) {
     router.post('/account/register', registerRoute({ account: deps.account, bodyLimit, csrf }))
+    router.post('/account/password', passwordRoute({ account: deps.account, bodyLimit }))
   }
   if (deps.browserSession !== undefined) {
     browserSessionRoutes(router, { ...deps.browserSession, csrf: csrfProtection(csrf) })

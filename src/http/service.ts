@@ -1,6 +1,7 @@
 /** What the HTTP layer needs from the rest of the bridge (composed in src/bridge.ts). */
 import type { RegisteredUser, RegistrationRequest } from '../authn/register.ts'
 import type { BrowserTokenResponse } from '../tokens/browser.ts'
+import type { PasswordChangeRequest } from '../tokens/password-change.ts'
 import type { Granter, TokenRequest } from '../tokens/scopes.ts'
 import type { TokenResponse } from '../tokens/types.ts'
 import type { UserInfo } from '../tokens/userinfo.ts'
@@ -52,6 +53,11 @@ export interface TokenService {
 export interface AccountService {
   /** POST /account/register: creates a Django user, or refuses with per-field problems. */
   register(request: RegistrationRequest, clientIp: string): Promise<RegisteredUser>
+  /**
+   * POST /account/password: for the user of a bearer access token, the old password and a new
+   * one; ends every Django session and refresh family of the user.
+   */
+  changePassword(accessToken: string, request: PasswordChangeRequest): Promise<void>
 }
 
 export interface Readiness {

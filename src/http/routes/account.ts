@@ -1,8 +1,11 @@
 /**
- * The account API (ACCOUNT_API): POST /account/register. Answers 201 with the new user; a
- * refusal is 400 `invalid_request` whose `errors` member lists Django's per-field problems.
+ * The account API (ACCOUNT_API): POST /account/register (201 with the new user) and POST
+ * /account/password (204). A refusal is 400 `invalid_request` whose `errors` member lists
+ * Django's per-field problems.
  */
 import type { Context } from 'koa'
+import { OAuthError } from '../../errors.ts'
+import { parseBearer } from '../bearer.ts'
 import { readParams } from '../body.ts'
 import { enforceCsrf, type CsrfPolicy } from '../csrf.ts'
 import type { AccountService } from '../service.ts'
@@ -33,5 +36,25 @@ export function registerRoute(deps: AccountRouteDeps) {
     ctx.status = 201
     ctx.set('Cache-Control', 'no-store')
     ctx.body = user
+  }
+}
+
+export function passwordRoute(deps: Pick<AccountRouteDeps, 'account' | 'bodyLimit'>) {
+  return async function changePassword(ctx: Context): Promise<void> {
+    // Authenticated by a bearer token only, never by a cookie: a cross-site page cannot make
+    // the browser send it, so no CSRF defence is needed here.
+    const header = parseBearer(ctx.get('Authorization'))
+    if (header.kind !== 'token') {
+      throw new OAuthError('invalid_token', 'send Authorization: Bearer <access token>', 401, {
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      })
+    }
+    const params = await readParams(ctx, deps.bodyLimit)
+    await deps.account.changePassword(header.token, {
+      oldPassword: params['old_password'] ?? '',
+      newPassword: params['new_password'] ?? '',
+    })
+    ctx.set('Cache-Control', 'no-store')
+    ctx.status = 204
   }
 }
