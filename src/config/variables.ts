@@ -366,7 +366,7 @@ export const VARIABLES = {
   // Django alone; off, the routes do not exist (404) and the bridge needs no INSERT on the user
   // table.
   ACCOUNT_API: variable('false', bool, {
-    doc: '`POST /account/register` (and the other account endpoints, see "Account API"): create Django users through the bridge. Needs INSERT on the user table.',
+    doc: 'The account API: `POST /account/register` creates Django users, `POST /account/password` changes a password (docs/account.md). Needs INSERT and UPDATE on the user table.',
   }),
   // Django's global default is [] (no validation at all); the bridge defaults to the four that
   // `django-admin startproject` writes into every new settings.py.
