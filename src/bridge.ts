@@ -278,6 +278,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         verifyAccess,
         revocations,
         findUser: (id) => users.findById(id),
+        readAttributes: (id, names) => users.readAttributes(id, names),
         hashers,
         writer,
         validators,

@@ -36,6 +36,8 @@ export interface PasswordChangeDeps {
   verifyAccess: (token: string) => Promise<OwnAccessClaims>
   revocations: RevocationSnapshot
   findUser: (id: string) => Promise<DjangoUser | null>
+  /** The user row's other text columns by name (first_name, last_name, …); see UserRepository. */
+  readAttributes: (id: string, names: readonly string[]) => Promise<Record<string, string>>
   hashers: Pick<PasswordChecker, 'check'>
   writer: Pick<DjangoWriter, 'setPassword'>
   validators: readonly PasswordValidator[]
@@ -95,10 +97,15 @@ export function createPasswordChange(deps: PasswordChangeDeps) {
     }
     if (request.newPassword === '') fields['new_password'] = [REQUIRED]
     else {
-      // SetPasswordForm validates against the user as stored (its username and email).
+      // SetPasswordForm validates against the user as stored: username and email as read,
+      // and any other attribute a validator compares with (first_name, last_name) from its row.
+      const others = deps.validators
+        .flatMap((v) => v.attributes)
+        .filter((a) => a !== 'username' && a !== 'email')
+      const attributes = others.length === 0 ? {} : await deps.readAttributes(user.id, others)
       const problems = validatePassword(
         request.newPassword,
-        { username: user.username, email: user.email },
+        { ...attributes, username: user.username, email: user.email },
         deps.validators,
       )
       if (problems.length > 0) fields['new_password'] = problems

@@ -168,6 +168,37 @@ describe('POST /account/password (ACCOUNT_API=true)', () => {
     assert.equal(userinfo.status, 200)
   })
 
+  it("compares the new password with the user's first and last name, as Django does", async () => {
+    await t.djangoLogin('frank', PASSWORD, { first_name: 'Maximilian', last_name: 'Van-Der-Berg' })
+    const tokens = await login('frank', PASSWORD)
+    const candidates = ['maximilian1', 'Berg-Van-Der', 'vanderberg99', 'xylophone-tornado-81']
+    const { results } = await t.django<ValidatePasswordsReply>('validate_passwords', {
+      validators: [{ NAME: `${P}UserAttributeSimilarityValidator` }],
+      cases: candidates.map((password) => ({
+        password,
+        user: {
+          username: 'frank',
+          email: '',
+          first_name: 'Maximilian',
+          last_name: 'Van-Der-Berg',
+        },
+      })),
+    })
+    assert.deepEqual(
+      results.map((r) => r.length > 0),
+      [true, true, true, false],
+    )
+    for (const [i, password] of candidates.entries()) {
+      const res = await change(tokens.access_token, {
+        old_password: PASSWORD,
+        new_password: password,
+      })
+      const expected = results[i] ?? []
+      if (expected.length === 0) assert.equal(res.status, 204)
+      else assert.deepEqual((res.body as ErrorBody).errors, { new_password: expected })
+    }
+  })
+
   it('wrong old passwords are throttled per user, before any hashing', async () => {
     await t.djangoLogin('erin')
     const tokens = await login('erin', PASSWORD)

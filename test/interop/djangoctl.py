@@ -74,6 +74,8 @@ def cmd_create_user(args):
         is_active=args.get("is_active", True),
         is_staff=args.get("is_staff", False),
         is_superuser=args.get("is_superuser", False),
+        first_name=args.get("first_name", ""),
+        last_name=args.get("last_name", ""),
     )
     user.save()
     for name in args.get("groups", []):

@@ -37,6 +37,8 @@ export type { ValidatorSpec }
 /** A ready validator: `validate(password, user)` gives its problem, or null. */
 export interface PasswordValidator {
   readonly name: ValidatorSpec['name']
+  /** The user attributes it reads (UserAttributeSimilarityValidator); none for the others. */
+  readonly attributes: readonly string[]
   validate(password: string, user: PasswordUser | null): PasswordProblem | null
 }
 
@@ -115,6 +117,7 @@ function minimumLength(minLength: number): PasswordValidator {
   const message = `This password is too short. It must contain at least ${minLength} character${minLength === 1 ? '' : 's'}.`
   return {
     name: 'MinimumLengthValidator',
+    attributes: [],
     validate: (password) =>
       pyLen(password) < minLength ? { code: 'password_too_short', message } : null,
   }
@@ -136,6 +139,7 @@ function userAttributeSimilarity(
 ): PasswordValidator {
   return {
     name: 'UserAttributeSimilarityValidator',
+    attributes,
     validate(rawPassword, user) {
       if (user === null) return null
       const password = pyLower(rawPassword)
@@ -177,6 +181,7 @@ export function loadPasswordList(path: string | URL): ReadonlySet<string> {
 function commonPasswords(list: ReadonlySet<string>): PasswordValidator {
   return {
     name: 'CommonPasswordValidator',
+    attributes: [],
     validate: (password) =>
       list.has(pyStrip(pyLower(password)))
         ? { code: 'password_too_common', message: 'This password is too common.' }
@@ -187,6 +192,7 @@ function commonPasswords(list: ReadonlySet<string>): PasswordValidator {
 function numeric(): PasswordValidator {
   return {
     name: 'NumericPasswordValidator',
+    attributes: [],
     validate: (password) =>
       pyIsDigit(password)
         ? { code: 'password_entirely_numeric', message: 'This password is entirely numeric.' }
