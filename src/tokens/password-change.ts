@@ -8,8 +8,9 @@
  * Every refresh family of the user ends too, and access tokens issued before now are refused on
  * the revocation feed (the same `revokeUser` as a logout everywhere).
  *
- * A wrong old password is a password guess made with a stolen token: failures count per user
- * (THROTTLE_USERNAME_FAILURES per THROTTLE_WINDOW_SECONDS), checked before any hashing.
+ * A wrong old password is a password guess made with a stolen token: attempts count per user
+ * (THROTTLE_USERNAME_FAILURES per THROTTLE_WINDOW_SECONDS) before any hashing, and a right
+ * old password releases them.
  */
 import type { PasswordChecker } from '../django/auth.ts'
 import type { DjangoWriter } from '../django/write.ts'
@@ -41,7 +42,7 @@ export interface PasswordChangeDeps {
   hashers: Pick<PasswordChecker, 'check'>
   writer: Pick<DjangoWriter, 'setPassword'>
   validators: readonly PasswordValidator[]
-  store: Pick<TokenStore, 'hit' | 'peek' | 'clear' | 'revokeUser'>
+  store: Pick<TokenStore, 'hit' | 'clear' | 'revokeUser'>
   throttle: { usernameMaxFailures: number; windowSeconds: number }
   accessTokenTtl: number
   logger: Logger
@@ -77,21 +78,26 @@ export function createPasswordChange(deps: PasswordChangeDeps) {
     ) {
       throw new OAuthError('invalid_request', 'password is too long')
     }
-    // By user id: the username can change, the id cannot.
+    // By user id: the username can change, the id cannot. The attempt is counted (INCR, one
+    // atomic step) before the hash and released once the old password proves right, so the
+    // limit holds however many guesses arrive at once: reading the count first and adding a
+    // failure after the hash would let every parallel guess through (checklist H2).
     const bucket = `acct:pw:${user.id}`
-    const failures = await deps.store.peek(bucket)
-    if (failures.count >= deps.throttle.usernameMaxFailures) {
+    const attempt = await deps.store.hit(bucket, deps.throttle.windowSeconds)
+    if (attempt.count > deps.throttle.usernameMaxFailures) {
       deps.onThrottle()
       deps.logger.warn({ event: 'password_change_throttled', sub: user.id }, 'audit')
       throw new OAuthError('too_many_requests', 'too many wrong passwords; try again later', 429, {
-        retryAfter: Math.max(1, failures.retryAfter),
+        retryAfter: Math.max(1, attempt.retryAfter),
       })
     }
 
     const fields: Record<string, FieldProblem[]> = {}
     if (request.oldPassword === '') fields['old_password'] = [REQUIRED]
-    else if (!(await oldPasswordMatches(deps, request.oldPassword, user.password))) {
-      await deps.store.hit(bucket, deps.throttle.windowSeconds)
+    else if (await oldPasswordMatches(deps, request.oldPassword, user.password)) {
+      // The right password is no failed guess, whatever the new one's fate.
+      await deps.store.clear(bucket)
+    } else {
       deps.logger.info({ event: 'password_change_failed', sub: user.id }, 'audit')
       fields['old_password'] = [PASSWORD_INCORRECT]
     }
@@ -130,7 +136,6 @@ export function createPasswordChange(deps: PasswordChangeDeps) {
       }
       throw err
     }
-    await deps.store.clear(bucket)
     // After the save: a family issued in between is caught by the not-before time.
     const result = await deps.store.revokeUser(user.id, deps.now(), deps.accessTokenTtl)
     deps.logger.info(

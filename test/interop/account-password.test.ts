@@ -221,6 +221,20 @@ describe('POST /account/password (ACCOUNT_API=true)', () => {
     )
   })
 
+  it('holds the limit under parallel guesses (checklist H2)', async () => {
+    await t.djangoLogin('grace')
+    const tokens = await login('grace', PASSWORD)
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        change(tokens.access_token, { old_password: `guess${i}`, new_password: NEW }),
+      ),
+    )
+    const checked = answers.filter((r) => r.status === 400).length
+    const limited = answers.filter((r) => r.status === 429).length
+    assert.equal(checked + limited, 12)
+    assert.ok(checked <= 3, `${checked} guesses were checked; the limit is 3`)
+  })
+
   it('needs a bearer token', async () => {
     const res = await t.request
       .post('/account/password')
