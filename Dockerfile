@@ -10,7 +10,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY packages ./packages
 COPY examples/orders/package.json ./examples/orders/package.json
 COPY examples/spa/package.json ./examples/spa/package.json
-COPY scripts/prepare.mjs scripts/build-package.mjs ./scripts/
+COPY scripts/prepare.mjs scripts/build-package.mjs scripts/copy-assets.mjs ./scripts/
 COPY src ./src
 # prepare builds dist/ of the verifier package and of the service.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev

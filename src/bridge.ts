@@ -35,7 +35,11 @@ import { browserUser, createBrowserIssuer } from './tokens/browser.ts'
 import { createUserinfo } from './tokens/userinfo.ts'
 import { createGranter, WHOLE } from './tokens/scopes.ts'
 import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
-import { OAuthError } from './errors.ts'
+import { ConfigError, OAuthError } from './errors.ts'
+import { createRegistration } from './authn/register.ts'
+import { createPasswordChange } from './tokens/password-change.ts'
+import { createPasswordValidators } from './django/validation/password-validation.ts'
+import type { AccountService } from './http/service.ts'
 import { createSessionKeySealer } from './tokens/seal.ts'
 import { createWsTicketIssuer } from './tokens/ws-ticket.ts'
 import { createWsTicketWriter } from './store/ws-tickets.ts'
@@ -275,6 +279,46 @@ export function createBridge(deps: BridgeDeps): Bridge {
     }),
   }
 
+  const account = config.account.enabled ? createAccountService() : undefined
+  function createAccountService(): AccountService {
+    let validators: ReturnType<typeof createPasswordValidators>
+    try {
+      validators = createPasswordValidators(config.account.passwordValidators)
+    } catch (err) {
+      // A password_list_path that cannot be read: refuse to start, naming the setting.
+      throw new ConfigError(
+        'DJANGO_PASSWORD_VALIDATORS',
+        `CommonPasswordValidator's password list cannot be read (${err instanceof Error ? err.message : String(err)}).`,
+      )
+    }
+    return {
+      register: createRegistration({
+        users,
+        writer,
+        validators,
+        store,
+        throttle: config.throttle,
+        logger,
+        onThrottle: () => metrics.throttled.inc({ bucket: 'ip' }),
+      }),
+      changePassword: createPasswordChange({
+        verifyAccess,
+        revocations,
+        findUser: (id) => users.findById(id),
+        readAttributes: (id, names) => users.readAttributes(id, names),
+        hashers,
+        writer,
+        validators,
+        store,
+        throttle: config.throttle,
+        accessTokenTtl: config.accessTokenTtl,
+        logger,
+        onThrottle: () => metrics.throttled.inc({ bucket: 'username' }),
+        now,
+      }),
+    }
+  }
+
   const metricsToken = config.metrics.token
   const app = createApp({
     tokens,
@@ -304,6 +348,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
     tokenAuthMethods: tokenAuthMethods(config.clients),
+    ...(account === undefined ? {} : { account }),
     ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
     browserSession: {
       service: {

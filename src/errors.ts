@@ -94,6 +94,11 @@ export interface WireErrorOptions extends BridgeErrorOptions {
   retryAfter?: number
   /** Extra response headers (e.g. WWW-Authenticate, Allow). */
   headers?: Record<string, string>
+  /**
+   * Per-field problems, sent as the body's `errors` member (the account API: Django's form
+   * errors, `{"password": [{"code": ..., "message": ...}]}`). Only on exposed (4xx) errors.
+   */
+  fields?: Readonly<Record<string, readonly { code: string; message: string }[]>>
 }
 
 /** Any error of this service: a {@link WireError} or an {@link InternalError}. */
@@ -118,6 +123,7 @@ export class WireError extends BridgeError {
   readonly expose: boolean
   readonly retryAfter: number | undefined
   readonly headers: Readonly<Record<string, string>>
+  readonly fields: WireErrorOptions['fields']
 
   constructor(code: WireCode, message: string, status = 500, options: WireErrorOptions = {}) {
     super(message, options)
@@ -126,6 +132,7 @@ export class WireError extends BridgeError {
     this.expose = status < 500
     this.retryAfter = options.retryAfter
     this.headers = options.headers ?? {}
+    this.fields = options.fields
   }
 }
 

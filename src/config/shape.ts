@@ -193,6 +193,11 @@ export function toConfig(e: ParsedEnv) {
     logoutDeletesDjangoSessions: e.LOGOUT_DELETES_DJANGO_SESSIONS,
     /** Follow the change triggers (`triggers`) or not (`off`). */
     djangoChangeFeed: e.DJANGO_CHANGE_FEED,
+    /** The account API (ACCOUNT_API) and the password validators it applies. */
+    account: {
+      enabled: e.ACCOUNT_API,
+      passwordValidators: e.DJANGO_PASSWORD_VALIDATORS,
+    },
     /** Refresh-cookie mode (BROWSER_REFRESH_COOKIE); null when off. */
     refreshCookie: refreshCookieConfig(e),
     logLevel: e.LOG_LEVEL,

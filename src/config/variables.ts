@@ -36,6 +36,7 @@ import {
   type Parser,
 } from './parsers.ts'
 import { clientsFile } from './clients.ts'
+import { passwordValidators } from './password-validators.ts'
 import { scopeMapFile, tokenSizeLimits } from './scopes.ts'
 
 /** One environment variable. */
@@ -371,6 +372,22 @@ export const VARIABLES = {
   LOGOUT_DELETES_DJANGO_SESSIONS: variable('false', bool, {
     doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",
   }),
+  // Opt-in: creating users and changing passwords is a write path many deployments leave to
+  // Django alone; off, the routes do not exist (404) and the bridge needs no INSERT on the user
+  // table.
+  ACCOUNT_API: variable('false', bool, {
+    doc: 'The account API: `POST /account/register` creates Django users, `POST /account/password` changes a password (docs/account.md). Needs INSERT and UPDATE on the user table.',
+  }),
+  // Django's global default is [] (no validation at all); the bridge defaults to the four that
+  // `django-admin startproject` writes into every new settings.py.
+  DJANGO_PASSWORD_VALIDATORS: variable(
+    'UserAttributeSimilarityValidator,MinimumLengthValidator,CommonPasswordValidator,NumericPasswordValidator',
+    passwordValidators,
+    {
+      allowEmpty: true,
+      doc: '`AUTH_PASSWORD_VALIDATORS` for the account API: validator names, comma-separated (default options), or Django\'s setting as JSON, e.g. `[{"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}}]`. Empty: none (Django\'s own default). `CommonPasswordValidator` uses the copy of Django\'s list shipped with the bridge unless `password_list_path` names another.',
+    },
+  ),
   // Opt-in: the SPA then holds a refresh token, as an HttpOnly cookie script cannot read, so it
   // keeps tokens past the Django session's cookie or on another site (issue 14, docs/spa.md).
   BROWSER_REFRESH_COOKIE: variable('false', bool, {

@@ -10,6 +10,7 @@ import type { UserTableConfig } from '../config/index.ts'
 import { DjangoError, WireError } from '../errors.ts'
 import type { Database } from './database.ts'
 import { isPostgresError, postgresFailure } from './pg-errors.ts'
+import { quoteIdentifier } from './sql.ts'
 import { userQueries } from './user-queries.ts'
 import { toPk } from './user-pk.ts'
 
@@ -64,6 +65,13 @@ export interface UserRepository {
   setPassword(id: string, encoded: string): Promise<boolean>
   /** Insert with Django's field defaults; returns the new pk as a string. */
   createUser(user: NewUser): Promise<string>
+  /**
+   * The text values of the named columns of one user (UserAttributeSimilarityValidator's
+   * `user_attributes` beyond username and email, such as first_name). Names the table lacks
+   * are left out, as Django's `getattr(user, name, None)` skips them; so are non-text values.
+   * Empty when there is no such user.
+   */
+  readAttributes(id: string, names: readonly string[]): Promise<Record<string, string>>
 }
 
 /** A username that is already taken (Django: "A user with that username already exists."). */
@@ -102,7 +110,24 @@ export function createUserRepository(db: Database, cfg: UserTableConfig): UserRe
     }
   }
 
-  let insertColumns: Promise<Set<string>> | undefined
+  let columnNames: Promise<Set<string>> | undefined
+  /** The user table's column names, read once per process on first need. */
+  const tableColumns = async (): Promise<Set<string>> => {
+    columnNames ??= run('read the user table columns', () =>
+      db.query(
+        'read information_schema',
+        (sql) => sql<{ column_name: string }[]>`
+          SELECT column_name FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = ${cfg.table}`,
+      ),
+    ).then((rows) => new Set(rows.map((r) => r.column_name)))
+    try {
+      return await columnNames
+    } catch (err) {
+      columnNames = undefined
+      throw err
+    }
+  }
 
   return {
     async findById(id) {
@@ -154,21 +179,7 @@ export function createUserRepository(db: Database, cfg: UserTableConfig): UserRe
     async createUser(user) {
       // Which of AbstractUser's other NOT NULL fields the table has (first_name, last_name,
       // date_joined): looked up once per process, only on the first registration.
-      insertColumns ??= run('read the user table columns', () =>
-        db.query(
-          'read information_schema',
-          (sql) => sql<{ column_name: string }[]>`
-            SELECT column_name FROM information_schema.columns
-            WHERE table_schema = current_schema() AND table_name = ${cfg.table}`,
-        ),
-      ).then((rows) => new Set(rows.map((r) => r.column_name)))
-      let present: Set<string>
-      try {
-        present = await insertColumns
-      } catch (err) {
-        insertColumns = undefined
-        throw err
-      }
+      const present = await tableColumns()
       const row: Record<string, string | boolean | Date> = {
         [cfg.username]: user.username,
         [cfg.password]: user.password,
@@ -209,6 +220,21 @@ export function createUserRepository(db: Database, cfg: UserTableConfig): UserRe
       const created = rows[0]
       if (created === undefined) throw new WireError('server_error', 'INSERT returned no row')
       return String(created.id)
+    },
+
+    async readAttributes(id, names) {
+      const pk = toPk(id, cfg.pkType)
+      const present = await tableColumns()
+      const wanted = [...new Set(names)].filter((n) => present.has(n))
+      if (pk === null || wanted.length === 0) return {}
+      // Names come from configuration and exist in the table; the pk is a parameter.
+      const text = `SELECT ${wanted.map((n) => quoteIdentifier(n)).join(', ')} FROM ${quoteIdentifier(cfg.table)} WHERE ${quoteIdentifier(cfg.id)} = $1`
+      const rows = await run('read the user', () => prepared<Record<string, unknown>[]>(text, [pk]))
+      const out: Record<string, string> = {}
+      for (const [name, value] of Object.entries(rows[0] ?? {})) {
+        if (typeof value === 'string') out[name] = value
+      }
+      return out
     },
   }
 }

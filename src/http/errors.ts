@@ -72,7 +72,12 @@ export function writeError(ctx: Context, e: WireError): void {
   ctx.set('Cache-Control', 'no-store')
   ctx.set('Pragma', 'no-cache')
   ctx.body = e.expose
-    ? { error: e.code, error_description: e.message }
+    ? {
+        error: e.code,
+        error_description: e.message,
+        // An extension member (RFC 6749 §5.2 allows them): per-field problems.
+        ...(e.fields === undefined ? {} : { errors: e.fields }),
+      }
     : { error: e.status === 503 ? 'temporarily_unavailable' : 'server_error' }
 }
 

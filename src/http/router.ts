@@ -3,7 +3,8 @@ import Router from '@koa/router'
 import type { Logger } from '../log.ts'
 import { csrfProtection, type CsrfPolicy, type DjangoDoubleSubmit } from './csrf.ts'
 import type { Metrics } from './metrics.ts'
-import type { PublishedKeys, Readiness, TokenService } from './service.ts'
+import type { AccountService, PublishedKeys, Readiness, TokenService } from './service.ts'
+import { passwordRoute, registerRoute } from './routes/account.ts'
 import { browserTokenRoute } from './routes/browser.ts'
 import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
 import { browserSessionRoutes, type BrowserSessionRouteDeps } from './routes/browser-session.ts'
@@ -31,6 +32,8 @@ export interface RouterDeps {
   djangoCsrf?: DjangoDoubleSubmit
   /** RFC 8414 `token_endpoint_auth_methods_supported`; default `['none']`. */
   tokenAuthMethods?: readonly string[]
+  /** The account API's routes (ACCOUNT_API); absent: they do not exist. */
+  account?: AccountService
   /** POST /browser/refresh (refresh-cookie mode) and POST /browser/logout; the router adds CSRF. */
   browserSession?: Omit<BrowserSessionRouteDeps, 'csrf'>
 }
@@ -69,6 +72,10 @@ export function createRouter(deps: RouterDeps): Router {
   router.post('/revoke', revokeRoute({ tokens, bodyLimit }))
   router.post('/logout', logoutRoute({ tokens, bodyLimit }))
   router.post('/ws/ticket', wsTicketRoute({ tokens, bodyLimit }))
+  if (deps.account !== undefined) {
+    router.post('/account/register', registerRoute({ account: deps.account, bodyLimit, csrf }))
+    router.post('/account/password', passwordRoute({ account: deps.account, bodyLimit }))
+  }
   if (deps.browserSession !== undefined) {
     browserSessionRoutes(router, { ...deps.browserSession, csrf: csrfProtection(csrf) })
   }

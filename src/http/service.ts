@@ -1,6 +1,8 @@
 /** What the HTTP layer needs from the rest of the bridge (composed in src/bridge.ts). */
 import type { ClientAuthenticator } from '../authn/client.ts'
+import type { RegisteredUser, RegistrationRequest } from '../authn/register.ts'
 import type { BrowserTokenResponse } from '../tokens/browser.ts'
+import type { PasswordChangeRequest } from '../tokens/password-change.ts'
 import type { Granter, TokenRequest } from '../tokens/scopes.ts'
 import type { TokenResponse } from '../tokens/types.ts'
 import type { UserInfo } from '../tokens/userinfo.ts'
@@ -48,6 +50,17 @@ export interface TokenService {
     audience: string | undefined,
     origin: string | undefined,
   ): Promise<WsTicketResponse>
+}
+
+/** The account API (ACCOUNT_API): present only when it is switched on. */
+export interface AccountService {
+  /** POST /account/register: creates a Django user, or refuses with per-field problems. */
+  register(request: RegistrationRequest, clientIp: string): Promise<RegisteredUser>
+  /**
+   * POST /account/password: for the user of a bearer access token, the old password and a new
+   * one; ends every Django session and refresh family of the user.
+   */
+  changePassword(accessToken: string, request: PasswordChangeRequest): Promise<void>
 }
 
 export interface Readiness {

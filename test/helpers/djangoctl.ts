@@ -143,3 +143,13 @@ export interface PasswordChangeViewReply {
   status: number
   cookie: string | null
 }
+
+/** `validate_passwords`: per case, Django's ValidationError list as (code, message); [] passes. */
+export interface ValidatePasswordsReply {
+  results: { code: string; message: string }[][]
+}
+
+/** `check_username`: per username, UserCreationForm's cleaned value and its field errors. */
+export interface CheckUsernameReply {
+  results: { cleaned: string | null; errors: { code: string; message: string }[] }[]
+}

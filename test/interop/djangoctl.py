@@ -74,6 +74,8 @@ def cmd_create_user(args):
         is_active=args.get("is_active", True),
         is_staff=args.get("is_staff", False),
         is_superuser=args.get("is_superuser", False),
+        first_name=args.get("first_name", ""),
+        last_name=args.get("last_name", ""),
     )
     user.save()
     for name in args.get("groups", []):
@@ -314,6 +316,40 @@ def cmd_set_flags(args):
         setattr(user, field, args[field])
     user.save(update_fields=fields)
     return {"ok": True}
+
+
+def cmd_validate_passwords(args):
+    """validate_password(password, user) for each case, with `validators` as an
+    AUTH_PASSWORD_VALIDATORS list. The user is an unsaved User with the case's attributes (as
+    UserCreationForm validates its instance), or None. Each case gives its (code, message) list."""
+    from django.contrib.auth.password_validation import get_password_validators, validate_password
+    from django.core.exceptions import ValidationError
+
+    validators = get_password_validators(args["validators"])
+    results = []
+    for case in args["cases"]:
+        attrs = case.get("user")
+        user = User(**attrs) if attrs is not None else None
+        try:
+            validate_password(case["password"], user, validators)
+            results.append([])
+        except ValidationError as err:
+            results.append([{"code": e.code, "message": e.message % (e.params or {})} for e in err.error_list])
+    return {"results": results}
+
+
+def cmd_check_username(args):
+    """What UserCreationForm says about each username: the cleaned (stripped, NFKC) value and the
+    errors of its username field, unique check included."""
+    from django.contrib.auth.forms import UserCreationForm
+
+    results = []
+    for username in args["usernames"]:
+        form = UserCreationForm(data={"username": username, "password1": "", "password2": ""})
+        form.is_valid()
+        errors = form.errors.get_json_data().get("username", [])
+        results.append({"cleaned": form.cleaned_data.get("username"), "errors": errors})
+    return {"results": results}
 
 
 COMMANDS = {name[4:]: fn for name, fn in globals().items() if name.startswith("cmd_")}
