@@ -2,8 +2,8 @@
  * Real Redis topologies for tests, started by the test on free loopback ports in a temp dir and
  * removed afterwards: a 3-master / 3-replica Cluster (`redis-server --cluster-enabled yes` × 6,
  * then `redis-cli --cluster create … --cluster-replicas 1`) and a Sentinel setup (1 master,
- * 1 replica, 3 sentinels). Timeouts are short (node timeout / down-after 1000 ms) so a failover
- * takes seconds. Every process is the test's own: nothing touches the shared Redis on 6379.
+ * 1 replica, 3 sentinels). Timeouts are short (node timeout 1000 ms, sentinel down-after 2500 ms)
+ * so a failover takes seconds. Every process is the test's own: nothing touches the shared Redis on 6379.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -278,8 +278,12 @@ export interface TestSentinel {
   stop(): Promise<void>
 }
 
-/** Starts 1 master, 1 replica (AOF on) and 3 sentinels (down-after `downAfterMs`). */
-export async function startSentinel(downAfterMs = 1000): Promise<TestSentinel> {
+/**
+ * Starts 1 master, 1 replica (AOF on) and 3 sentinels (down-after `downAfterMs`). Not lower: on
+ * a loaded CI machine a just-promoted master missed a sentinel's pings for 1 s, and a second,
+ * unasked-for failover made the old master master again (seen once at 1000 ms).
+ */
+export async function startSentinel(downAfterMs = 2500): Promise<TestSentinel> {
   const dir = await mkdtemp(join(tmpdir(), 'djb-sentinel-'))
   const masterName = 'djbtest'
   const procs: RedisProcess[] = []
