@@ -1,0 +1,505 @@
+/**
+ * A strict reader for the data-only subset of Python's pickle, protocols 2 to 5: what Django's
+ * cache (its RedisCache's RedisSerializer, django-redis's PickleSerializer) writes for a session
+ * dict of str, bytes, int, float, bool, None, list, tuple and dict.
+ *
+ * Why not a general unpickler: pickle is a program for a stack machine whose GLOBAL/REDUCE
+ * opcodes import and call any Python callable. Here nothing is ever imported, called or built:
+ * every opcode that names a class or function (GLOBAL, STACK_GLOBAL, INST, OBJ, NEWOBJ, REDUCE,
+ * BUILD, PERSID, EXT*, ...), and every container outside the list above (set, frozenset,
+ * bytearray, out-of-band buffers), is a `PICKLE_FORBIDDEN` error naming the opcode. A session
+ * that holds a datetime or a model instance is therefore refused, not half-read.
+ *
+ * Bounded, so a hostile blob costs at most a linear pass over bytes we already hold: lengths are
+ * checked against the input before anything is sliced, ints are capped, and the result is walked
+ * once (shared sub-objects counted each time they are reachable, so a pickle of references to
+ * references cannot expand past {@link PICKLE_LIMITS}) and refused if it is cyclic.
+ *
+ * Values: None → null, bool → boolean, int → number (bigint beyond 2^53), float → number,
+ * str → string (UTF-8 with Python's surrogatepass), bytes → Buffer, list and tuple → array,
+ * dict → a plain object when every key is a str, else a Map. Opcode semantics follow CPython's
+ * Lib/pickle.py `_Unpickler`: bytes after STOP are ignored, as `pickle.loads` ignores them.
+ */
+import { DjangoError } from '../errors.ts'
+
+/** What {@link unpickle} returns. */
+export type PickleValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Buffer
+  | PickleValue[]
+  | { [key: string]: PickleValue }
+  | Map<PickleValue, PickleValue>
+
+/** The decoder's bounds; every one is far above a real session. */
+export const PICKLE_LIMITS = {
+  /** Input bytes (a session of a few kB is typical). */
+  bytes: 1024 * 1024,
+  /** Containers inside containers. */
+  depth: 100,
+  /** Values in the result, counting a shared one each time it is reachable. */
+  nodes: 100_000,
+  /** Bytes of one LONG4 integer (Python writes LONG1 below 256 bytes). */
+  longBytes: 1024,
+} as const
+
+const malformed = (what: string) => new DjangoError('PICKLE_MALFORMED', `pickle: ${what}`)
+
+/** Opcodes of the subset, by byte (names as in CPython's pickle.py). */
+const OP = {
+  PROTO: 0x80,
+  FRAME: 0x95,
+  STOP: 0x2e,
+  MARK: 0x28,
+  POP: 0x30,
+  POP_MARK: 0x31,
+  NONE: 0x4e,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  BININT2: 0x4d,
+  LONG1: 0x8a,
+  LONG4: 0x8b,
+  BINFLOAT: 0x47,
+  BINUNICODE: 0x58,
+  SHORT_BINUNICODE: 0x8c,
+  BINUNICODE8: 0x8d,
+  BINBYTES: 0x42,
+  SHORT_BINBYTES: 0x43,
+  BINBYTES8: 0x8e,
+  EMPTY_DICT: 0x7d,
+  SETITEM: 0x73,
+  SETITEMS: 0x75,
+  EMPTY_LIST: 0x5d,
+  APPEND: 0x61,
+  APPENDS: 0x65,
+  EMPTY_TUPLE: 0x29,
+  TUPLE: 0x74,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  BINPUT: 0x71,
+  LONG_BINPUT: 0x72,
+  MEMOIZE: 0x94,
+  BINGET: 0x68,
+  LONG_BINGET: 0x6a,
+} as const
+
+/** Opcodes outside the subset, named in the error so a log says what the value held. */
+const FORBIDDEN: Readonly<Record<number, string>> = {
+  0x63: 'GLOBAL',
+  0x93: 'STACK_GLOBAL',
+  0x52: 'REDUCE',
+  0x62: 'BUILD',
+  0x69: 'INST',
+  0x6f: 'OBJ',
+  0x81: 'NEWOBJ',
+  0x92: 'NEWOBJ_EX',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
+  // Protocol 0/1 text opcodes: the writers we read use protocol 2 or later.
+  0x64: 'DICT',
+  0x6c: 'LIST',
+  0x49: 'INT',
+  0x4c: 'LONG',
+  0x46: 'FLOAT',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x70: 'PUT',
+  0x67: 'GET',
+  0x32: 'DUP',
+}
+
+// Containers while decoding. Python's dict semantics (equal keys of different types are one key,
+// the first key object is kept, the last value wins) need keys compared by value, so a dict is
+// built here and turned into an object or a Map once the pickle has been read whole.
+class PyList {
+  readonly items: Val[] = []
+}
+class PyTuple {
+  readonly items: Val[]
+  constructor(items: Val[]) {
+    this.items = items
+  }
+}
+class PyDict {
+  /** By the key's value ({@link keyOf}): the first key object, the last value. */
+  readonly entries = new Map<string, [Val, Val]>()
+  strKeys = true
+}
+type Val = null | boolean | number | bigint | string | Buffer | PyList | PyTuple | PyDict
+
+const MARK = Symbol('mark')
+type Slot = Val | typeof MARK
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Decodes one pickle. Throws DjangoError: PICKLE_MALFORMED (truncated, inconsistent, not a
+ * pickle of protocol 2+), PICKLE_FORBIDDEN (an opcode outside the data subset) or
+ * PICKLE_TOO_LARGE (over {@link PICKLE_LIMITS}); never anything else.
+ *
+ * @example
+ * ```ts
+ * import { unpickle } from './pickle.ts'
+ * // pickle.dumps({'a': [1, True, None]}, 2)
+ * const blob = Buffer.from('80027d710058010000006171015d7102284b01884e6573', 'hex')
+ * unpickle(blob) // { a: [1, true, null] }
+ * ```
+ */
+export function unpickle(data: Uint8Array): PickleValue {
+  if (data.length > PICKLE_LIMITS.bytes) {
+    throw new DjangoError('PICKLE_TOO_LARGE', `pickle: over ${PICKLE_LIMITS.bytes} bytes`)
+  }
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length)
+  if (buf[0] !== OP.PROTO || buf.length < 2) {
+    throw new DjangoError(
+      'PICKLE_FORBIDDEN',
+      'pickle: not a pickle of protocol 2 or later (django-redis: leave PICKLE_VERSION unset, or at least 2)',
+    )
+  }
+  const proto = buf[1] ?? 0
+  if (proto < 2 || proto > 5) throw malformed(`unsupported protocol ${proto}`)
+
+  let pos = 2
+  const stack: Slot[] = []
+  const marks: number[] = []
+  const memo = new Map<number, Val>()
+
+  const need = (n: number | bigint): number => {
+    if (n > BigInt(buf.length - pos)) throw malformed('truncated')
+    const at = pos
+    pos += Number(n)
+    return at
+  }
+  const u8 = () => buf[need(1)] ?? 0
+  const u32 = () => buf.readUInt32LE(need(4))
+  const u64 = () => buf.readBigUInt64LE(need(8))
+  const bytes = (n: number | bigint) => {
+    const at = need(n)
+    return buf.subarray(at, pos)
+  }
+  const push = (v: Val) => stack.push(v)
+  const top = (): Val => {
+    const v = stack[stack.length - 1]
+    if (v === undefined || v === MARK) throw malformed('empty stack')
+    return v
+  }
+  const pop = (): Val => {
+    const v = stack.pop()
+    if (v === undefined || v === MARK) throw malformed('empty stack')
+    return v
+  }
+  /** Everything above the last MARK, which is removed with it (pickle.py `pop_mark`). */
+  const popMark = (): Val[] => {
+    const at = marks.pop()
+    if (at === undefined) throw malformed('no MARK')
+    const items = stack.splice(at + 1) as Val[]
+    stack.pop() // the MARK itself
+    return items
+  }
+  const text = (raw: Buffer): string => {
+    try {
+      return utf8.decode(raw)
+    } catch {
+      return surrogatePass(raw)
+    }
+  }
+  const setItems = (items: Val[]) => {
+    const dict = top()
+    if (!(dict instanceof PyDict)) throw malformed('SETITEM(S) on a non-dict')
+    if (items.length % 2 !== 0) throw malformed('odd number of dict items')
+    for (let i = 0; i < items.length; i += 2) {
+      const k = items[i] as Val
+      const v = items[i + 1] as Val
+      const id = keyOf(k, 0)
+      const had = dict.entries.get(id)
+      dict.entries.set(id, [had === undefined ? k : had[0], v])
+      if (typeof k !== 'string') dict.strKeys = false
+    }
+  }
+  const appendItems = (items: Val[]) => {
+    const list = top()
+    if (!(list instanceof PyList)) throw malformed('APPEND(S) on a non-list')
+    for (const item of items) list.items.push(item)
+  }
+
+  for (;;) {
+    const at = pos
+    const op = u8()
+    switch (op) {
+      case OP.FRAME: {
+        // Frames only batch reads; the bytes must be there.
+        const n = u64()
+        if (n > BigInt(buf.length - pos)) throw malformed('frame longer than the pickle')
+        break
+      }
+      case OP.STOP:
+        return finish(pop())
+      case OP.MARK:
+        marks.push(stack.length)
+        stack.push(MARK)
+        break
+      case OP.POP:
+        if (stack.length > 0 && stack[stack.length - 1] !== MARK) stack.pop()
+        else popMark()
+        break
+      case OP.POP_MARK:
+        popMark()
+        break
+      case OP.NONE:
+        push(null)
+        break
+      case OP.NEWTRUE:
+        push(true)
+        break
+      case OP.NEWFALSE:
+        push(false)
+        break
+      case OP.BININT:
+        push(buf.readInt32LE(need(4)))
+        break
+      case OP.BININT1:
+        push(u8())
+        break
+      case OP.BININT2:
+        push(buf.readUInt16LE(need(2)))
+        break
+      case OP.LONG1:
+        push(long(bytes(u8())))
+        break
+      case OP.LONG4: {
+        const n = buf.readInt32LE(need(4))
+        if (n < 0) throw malformed('LONG4 with a negative length')
+        if (n > PICKLE_LIMITS.longBytes) {
+          throw new DjangoError('PICKLE_TOO_LARGE', 'pickle: integer too large')
+        }
+        push(long(bytes(n)))
+        break
+      }
+      case OP.BINFLOAT:
+        push(buf.readDoubleBE(need(8)))
+        break
+      case OP.SHORT_BINUNICODE:
+        push(text(bytes(u8())))
+        break
+      case OP.BINUNICODE:
+        push(text(bytes(u32())))
+        break
+      case OP.BINUNICODE8:
+        push(text(bytes(u64())))
+        break
+      case OP.SHORT_BINBYTES:
+        push(Buffer.from(bytes(u8())))
+        break
+      case OP.BINBYTES:
+        push(Buffer.from(bytes(u32())))
+        break
+      case OP.BINBYTES8:
+        push(Buffer.from(bytes(u64())))
+        break
+      case OP.EMPTY_DICT:
+        push(new PyDict())
+        break
+      case OP.SETITEM: {
+        const v = pop()
+        const k = pop()
+        setItems([k, v])
+        break
+      }
+      case OP.SETITEMS:
+        setItems(popMark())
+        break
+      case OP.EMPTY_LIST:
+        push(new PyList())
+        break
+      case OP.APPEND:
+        appendItems([pop()])
+        break
+      case OP.APPENDS:
+        appendItems(popMark())
+        break
+      case OP.EMPTY_TUPLE:
+        push(new PyTuple([]))
+        break
+      case OP.TUPLE:
+        push(new PyTuple(popMark()))
+        break
+      case OP.TUPLE1: {
+        const a = pop()
+        push(new PyTuple([a]))
+        break
+      }
+      case OP.TUPLE2: {
+        const b = pop()
+        const a = pop()
+        push(new PyTuple([a, b]))
+        break
+      }
+      case OP.TUPLE3: {
+        const c = pop()
+        const b = pop()
+        const a = pop()
+        push(new PyTuple([a, b, c]))
+        break
+      }
+      case OP.MEMOIZE:
+        memo.set(memo.size, top())
+        break
+      case OP.BINPUT:
+        memo.set(u8(), top())
+        break
+      case OP.LONG_BINPUT:
+        memo.set(u32(), top())
+        break
+      case OP.BINGET:
+      case OP.LONG_BINGET: {
+        const v = memo.get(op === OP.BINGET ? u8() : u32())
+        if (v === undefined) throw malformed('memo reference to nothing')
+        push(v)
+        break
+      }
+      case OP.PROTO:
+        throw malformed('PROTO after the start')
+      default: {
+        const name = FORBIDDEN[op]
+        if (name !== undefined) {
+          throw new DjangoError(
+            'PICKLE_FORBIDDEN',
+            `pickle: opcode ${name} at byte ${at} is outside the data-only subset (the value holds a Python object such as a datetime, a set or a model instance)`,
+          )
+        }
+        throw malformed(`unknown opcode 0x${op.toString(16)} at byte ${at}`)
+      }
+    }
+  }
+}
+
+const tooLarge = (what: string) => new DjangoError('PICKLE_TOO_LARGE', `pickle: ${what}`)
+
+/**
+ * A dict key's identity by value, as Python compares keys: 1, 1.0 and True are one key, a tuple
+ * is its items. A list or dict (or a tuple holding one) is unhashable: Python's TypeError.
+ */
+function keyOf(k: Val, depth: number): string {
+  if (depth > PICKLE_LIMITS.depth) throw tooLarge('nested too deeply')
+  if (k === null) return 'N'
+  if (typeof k === 'string') return 's' + k
+  if (typeof k === 'boolean') return k ? 'n1' : 'n0'
+  if (typeof k === 'bigint') return 'n' + k.toString()
+  if (typeof k === 'number') {
+    if (Number.isInteger(k)) return 'n' + BigInt(k).toString()
+    // NaN is never equal to itself; -0.0 == 0.0 is covered by isInteger above.
+    return Number.isNaN(k) ? 'f' + Math.random() : 'f' + String(k)
+  }
+  if (Buffer.isBuffer(k)) return 'b' + k.toString('hex')
+  if (k instanceof PyTuple) return 't(' + k.items.map((x) => keyOf(x, depth + 1)).join(',') + ')'
+  throw malformed('unhashable dict key')
+}
+
+/**
+ * The result as plain values, in one walk that refuses cycles (a list that holds itself, which
+ * Python can pickle) and anything deeper or larger than the limits, counting a shared value at
+ * every place it is reachable. A shared value stays shared in the output.
+ */
+function finish(root: Val): PickleValue {
+  const done = new Map<object, { out: PickleValue; weight: number }>()
+  const open = new Set<object>()
+  const visit = (v: Val, depth: number): { out: PickleValue; weight: number } => {
+    if (!(v instanceof PyList || v instanceof PyTuple || v instanceof PyDict)) {
+      return { out: v, weight: 1 }
+    }
+    const known = done.get(v)
+    if (known !== undefined) return known
+    if (open.has(v)) throw malformed('a container that holds itself')
+    if (depth > PICKLE_LIMITS.depth) throw tooLarge('nested too deeply')
+    open.add(v)
+    let weight = 1
+    const child = (x: Val): PickleValue => {
+      const r = visit(x, depth + 1)
+      weight += r.weight
+      if (weight > PICKLE_LIMITS.nodes) throw tooLarge('too many values')
+      return r.out
+    }
+    let out: PickleValue
+    if (v instanceof PyDict) {
+      if (v.strKeys) {
+        const o: { [key: string]: PickleValue } = {}
+        // defineProperty, not assignment: a "__proto__" key is data, not the prototype.
+        for (const [k, val] of v.entries.values()) {
+          Object.defineProperty(o, k as string, {
+            value: child(val),
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          })
+        }
+        out = o
+      } else {
+        const m = new Map<PickleValue, PickleValue>()
+        for (const [k, val] of v.entries.values()) m.set(child(k), child(val))
+        out = m
+      }
+    } else {
+      out = v.items.map(child)
+    }
+    open.delete(v)
+    const result = { out, weight }
+    done.set(v, result)
+    return result
+  }
+  return visit(root, 0).out
+}
+
+/** `decode_long`: little-endian two's complement. */
+function long(raw: Buffer): number | bigint {
+  if (raw.length === 0) return 0
+  let n = BigInt('0x' + Buffer.from(raw).reverse().toString('hex'))
+  if (((raw[raw.length - 1] ?? 0) & 0x80) !== 0) n -= 1n << BigInt(raw.length * 8)
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(n)
+    : n
+}
+
+/**
+ * UTF-8 as Python decodes pickled str, `errors="surrogatepass"`: a lone surrogate arrives as
+ * its 3-byte form (ED A0..BF xx), which strict UTF-8 refuses. Anything else invalid is refused.
+ */
+function surrogatePass(raw: Buffer): string {
+  let out = ''
+  let i = 0
+  while (i < raw.length) {
+    const b1 = raw[i + 1] ?? 0
+    const b2 = raw[i + 2] ?? 0
+    if (raw[i] === 0xed && i + 2 < raw.length && b1 >= 0xa0 && b1 <= 0xbf && (b2 & 0xc0) === 0x80) {
+      out += String.fromCharCode(0xd000 | ((b1 & 0x3f) << 6) | (b2 & 0x3f))
+      i += 3
+      continue
+    }
+    // Up to the next possible surrogate, the bytes must be valid UTF-8 on their own.
+    let end = raw.indexOf(0xed, i + 1)
+    if (end < 0) end = raw.length
+    try {
+      out += utf8.decode(raw.subarray(i, end))
+    } catch {
+      throw malformed('a str that is not UTF-8')
+    }
+    i = end
+  }
+  return out
+}
