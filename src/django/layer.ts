@@ -7,6 +7,7 @@ import type { DjangoConfig } from '../config/index.ts'
 import { createDjangoAuth, type DjangoAuth } from './auth.ts'
 import type { Database } from './database.ts'
 import { createPasswordHashers, type PasswordHashers } from './hashers/index.ts'
+import type { SessionCache } from './session-cache.ts'
 import { createSessionReader, type SessionReader } from './sessions.ts'
 import { createUserRepository, type UserRepository } from './users.ts'
 import { createDjangoWriter, type DjangoWriter } from './write.ts'
@@ -28,6 +29,8 @@ export interface DjangoLayerDeps {
   now: () => number
   /** Password hashes in flight at once (`PASSWORD_HASH_CONCURRENCY`). */
   hashConcurrency: number
+  /** Django's session cache (DJANGO_CACHE_URL); required with the `cache` engine. */
+  sessionCache?: SessionCache | null
 }
 
 /**
@@ -37,13 +40,14 @@ export interface DjangoLayerDeps {
 export function createDjangoLayer(deps: DjangoLayerDeps): DjangoLayer {
   const { db, config, now } = deps
   const users = createUserRepository(db, config.users)
-  const sessions = createSessionReader({ db, config, now })
+  const cache = deps.sessionCache ?? null
+  const sessions = createSessionReader({ db, config, cache, now })
   const hashers = createPasswordHashers({
     enabled: config.passwordHashers,
     pbkdf2Iterations: config.pbkdf2Iterations,
     concurrency: deps.hashConcurrency,
   })
   const auth = createDjangoAuth({ users, sessions, hashers, config, now })
-  const writer = createDjangoWriter({ db, users, hashers, config, now })
+  const writer = createDjangoWriter({ db, users, hashers, config, cache, now })
   return { users, sessions, hashers, auth, writer }
 }

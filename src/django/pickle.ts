@@ -364,9 +364,15 @@ export function unpickle(data: Uint8Array): PickleValue {
       case OP.BINPUT:
         memo.set(u8(), top())
         break
-      case OP.LONG_BINPUT:
-        memo.set(u32(), top())
+      case OP.LONG_BINPUT: {
+        // A pickler numbers memo entries from 0, one per PUT, so no real index exceeds the
+        // pickle's length. CPython sizes its memo table by the index: a forged huge one is a
+        // MemoryError in Django (no session), and refused here.
+        const i = u32()
+        if (i > buf.length) throw tooLarge('memo index beyond the pickle')
+        memo.set(i, top())
         break
+      }
       case OP.BINGET:
       case OP.LONG_BINGET: {
         const v = memo.get(op === OP.BINGET ? u8() : u32())

@@ -180,6 +180,13 @@ describe('bounds', () => {
     }
   })
 
+  it('refuses a forged memo index that CPython would try to allocate (found by the fuzz run)', () => {
+    // EMPTY_DICT, BINPUT 2, LONG_BINPUT 0x7389014b: pickle.loads raises MemoryError on it.
+    assert.throws(() => unpickle(Buffer.from('80037d7102724b0189732e', 'hex')), {
+      code: 'PICKLE_TOO_LARGE',
+    })
+  })
+
   it('refuses a deeply nested dict key (a tuple of tuples) with a typed error', () => {
     const parts = [0x80, 4, 0x7d, 0x4e]
     for (let i = 0; i < 5000; i++) parts.push(0x85) // TUPLE1
