@@ -353,7 +353,7 @@ export const VARIABLES = {
     doc: '`triggers`: follow the Postgres triggers `django-jwt-bridge triggers install` adds, so a logout, password change, deactivation or deletion done by Django reaches every verifier on the revocation feed within a second (docs/django-changes.md). `off`: only what goes through the bridge is revoked.',
   }),
   LOGOUT_DELETES_DJANGO_SESSIONS: variable('false', bool, {
-    doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",
+    doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`; with the `cache` engine it deletes the user's keys in Django's cache, found by a SCAN of its session keys).",
   }),
   // Opt-in: the SPA then holds a refresh token, as an HttpOnly cookie script cannot read, so it
   // keeps tokens past the Django session's cookie or on another site (issue 14, docs/spa.md).

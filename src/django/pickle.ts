@@ -158,7 +158,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  * ```ts
  * import { unpickle } from './pickle.ts'
  * // pickle.dumps({'a': [1, True, None]}, 2)
- * const blob = Buffer.from('80027d710058010000006171015d7102284b01884e6573', 'hex')
+ * const blob = Buffer.from('80027d710058010000006171015d7102284b01884e65732e', 'hex')
  * unpickle(blob) // { a: [1, true, null] }
  * ```
  */

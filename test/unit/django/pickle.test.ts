@@ -149,6 +149,14 @@ describe(`pickles from Python ${corpus.python}`, () => {
   })
 })
 
+describe('the TSDoc example', () => {
+  it('decodes as documented', () => {
+    // pickle.dumps({'a': [1, True, None]}, 2), as in src/django/pickle.ts.
+    const blob = Buffer.from('80027d710058010000006171015d7102284b01884e65732e', 'hex')
+    assert.deepEqual({ ...(unpickle(blob) as object) }, { a: [1, true, null] })
+  })
+})
+
 describe('bounds', () => {
   it('refuses an input over the byte limit before reading it', () => {
     const big = Buffer.alloc(PICKLE_LIMITS.bytes + 1)
