@@ -119,7 +119,7 @@ const SCAN_COUNT = 1000
  */
 export function createSessionCache(
   redis: Redis,
-  config: SessionCacheConfig,
+  config: Pick<SessionCacheConfig, 'keyPrefix' | 'version'>,
   now: () => number = Date.now,
 ): SessionCache {
   const key = (sessionKey: string) => sessionCacheKey(config, sessionKey)
