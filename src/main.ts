@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis'
 import postgres from 'postgres'
 import { createBridge } from './bridge.ts'
 import { checkSecretKey } from './django/secret-key-check.ts'
+import { checkSessionCache } from './django/session-cache-check.ts'
 import { loadConfig, type Config } from './config/index.ts'
 import { connectDatabase, queryTimeout, type Database } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
   const redis = createRedisClient(config.redis, { connectionName: 'django-jwt-bridge' })
   await checkRedis(redis, config, logger)
   const djangoCache = await connectDjangoCache(config)
+  if (djangoCache !== undefined && config.django.sessionCache !== null) {
+    await checkSessionCache({ redis: djangoCache, config: config.django.sessionCache, logger })
+  }
   const rollback = await startRollbackGuard(db, redis, config, logger)
 
   const keyOptions = {

@@ -23,6 +23,17 @@ import type { SessionData } from './session-codec.ts'
 
 /** contrib/sessions/backends/cache.py KEY_PREFIX. */
 export const CACHE_SESSION_PREFIX = 'django.contrib.sessions.cache'
+/**
+ * cached_db.py's KEY_PREFIX. It begins with the cache engine's, so a scan for cache sessions
+ * also meets cached_db's copies (a site moving between the two engines); those are skipped.
+ */
+const CACHED_DB_PREFIX = 'django.contrib.sessions.cached_db'
+
+/** Whether `key`, a key under {@link CACHE_SESSION_PREFIX}, is cached_db's rather than ours. */
+export function isCachedDbKey(key: string): boolean {
+  const at = key.indexOf(CACHE_SESSION_PREFIX)
+  return at >= 0 && key.startsWith(CACHED_DB_PREFIX, at)
+}
 
 /** What the `cache` engine needs to know about Django's cache (DJANGO_CACHE_*). */
 export type SessionCacheConfig = NonNullable<DjangoConfig['sessionCache']>
@@ -184,6 +195,7 @@ export function createSessionCache(
         const values = (await call(() => pipeline.exec())) ?? []
         const mine: string[] = []
         keys.forEach((k, i) => {
+          if (isCachedDbKey(k)) return
           const [err, raw] = values[i] ?? [null, null]
           if (err !== null || !Buffer.isBuffer(raw) || raw.length === 0) return
           let data: SessionData

@@ -1,10 +1,17 @@
 /**
  * Django's session cache (src/django/session-cache.ts) over the real shared Redis, under this
  * test's own prefix: the key layout, the TTL, and a user's sessions found by SCAN with a
- * KEY_PREFIX full of glob characters, which must match only itself.
+ * KEY_PREFIX full of glob characters, which must match only itself. Then the start-up check of
+ * the prefix and version, on a private server (it scans the whole keyspace).
  */
 import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
+import { deflateSync } from 'node:zlib'
+import { Redis } from 'ioredis'
+import { checkSessionCache } from '../../src/django/session-cache-check.ts'
+import { createLogger } from '../../src/log.ts'
+import { privateRedis, type PrivateRedis } from '../store/private-redis.ts'
 import { createSessionCache, sessionCacheKey } from '../../src/django/session-cache.ts'
 import { deleteByPrefix, testRedis, type TestRedis } from '../helpers/redis.ts'
 
@@ -80,6 +87,9 @@ describe('the Django session cache over Redis', () => {
     // Same user, but another KEY_PREFIX (that the unescaped glob would match) or VERSION.
     await put(lookalike, 'user1session000c', USER_1)
     await put({ ...config, version: 3 }, 'user1session000d', USER_1)
+    // cached_db's copy of a session of the same user: its prefix begins with the cache engine's.
+    const cachedDb = `${config.keyPrefix}:2:django.contrib.sessions.cached_dbuser1session000e`
+    await r.redis.set(cachedDb, USER_1, 'EX', 600)
 
     assert.equal(await cache.deleteUserSessions('1'), 2)
     assert.equal(await cache.exists('user1session000a'), false)
@@ -93,6 +103,7 @@ describe('the Django session cache over Redis', () => {
     ] as const) {
       assert.equal(await r.redis.exists(sessionCacheKey(c, key)), 1, `${key} stays`)
     }
+    assert.equal(await r.redis.exists(cachedDb), 1, 'cached_db’s copy is not ours')
     assert.equal(await cache.deleteUserSessions('1'), 0)
   })
 
@@ -101,5 +112,59 @@ describe('the Django session cache over Redis', () => {
     const big = Buffer.concat([USER_1.subarray(0, 2), Buffer.alloc(3 * 1024 * 1024, 0x4e)])
     await r.redis.set(sessionCacheKey(config, 'bigvalue00000000'), big, 'EX', 600)
     await assert.rejects(cache.load('bigvalue00000000'), { code: 'PICKLE_TOO_LARGE' })
+  })
+})
+
+describe('the start-up check of DJANGO_CACHE_KEY_PREFIX and DJANGO_CACHE_VERSION', () => {
+  // A private server: the check scans the whole keyspace, which the shared Redis shares with
+  // other tests' cache sessions.
+  let server: PrivateRedis
+  let redis: Redis
+  const config = { keyPrefix: 'site', version: 1 }
+  const SESSION = 'k9x2m4p7q1w8e5r3t6y0u2i4o6p8a1s3'
+
+  function capture() {
+    const lines: string[] = []
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString())
+        done()
+      },
+    })
+    return { lines, logger: createLogger('info', sink) }
+  }
+
+  before(async () => {
+    server = await privateRedis()
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 })
+  })
+  after(async () => {
+    redis.disconnect()
+    await server.stop()
+  })
+
+  it('names the prefix the sessions are under, never a session key', async () => {
+    const { lines, logger } = capture()
+    assert.equal(await checkSessionCache({ redis, config, logger }), 'empty')
+    assert.equal(lines.length, 0)
+
+    await redis.set(`other:2:django.contrib.sessions.cache${SESSION}`, USER_1)
+    await redis.set(`site:1:django.contrib.sessions.cached_db${SESSION}`, USER_1)
+    assert.equal(await checkSessionCache({ redis, config, logger }), 'elsewhere')
+    assert.equal(lines.length, 1)
+    assert.match(lines[0] ?? '', /"other:2:"/)
+    assert.match(lines[0] ?? '', /DJANGO_CACHE_KEY_PREFIX/)
+    assert.ok(!(lines[0] ?? '').includes(SESSION), 'no session key in the log')
+  })
+
+  it('says when the sessions there do not decode, and is quiet when they do', async () => {
+    const { lines, logger } = capture()
+    // zlib, as django-redis's ZlibCompressor would store it.
+    await redis.set(`site:1:django.contrib.sessions.cache${SESSION}`, deflateSync(USER_1))
+    assert.equal(await checkSessionCache({ redis, config, logger }), 'undecodable')
+    assert.match(lines[0] ?? '', /COMPRESSOR/)
+    assert.ok(!(lines[0] ?? '').includes(SESSION))
+    await redis.set(`site:1:django.contrib.sessions.cache${SESSION.replace('k', 'j')}`, USER_2)
+    assert.equal(await checkSessionCache({ redis, config, logger, sample: 5 }), 'ok')
   })
 })
