@@ -270,6 +270,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         django.sessionEngine === 'signed_cookies' || django.sessionEngine === 'cache'
           ? [django.users.table]
           : [django.users.table, 'django_session'],
+      ...(deps.djangoCache === undefined ? {} : { djangoCache: deps.djangoCache }),
     }),
     keys: () => ({
       jwksJson: ring.jwksJson,

@@ -74,6 +74,9 @@ describe('cache sessions written by real Django through django-redis', () => {
     const rows = await t.db.sql`SELECT 1 FROM django_session`
     assert.equal(rows.length, 0, 'nothing in django_session')
     assert.equal((await t.django<WhoamiReply>('whoami', { cookie: ann.cookie })).id, ann.id)
+    // Ready without a django_session table to read, and with the cache answering.
+    const ready = await t.request.get('/readyz')
+    assert.equal(ready.status, 200, ready.text)
   })
 
   it('exchanges the cookie, refreshes while Django keeps it, and stops once Django logs out', async () => {
@@ -231,6 +234,9 @@ describe('an unreachable Django cache', () => {
       const res = await exchange(t.request, 'a'.repeat(32))
       assert.equal(res.status, 503, res.text)
       assert.equal(res.body.error, 'temporarily_unavailable')
+      const ready = await t.request.get('/readyz')
+      assert.equal(ready.status, 503)
+      assert.deepEqual(ready.body, { status: 'unavailable', failed: ['djangoCache'] })
     } finally {
       await t.cleanup()
     }
