@@ -72,7 +72,7 @@ export function toConfig(e: ParsedEnv) {
   if (e.DJANGO_CHANGE_FEED === 'triggers' && e.DJANGO_SESSION_ENGINE === 'cache')
     throw new ConfigError(
       'DJANGO_CHANGE_FEED',
-      "=triggers cannot see Django's cache sessions: a logout in Django deletes a Redis key the Postgres triggers never see, so it would not reach verifiers until the family's next refresh. Set DJANGO_CHANGE_FEED=off (the refresh re-check still ends such families), or use the cached_db engine, whose sessions are in Postgres too (docs/django-changes.md).",
+      "triggers cannot see Django's cache sessions (DJANGO_SESSION_ENGINE=cache): a logout in Django deletes a Redis key the Postgres triggers never see, so it would not reach verifiers until the family's next refresh. Set DJANGO_CHANGE_FEED=off (the refresh re-check still ends such families), or use the cached_db engine, whose sessions are in Postgres too (docs/django-changes.md).",
     )
   if (e.REFRESH_FIRST_USE_SECONDS < e.ACCESS_TOKEN_TTL)
     throw new ConfigError('REFRESH_FIRST_USE_SECONDS', 'must be at least ACCESS_TOKEN_TTL.')
