@@ -138,9 +138,12 @@ class PyTuple {
   }
 }
 class PyDict {
-  /** By the key's value ({@link keyOf}): the first key object, the last value. */
-  readonly entries = new Map<string, [Val, Val]>()
-  strKeys = true
+  /** In insertion order: the first key object, the last value (as a Python dict keeps them). */
+  readonly entries: [Val, Val][] = []
+  /** Entry index by str key: the string itself, so a memoized key is hashed once. */
+  readonly byStr = new Map<string, number>()
+  /** Entry index by any other key's value ({@link KeyIds}). */
+  readonly byValue = new Map<string, number>()
 }
 type Val = null | boolean | number | bigint | string | Buffer | PyList | PyTuple | PyDict
 
@@ -220,6 +223,7 @@ export function unpickle(data: Uint8Array): PickleValue {
       return surrogatePass(raw)
     }
   }
+  const keyIds = new KeyIds()
   const setItems = (items: Val[]) => {
     const dict = top()
     if (!(dict instanceof PyDict)) throw malformed('SETITEM(S) on a non-dict')
@@ -227,10 +231,15 @@ export function unpickle(data: Uint8Array): PickleValue {
     for (let i = 0; i < items.length; i += 2) {
       const k = items[i] as Val
       const v = items[i + 1] as Val
-      const id = keyOf(k, 0)
-      const had = dict.entries.get(id)
-      dict.entries.set(id, [had === undefined ? k : had[0], v])
-      if (typeof k !== 'string') dict.strKeys = false
+      const index = typeof k === 'string' ? dict.byStr : dict.byValue
+      const id = typeof k === 'string' ? k : keyIds.of(k)
+      const at = index.get(id)
+      const entry = at === undefined ? undefined : dict.entries[at]
+      if (entry !== undefined) entry[1] = v
+      else {
+        index.set(id, dict.entries.length)
+        dict.entries.push([k, v])
+      }
     }
   }
   const appendItems = (items: Val[]) => {
@@ -399,23 +408,42 @@ export function unpickle(data: Uint8Array): PickleValue {
 const tooLarge = (what: string) => new DjangoError('PICKLE_TOO_LARGE', `pickle: ${what}`)
 
 /**
- * A dict key's identity by value, as Python compares keys: 1, 1.0 and True are one key, a tuple
- * is its items. A list or dict (or a tuple holding one) is unhashable: Python's TypeError.
+ * The identity of a dict key that is not a str, by value, as Python compares keys: 1, 1.0 and
+ * True are one key, a tuple is its items. A list or dict (or a tuple holding one) is unhashable:
+ * Python's TypeError. Bounded work: a tuple's or bytes' identity is computed once per object
+ * (a key reused through the memo costs nothing more), and all the identities of one pickle
+ * together may not exceed a few times its size.
  */
-function keyOf(k: Val, depth: number): string {
-  if (depth > PICKLE_LIMITS.depth) throw tooLarge('nested too deeply')
-  if (k === null) return 'N'
-  if (typeof k === 'string') return 's' + k
-  if (typeof k === 'boolean') return k ? 'n1' : 'n0'
-  if (typeof k === 'bigint') return 'n' + k.toString()
-  if (typeof k === 'number') {
-    if (Number.isInteger(k)) return 'n' + BigInt(k).toString()
-    // NaN is never equal to itself; -0.0 == 0.0 is covered by isInteger above.
-    return Number.isNaN(k) ? 'f' + Math.random() : 'f' + String(k)
+class KeyIds {
+  private readonly known = new WeakMap<PyTuple | Buffer, string>()
+  private work = 0
+
+  of(k: Val, depth = 0): string {
+    if (depth > PICKLE_LIMITS.depth) throw tooLarge('nested too deeply')
+    if (k === null) return 'N'
+    if (typeof k === 'boolean') return k ? 'n1' : 'n0'
+    if (typeof k === 'string') return this.spend(`s${k.length}:${k}`)
+    if (typeof k === 'bigint') return this.spend('n' + k.toString())
+    if (typeof k === 'number') {
+      if (Number.isInteger(k)) return this.spend('n' + BigInt(k).toString())
+      // NaN is never equal to itself (Python finds a NaN key only by identity).
+      return Number.isNaN(k) ? `nan${this.work++}` : 'f' + String(k)
+    }
+    if (!(Buffer.isBuffer(k) || k instanceof PyTuple)) throw malformed('unhashable dict key')
+    const known = this.known.get(k)
+    if (known !== undefined) return known
+    const id = Buffer.isBuffer(k)
+      ? this.spend('b' + k.toString('hex'))
+      : this.spend('t(' + k.items.map((x) => this.of(x, depth + 1)).join(',') + ')')
+    this.known.set(k, id)
+    return id
   }
-  if (Buffer.isBuffer(k)) return 'b' + k.toString('hex')
-  if (k instanceof PyTuple) return 't(' + k.items.map((x) => keyOf(x, depth + 1)).join(',') + ')'
-  throw malformed('unhashable dict key')
+
+  private spend(id: string): string {
+    this.work += id.length
+    if (this.work > 4 * PICKLE_LIMITS.bytes) throw tooLarge('dict keys too large')
+    return id
+  }
 }
 
 /**
@@ -444,10 +472,10 @@ function finish(root: Val): PickleValue {
     }
     let out: PickleValue
     if (v instanceof PyDict) {
-      if (v.strKeys) {
+      if (v.byValue.size === 0) {
         const o: { [key: string]: PickleValue } = {}
         // defineProperty, not assignment: a "__proto__" key is data, not the prototype.
-        for (const [k, val] of v.entries.values()) {
+        for (const [k, val] of v.entries) {
           Object.defineProperty(o, k as string, {
             value: child(val),
             writable: true,
@@ -458,7 +486,7 @@ function finish(root: Val): PickleValue {
         out = o
       } else {
         const m = new Map<PickleValue, PickleValue>()
-        for (const [k, val] of v.entries.values()) m.set(child(k), child(val))
+        for (const [k, val] of v.entries) m.set(child(k), child(val))
         out = m
       }
     } else {

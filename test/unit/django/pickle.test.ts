@@ -195,6 +195,31 @@ describe('bounds', () => {
     })
   })
 
+  // A key reused through the memo must cost its hashing once, not once per use: before keys
+  // were identified per object these two ran for over five minutes (quadratic); now well under
+  // a second. (A synchronous loop cannot be timed out from inside; a hang shows as no summary.)
+  it('a large tuple key set again and again through the memo', () => {
+    const parts = [Buffer.from([0x80, 4, 0x7d, 0x28]), Buffer.alloc(2 * 50_000)]
+    for (let i = 0; i < 50_000; i++) parts[1]?.writeUInt16BE(0x4b00, 2 * i) // BININT1 0
+    parts.push(Buffer.from([0x74, 0x94, 0x4e, 0x73])) // TUPLE, MEMOIZE, NONE, SETITEM
+    parts.push(Buffer.alloc(4 * 200_000))
+    for (let i = 0; i < 200_000; i++) parts[3]?.writeUInt32BE(0x68004e73, 4 * i) // BINGET 0, NONE, SETITEM
+    parts.push(Buffer.from([0x2e]))
+    const v = unpickle(Buffer.concat(parts))
+    assert.ok(v instanceof Map && v.size === 1)
+  })
+
+  it('a large str key set again and again through the memo', () => {
+    const head = Buffer.from([0x80, 4, 0x7d, 0x58, 0, 0, 0, 0])
+    head.writeUInt32LE(200_000, 4)
+    const parts = [head, Buffer.alloc(200_000, 0x61), Buffer.from([0x94, 0x4e, 0x73])]
+    const reuse = Buffer.alloc(4 * 200_000)
+    for (let i = 0; i < 200_000; i++) reuse.writeUInt32BE(0x68004e73, 4 * i)
+    parts.push(reuse, Buffer.from([0x2e]))
+    const v = unpickle(Buffer.concat(parts))
+    assert.deepEqual(Object.keys(v as object), ['a'.repeat(200_000)])
+  })
+
   it('refuses a deeply nested dict key (a tuple of tuples) with a typed error', () => {
     const parts = [0x80, 4, 0x7d, 0x4e]
     for (let i = 0; i < 5000; i++) parts.push(0x85) // TUPLE1
