@@ -120,6 +120,7 @@ def corpus():
         "tuples": [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)],
         "dict_keys": {1: "int", 1.5: "float", None: "none", (1, "a"): "tuple", b"k": "bytes", "s": "str"},
         "equal_keys": {1: "a", True: "b", 1.0: "c"},
+        "tuple_keys_alike": {("a,sb",): 1, ("a", "b"): 2, ("a)", "("): 3, ("a", ")("): 4},
         "proto_key": {"__proto__": {"polluted": True}, "constructor": 1},
         "shared_refs": {"a": shared, "b": shared, "c": [shared, shared]},
         "many_items": list(range(2500)),
