@@ -20,6 +20,7 @@
  * dict → a plain object when every key is a str, else a Map. Opcode semantics follow CPython's
  * Lib/pickle.py `_Unpickler`: bytes after STOP are ignored, as `pickle.loads` ignores them.
  */
+import { isUtf8 } from 'node:buffer'
 import { DjangoError } from '../errors.ts'
 
 /** What {@link unpickle} returns. */
@@ -179,60 +180,91 @@ export function unpickle(data: Uint8Array): PickleValue {
   const proto = buf[1] ?? 0
   if (proto < 2 || proto > 5) throw malformed(`unsupported protocol ${proto}`)
 
-  let pos = 2
-  const stack: Slot[] = []
-  const marks: number[] = []
-  const memo = new Map<number, Val>()
+  return new Machine(buf).run()
+}
 
-  const need = (n: number | bigint): number => {
-    if (n > BigInt(buf.length - pos)) throw malformed('truncated')
-    const at = pos
-    pos += Number(n)
+/**
+ * The unpickling machine (pickle.py `_Unpickler.load`), for one pickle. A class, not closures:
+ * its helpers are made once, not per call.
+ */
+class Machine {
+  private readonly buf: Buffer
+  private pos = 2
+  private readonly stack: Slot[] = []
+  private readonly marks: number[] = []
+  private readonly memo = new Map<number, Val>()
+  private readonly keyIds = new KeyIds()
+
+  constructor(buf: Buffer) {
+    this.buf = buf
+  }
+
+  private need(n: number): number {
+    if (n > this.buf.length - this.pos) throw malformed('truncated')
+    const at = this.pos
+    this.pos += n
     return at
   }
-  const u8 = () => buf[need(1)] ?? 0
-  const u32 = () => buf.readUInt32LE(need(4))
-  const u64 = () => buf.readBigUInt64LE(need(8))
-  const bytes = (n: number | bigint) => {
-    const at = need(n)
-    return buf.subarray(at, pos)
+
+  private u8(): number {
+    return this.buf[this.need(1)] ?? 0
   }
-  const push = (v: Val) => stack.push(v)
-  const top = (): Val => {
-    const v = stack[stack.length - 1]
+
+  private u32(): number {
+    return this.buf.readUInt32LE(this.need(4))
+  }
+
+  /** An 8-byte length: anything past the input (all of it below 2^53) is truncation. */
+  private u64(): number {
+    const n = this.buf.readBigUInt64LE(this.need(8))
+    if (n > BigInt(this.buf.length)) throw malformed('truncated')
+    return Number(n)
+  }
+
+  private bytes(n: number): Buffer {
+    const at = this.need(n)
+    return this.buf.subarray(at, this.pos)
+  }
+
+  private push(v: Val): void {
+    this.stack.push(v)
+  }
+
+  private top(): Val {
+    const v = this.stack[this.stack.length - 1]
     if (v === undefined || v === MARK) throw malformed('empty stack')
     return v
   }
-  const pop = (): Val => {
-    const v = stack.pop()
+
+  private pop(): Val {
+    const v = this.stack.pop()
     if (v === undefined || v === MARK) throw malformed('empty stack')
     return v
   }
+
   /** Everything above the last MARK, which is removed with it (pickle.py `pop_mark`). */
-  const popMark = (): Val[] => {
-    const at = marks.pop()
+  private popMark(): Val[] {
+    const at = this.marks.pop()
     if (at === undefined) throw malformed('no MARK')
-    const items = stack.splice(at + 1) as Val[]
-    stack.pop() // the MARK itself
+    const items = this.stack.splice(at + 1) as Val[]
+    this.stack.pop() // the MARK itself
     return items
   }
-  const text = (raw: Buffer): string => {
-    try {
-      return utf8.decode(raw)
-    } catch {
-      return surrogatePass(raw)
-    }
+
+  /** isUtf8 + toString: the common case without TextDecoder's per-call cost. */
+  private text(raw: Buffer): string {
+    return isUtf8(raw) ? raw.toString('utf8') : surrogatePass(raw)
   }
-  const keyIds = new KeyIds()
-  const setItems = (items: Val[]) => {
-    const dict = top()
+
+  private setItems(items: Val[]): void {
+    const dict = this.top()
     if (!(dict instanceof PyDict)) throw malformed('SETITEM(S) on a non-dict')
     if (items.length % 2 !== 0) throw malformed('odd number of dict items')
     for (let i = 0; i < items.length; i += 2) {
       const k = items[i] as Val
       const v = items[i + 1] as Val
       const index = typeof k === 'string' ? dict.byStr : dict.byValue
-      const id = typeof k === 'string' ? k : keyIds.of(k)
+      const id = typeof k === 'string' ? k : this.keyIds.of(k)
       const at = index.get(id)
       const entry = at === undefined ? undefined : dict.entries[at]
       if (entry !== undefined) entry[1] = v
@@ -242,164 +274,167 @@ export function unpickle(data: Uint8Array): PickleValue {
       }
     }
   }
-  const appendItems = (items: Val[]) => {
-    const list = top()
+
+  private appendItems(items: Val[]): void {
+    const list = this.top()
     if (!(list instanceof PyList)) throw malformed('APPEND(S) on a non-list')
     for (const item of items) list.items.push(item)
   }
 
-  for (;;) {
-    const at = pos
-    const op = u8()
-    switch (op) {
-      case OP.FRAME: {
-        // Frames only batch reads; the bytes must be there.
-        const n = u64()
-        if (n > BigInt(buf.length - pos)) throw malformed('frame longer than the pickle')
-        break
-      }
-      case OP.STOP:
-        return finish(pop())
-      case OP.MARK:
-        marks.push(stack.length)
-        stack.push(MARK)
-        break
-      case OP.POP:
-        if (stack.length > 0 && stack[stack.length - 1] !== MARK) stack.pop()
-        else popMark()
-        break
-      case OP.POP_MARK:
-        popMark()
-        break
-      case OP.NONE:
-        push(null)
-        break
-      case OP.NEWTRUE:
-        push(true)
-        break
-      case OP.NEWFALSE:
-        push(false)
-        break
-      case OP.BININT:
-        push(buf.readInt32LE(need(4)))
-        break
-      case OP.BININT1:
-        push(u8())
-        break
-      case OP.BININT2:
-        push(buf.readUInt16LE(need(2)))
-        break
-      case OP.LONG1:
-        push(long(bytes(u8())))
-        break
-      case OP.LONG4: {
-        const n = buf.readInt32LE(need(4))
-        if (n < 0) throw malformed('LONG4 with a negative length')
-        if (n > PICKLE_LIMITS.longBytes) {
-          throw new DjangoError('PICKLE_TOO_LARGE', 'pickle: integer too large')
+  run(): PickleValue {
+    for (;;) {
+      const at = this.pos
+      const op = this.u8()
+      switch (op) {
+        case OP.FRAME: {
+          // Frames only batch reads; the bytes must be there.
+          const n = this.u64()
+          if (n > this.buf.length - this.pos) throw malformed('frame longer than the pickle')
+          break
         }
-        push(long(bytes(n)))
-        break
-      }
-      case OP.BINFLOAT:
-        push(buf.readDoubleBE(need(8)))
-        break
-      case OP.SHORT_BINUNICODE:
-        push(text(bytes(u8())))
-        break
-      case OP.BINUNICODE:
-        push(text(bytes(u32())))
-        break
-      case OP.BINUNICODE8:
-        push(text(bytes(u64())))
-        break
-      case OP.SHORT_BINBYTES:
-        push(Buffer.from(bytes(u8())))
-        break
-      case OP.BINBYTES:
-        push(Buffer.from(bytes(u32())))
-        break
-      case OP.BINBYTES8:
-        push(Buffer.from(bytes(u64())))
-        break
-      case OP.EMPTY_DICT:
-        push(new PyDict())
-        break
-      case OP.SETITEM: {
-        const v = pop()
-        const k = pop()
-        setItems([k, v])
-        break
-      }
-      case OP.SETITEMS:
-        setItems(popMark())
-        break
-      case OP.EMPTY_LIST:
-        push(new PyList())
-        break
-      case OP.APPEND:
-        appendItems([pop()])
-        break
-      case OP.APPENDS:
-        appendItems(popMark())
-        break
-      case OP.EMPTY_TUPLE:
-        push(new PyTuple([]))
-        break
-      case OP.TUPLE:
-        push(new PyTuple(popMark()))
-        break
-      case OP.TUPLE1: {
-        const a = pop()
-        push(new PyTuple([a]))
-        break
-      }
-      case OP.TUPLE2: {
-        const b = pop()
-        const a = pop()
-        push(new PyTuple([a, b]))
-        break
-      }
-      case OP.TUPLE3: {
-        const c = pop()
-        const b = pop()
-        const a = pop()
-        push(new PyTuple([a, b, c]))
-        break
-      }
-      case OP.MEMOIZE:
-        memo.set(memo.size, top())
-        break
-      case OP.BINPUT:
-        memo.set(u8(), top())
-        break
-      case OP.LONG_BINPUT: {
-        // A pickler numbers memo entries from 0, one per PUT, so no real index exceeds the
-        // pickle's length. CPython sizes its memo table by the index: a forged huge one is a
-        // MemoryError in Django (no session), and refused here.
-        const i = u32()
-        if (i > buf.length) throw tooLarge('memo index beyond the pickle')
-        memo.set(i, top())
-        break
-      }
-      case OP.BINGET:
-      case OP.LONG_BINGET: {
-        const v = memo.get(op === OP.BINGET ? u8() : u32())
-        if (v === undefined) throw malformed('memo reference to nothing')
-        push(v)
-        break
-      }
-      case OP.PROTO:
-        throw malformed('PROTO after the start')
-      default: {
-        const name = FORBIDDEN[op]
-        if (name !== undefined) {
-          throw new DjangoError(
-            'PICKLE_FORBIDDEN',
-            `pickle: opcode ${name} at byte ${at} is outside the data-only subset (the value holds a Python object such as a datetime, a set or a model instance)`,
-          )
+        case OP.STOP:
+          return finish(this.pop())
+        case OP.MARK:
+          this.marks.push(this.stack.length)
+          this.stack.push(MARK)
+          break
+        case OP.POP:
+          if (this.stack.length > 0 && this.stack[this.stack.length - 1] !== MARK) this.stack.pop()
+          else this.popMark()
+          break
+        case OP.POP_MARK:
+          this.popMark()
+          break
+        case OP.NONE:
+          this.push(null)
+          break
+        case OP.NEWTRUE:
+          this.push(true)
+          break
+        case OP.NEWFALSE:
+          this.push(false)
+          break
+        case OP.BININT:
+          this.push(this.buf.readInt32LE(this.need(4)))
+          break
+        case OP.BININT1:
+          this.push(this.u8())
+          break
+        case OP.BININT2:
+          this.push(this.buf.readUInt16LE(this.need(2)))
+          break
+        case OP.LONG1:
+          this.push(long(this.bytes(this.u8())))
+          break
+        case OP.LONG4: {
+          const n = this.buf.readInt32LE(this.need(4))
+          if (n < 0) throw malformed('LONG4 with a negative length')
+          if (n > PICKLE_LIMITS.longBytes) {
+            throw new DjangoError('PICKLE_TOO_LARGE', 'pickle: integer too large')
+          }
+          this.push(long(this.bytes(n)))
+          break
         }
-        throw malformed(`unknown opcode 0x${op.toString(16)} at byte ${at}`)
+        case OP.BINFLOAT:
+          this.push(this.buf.readDoubleBE(this.need(8)))
+          break
+        case OP.SHORT_BINUNICODE:
+          this.push(this.text(this.bytes(this.u8())))
+          break
+        case OP.BINUNICODE:
+          this.push(this.text(this.bytes(this.u32())))
+          break
+        case OP.BINUNICODE8:
+          this.push(this.text(this.bytes(this.u64())))
+          break
+        case OP.SHORT_BINBYTES:
+          this.push(Buffer.from(this.bytes(this.u8())))
+          break
+        case OP.BINBYTES:
+          this.push(Buffer.from(this.bytes(this.u32())))
+          break
+        case OP.BINBYTES8:
+          this.push(Buffer.from(this.bytes(this.u64())))
+          break
+        case OP.EMPTY_DICT:
+          this.push(new PyDict())
+          break
+        case OP.SETITEM: {
+          const v = this.pop()
+          const k = this.pop()
+          this.setItems([k, v])
+          break
+        }
+        case OP.SETITEMS:
+          this.setItems(this.popMark())
+          break
+        case OP.EMPTY_LIST:
+          this.push(new PyList())
+          break
+        case OP.APPEND:
+          this.appendItems([this.pop()])
+          break
+        case OP.APPENDS:
+          this.appendItems(this.popMark())
+          break
+        case OP.EMPTY_TUPLE:
+          this.push(new PyTuple([]))
+          break
+        case OP.TUPLE:
+          this.push(new PyTuple(this.popMark()))
+          break
+        case OP.TUPLE1: {
+          const a = this.pop()
+          this.push(new PyTuple([a]))
+          break
+        }
+        case OP.TUPLE2: {
+          const b = this.pop()
+          const a = this.pop()
+          this.push(new PyTuple([a, b]))
+          break
+        }
+        case OP.TUPLE3: {
+          const c = this.pop()
+          const b = this.pop()
+          const a = this.pop()
+          this.push(new PyTuple([a, b, c]))
+          break
+        }
+        case OP.MEMOIZE:
+          this.memo.set(this.memo.size, this.top())
+          break
+        case OP.BINPUT:
+          this.memo.set(this.u8(), this.top())
+          break
+        case OP.LONG_BINPUT: {
+          // A pickler numbers memo entries from 0, one per PUT, so no real index exceeds the
+          // pickle's length. CPython sizes its memo table by the index: a forged huge one is a
+          // MemoryError in Django (no session), and refused here.
+          const i = this.u32()
+          if (i > this.buf.length) throw tooLarge('memo index beyond the pickle')
+          this.memo.set(i, this.top())
+          break
+        }
+        case OP.BINGET:
+        case OP.LONG_BINGET: {
+          const v = this.memo.get(op === OP.BINGET ? this.u8() : this.u32())
+          if (v === undefined) throw malformed('memo reference to nothing')
+          this.push(v)
+          break
+        }
+        case OP.PROTO:
+          throw malformed('PROTO after the start')
+        default: {
+          const name = FORBIDDEN[op]
+          if (name !== undefined) {
+            throw new DjangoError(
+              'PICKLE_FORBIDDEN',
+              `pickle: opcode ${name} at byte ${at} is outside the data-only subset (the value holds a Python object such as a datetime, a set or a model instance)`,
+            )
+          }
+          throw malformed(`unknown opcode 0x${op.toString(16)} at byte ${at}`)
+        }
       }
     }
   }
