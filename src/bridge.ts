@@ -14,6 +14,7 @@ import type { Config } from './config/index.ts'
 import type { Database } from './django/database.ts'
 import type { DjangoAuth } from './django/auth.ts'
 import { createDjangoLayer } from './django/layer.ts'
+import { createSessionCache } from './django/session-cache.ts'
 import { createPermissionReader } from './django/permissions.ts'
 import { createMetrics, type Metrics } from './http/metrics.ts'
 import { createReadiness } from './http/readiness.ts'
@@ -56,6 +57,11 @@ export interface BridgeDeps {
   now?: () => number
   /** The Redis rollback guard (store/rollback.ts), started by the caller; absent: none. */
   rollback?: WatermarkHooks
+  /**
+   * A client of Django's session cache (DJANGO_CACHE_URL), with the `cache` session engine only.
+   * The caller makes and closes it, as it does `redis`.
+   */
+  djangoCache?: Redis
 }
 
 export interface Bridge {
@@ -100,12 +106,19 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
   }
 
+  if ((django.sessionCache === null) !== (deps.djangoCache === undefined)) {
+    throw new TypeError('createBridge: djangoCache goes with DJANGO_SESSION_ENGINE=cache, and only')
+  }
   const { auth, writer, users, hashers } = createDjangoLayer({
     db,
     config: django,
     now,
     hashConcurrency: config.passwordHashConcurrency,
     logger,
+    sessionCache:
+      django.sessionCache === null || deps.djangoCache === undefined
+        ? null
+        : createSessionCache(deps.djangoCache, django.sessionCache, now),
   })
   const store = createRedisStore(deps.redis, {
     prefix: config.redisPrefix,
@@ -331,11 +344,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
       db,
       store,
       ring: () => ring,
-      // The signed_cookies engine keeps no sessions in Postgres.
+      // The signed_cookies and cache engines keep no sessions in Postgres.
       postgresTables:
-        django.sessionEngine === 'signed_cookies'
+        django.sessionEngine === 'signed_cookies' || django.sessionEngine === 'cache'
           ? [django.users.table]
           : [django.users.table, 'django_session'],
+      ...(deps.djangoCache === undefined ? {} : { djangoCache: deps.djangoCache }),
     }),
     keys: () => ({
       jwksJson: ring.jwksJson,

@@ -62,6 +62,11 @@ export const INTERNAL_CODES = [
   'SESSION_NOT_FOUND',
   'SESSION_DATA_INVALID',
   'SESSION_PICKLED',
+  // The cache engine's pickled session (django/pickle.ts): malformed, outside the data-only
+  // subset (a Python object, never built), or over the decoder's bounds.
+  'PICKLE_MALFORMED',
+  'PICKLE_FORBIDDEN',
+  'PICKLE_TOO_LARGE',
   'SESSION_ANONYMOUS',
   'SESSION_BACKEND_NOT_ALLOWED',
   'SESSION_HASH_MISMATCH',

@@ -5,10 +5,12 @@
  */
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
+import type { Redis } from 'ioredis'
 import postgres from 'postgres'
 import type Koa from 'koa'
 import { createBridge } from './bridge.ts'
 import { checkSecretKey } from './django/secret-key-check.ts'
+import { checkSessionCache } from './django/session-cache-check.ts'
 import { loadConfig, type Config } from './config/index.ts'
 import { connectDatabase, queryTimeout, type Database } from './django/database.ts'
 import { BridgeError, InternalError } from './errors.ts'
@@ -53,6 +55,10 @@ async function main(): Promise<void> {
 
   const redis = createRedisClient(config.redis, { connectionName: 'django-jwt-bridge' })
   await checkRedis(redis, config, logger)
+  const djangoCache = await connectDjangoCache(config)
+  if (djangoCache !== undefined && config.django.sessionCache !== null) {
+    await checkSessionCache({ redis: djangoCache, config: config.django.sessionCache, logger })
+  }
   const rollback = await startRollbackGuard(db, redis, config, logger)
 
   const keyOptions = {
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
     ring,
     logger,
     ...(rollback === undefined ? {} : { rollback }),
+    ...(djangoCache === undefined ? {} : { djangoCache }),
   })
   await bridge.ready
   const changeFeed = await startDjangoChangeFeed(config, bridge.store, logger)
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
         metricsServer?.close()
         return changeFeed?.close()
       })
-      .then(() => Promise.allSettled([db.end({ timeout: 5 }), redis.quit()]))
+      .then(() => Promise.allSettled([db.end({ timeout: 5 }), redis.quit(), djangoCache?.quit()]))
       .then(() => process.exit(0))
     setTimeout(() => process.exit(0), config.requestDeadlineMs + 15_000).unref()
   }
@@ -194,7 +201,9 @@ async function checkDjangoSchema(
   }
   const users = config.django.users
   try {
-    await sql`SELECT session_key FROM django_session LIMIT 0`
+    // The cache engine keeps sessions in Django's cache only: the table may be absent.
+    if (config.django.sessionEngine !== 'cache')
+      await sql`SELECT session_key FROM django_session LIMIT 0`
   } catch (err) {
     fail(
       `the database has no django_session table (${describe(err)}).`,
@@ -247,6 +256,26 @@ async function checkRedis(
       logger.warn(`${durable.problem} REDIS_REQUIRE_PERSISTENCE=false: starting anyway.`)
     }
   }
+}
+
+/**
+ * DJANGO_SESSION_ENGINE=cache: a client of Django's session cache (DJANGO_CACHE_URL), checked
+ * to answer before the service listens, so a wrong URL is a start error, not a 503 per request.
+ */
+async function connectDjangoCache(config: Readonly<Config>): Promise<Redis | undefined> {
+  const cache = config.django.sessionCache
+  if (cache === null) return undefined
+  const client = createRedisClient(cache.url, { connectionName: 'django-jwt-bridge-sessions' })
+  try {
+    await client.ping()
+  } catch (err) {
+    client.disconnect()
+    fail(
+      `cannot reach Django's session cache at DJANGO_CACHE_URL (${describe(err)}).`,
+      "Set DJANGO_CACHE_URL to the first server of Django's CACHES[SESSION_CACHE_ALIAS]['LOCATION'] and check the bridge can reach it.",
+    )
+  }
+  return client
 }
 
 /**

@@ -7,7 +7,7 @@ import type { DjangoUser } from '../django/users.ts'
 export interface Subject {
   user: DjangoUser
   grant: 'password' | 'session'
-  /** Django session key (db/cached_db): refresh re-checks that this session still exists. */
+  /** Django session key (db, cached_db, cache): refresh re-checks that this session still exists. */
   sessionKey: string | null
   /**
    * Session auth hash at issue, for families with no session row to re-check (password logins

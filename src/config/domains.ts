@@ -3,10 +3,19 @@
  * type is derived from it, so the array and the union cannot disagree.
  */
 
-/** Django's session engines the bridge reads; `cache` and `file` are refused (see parsers.ts). */
-export const SESSION_ENGINES = ['db', 'cached_db', 'signed_cookies'] as const
+/** Django's session engines the bridge reads; `file` is refused (see parsers.ts). */
+export const SESSION_ENGINES = ['db', 'cached_db', 'cache', 'signed_cookies'] as const
 /** One of {@link SESSION_ENGINES}. */
 export type SessionEngine = (typeof SESSION_ENGINES)[number]
+
+/**
+ * The Redis cache backends whose cache sessions the bridge reads (DJANGO_CACHE_BACKEND): Django's
+ * own `RedisCache` (4.0+) and django-redis's. With their default options both store a session
+ * under `KEY_PREFIX:VERSION:django.contrib.sessions.cache<key>` as a pickle (ints raw).
+ */
+export const CACHE_BACKENDS = ['redis', 'django-redis'] as const
+/** One of {@link CACHE_BACKENDS}. */
+export type CacheBackend = (typeof CACHE_BACKENDS)[number]
 
 // The signing choices are tokens/' lists: declared there once, offered here as config's choices.
 export { SIGNING_ALGS, REFRESH_SIGNINGS } from '../tokens/algs.ts'

@@ -8,6 +8,7 @@ import {
   HASHER_CLASSES,
   HASHER_NAMES,
   SESSION_ENGINES,
+  type CacheBackend,
   type HasherName,
   type SessionEngine,
 } from './domains.ts'
@@ -153,13 +154,34 @@ export const sessionEngine: Parser<SessionEngine> = (v, fail) => {
   const short = v.startsWith(ENGINE_PATH) ? v.slice(ENGINE_PATH.length) : v
   const engine = SESSION_ENGINES.find((e) => e === short)
   if (engine !== undefined) return engine
-  if (v === 'cache' || v.endsWith('.backends.cache'))
-    throw fail(
-      "the `cache` engine keeps sessions only in Django's cache, pickled; the bridge cannot read it. Use `cached_db` in Django (same speed, and sessions are also in the database) and set this to cached_db.",
-    )
   if (v === 'file' || v.endsWith('.backends.file'))
     throw fail('the `file` engine is not supported; use `db` or `cached_db` in Django.')
-  throw fail(`unknown engine "${v}"; use db, cached_db or signed_cookies.`)
+  throw fail(`unknown engine "${v}"; use db, cached_db, cache or signed_cookies.`)
+}
+
+/**
+ * `CACHES[SESSION_CACHE_ALIAS]["BACKEND"]` for the `cache` engine, as Django's settings write it
+ * or short. Every other backend keeps its data where the bridge cannot read it, so each is
+ * refused by name with what to do instead.
+ */
+export const cacheBackend: Parser<CacheBackend> = (v, fail) => {
+  if (v === 'redis' || v === 'django.core.cache.backends.redis.RedisCache') return 'redis'
+  if (v === 'django-redis' || v === 'django_redis.cache.RedisCache') return 'django-redis'
+  if (v.includes('locmem') || v.includes('LocMemCache') || v.includes('dummy'))
+    throw fail(
+      'a local-memory (or dummy) cache lives inside each Django process; nothing outside Django can read it, and Django itself loses sessions across processes. Use a Redis cache, or the cached_db engine.',
+    )
+  if (v.includes('memcache'))
+    throw fail('Memcached is not supported; use a Redis cache, or the cached_db engine.')
+  throw fail(
+    `unsupported cache backend "${v}"; use django.core.cache.backends.redis.RedisCache or django_redis.cache.RedisCache (or the db / cached_db engines).`,
+  )
+}
+
+/** Django's cache `VERSION`: any whole number, negative too (Django formats it with %s). */
+export const cacheVersion: Parser<number> = (v, fail) => {
+  if (!/^-?\d{1,15}$/.test(v)) throw fail(`must be a whole number, got "${v}".`)
+  return Number(v)
 }
 
 /** One hasher, by algorithm name or Django class path. */

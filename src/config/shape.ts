@@ -66,6 +66,14 @@ export function toConfig(e: ParsedEnv) {
   if (e.REFRESH_FAMILY_MAX_AGE < e.REFRESH_TOKEN_TTL)
     throw new ConfigError('REFRESH_FAMILY_MAX_AGE', 'must be at least REFRESH_TOKEN_TTL.')
   // A client refreshes when its first access token expires: the family must still be there.
+  // The triggers see what Django writes to Postgres; cache sessions never get there, so a
+  // Django logout would reach verifiers only at the family's next refresh. The variable's
+  // promise ("a logout done by Django reaches every verifier within a second") would not hold.
+  if (e.DJANGO_CHANGE_FEED === 'triggers' && e.DJANGO_SESSION_ENGINE === 'cache')
+    throw new ConfigError(
+      'DJANGO_CHANGE_FEED',
+      "triggers cannot see Django's cache sessions (DJANGO_SESSION_ENGINE=cache): a logout in Django deletes a Redis key the Postgres triggers never see, so it would not reach verifiers until the family's next refresh. Set DJANGO_CHANGE_FEED=off (the refresh re-check still ends such families), or use the cached_db engine, whose sessions are in Postgres too (docs/django-changes.md).",
+    )
   if (e.REFRESH_FIRST_USE_SECONDS < e.ACCESS_TOKEN_TTL)
     throw new ConfigError('REFRESH_FIRST_USE_SECONDS', 'must be at least ACCESS_TOKEN_TTL.')
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT)
@@ -88,6 +96,8 @@ export function toConfig(e: ParsedEnv) {
       /** Tried in order after secretKey when verifying; never used to sign. */
       secretKeyFallbacks: e.DJANGO_SECRET_KEY_FALLBACKS,
       sessionEngine: e.DJANGO_SESSION_ENGINE,
+      /** Where the `cache` engine's sessions are (null for every other engine). */
+      sessionCache: sessionCache(e),
       sessionCookieName: e.DJANGO_SESSION_COOKIE_NAME,
       sessionCookieAge: e.DJANGO_SESSION_COOKIE_AGE,
       /** `django.contrib.sessions.` + the SessionStore class's qualname. */
@@ -214,6 +224,36 @@ export type UserTableConfig = DjangoConfig['users']
 export type KeyConfig = ReturnType<typeof toKeyConfig>
 /** The subset the triggers CLI needs. */
 export type TriggerConfig = ReturnType<typeof toTriggerConfig>
+
+type CacheVariable =
+  | 'DJANGO_SESSION_ENGINE'
+  | 'DJANGO_CACHE_URL'
+  | 'DJANGO_CACHE_BACKEND'
+  | 'DJANGO_CACHE_KEY_PREFIX'
+  | 'DJANGO_CACHE_VERSION'
+
+/** The `cache` engine's Django cache; DJANGO_CACHE_URL is required with it and refused without. */
+function sessionCache(e: Pick<ParsedEnv, CacheVariable>) {
+  // Read every variable whatever the engine, as redisTarget does.
+  const url = e.DJANGO_CACHE_URL
+  const backend = e.DJANGO_CACHE_BACKEND
+  const keyPrefix = e.DJANGO_CACHE_KEY_PREFIX ?? ''
+  const version = e.DJANGO_CACHE_VERSION
+  if (e.DJANGO_SESSION_ENGINE !== 'cache') {
+    if (url !== undefined)
+      throw new ConfigError(
+        'DJANGO_CACHE_URL',
+        `is only read with DJANGO_SESSION_ENGINE=cache (it is ${e.DJANGO_SESSION_ENGINE}${e.DJANGO_SESSION_ENGINE === 'cached_db' ? ': the bridge reads cached_db sessions from the database, their authority' : ''}); unset it.`,
+      )
+    return null
+  }
+  if (url === undefined)
+    throw new ConfigError(
+      'DJANGO_CACHE_URL',
+      "is required with DJANGO_SESSION_ENGINE=cache: set it to the first server of Django's CACHES[SESSION_CACHE_ALIAS]['LOCATION'], e.g. redis://127.0.0.1:6379/1, and DJANGO_CACHE_BACKEND, DJANGO_CACHE_KEY_PREFIX and DJANGO_CACHE_VERSION to that cache's BACKEND, KEY_PREFIX and VERSION.",
+    )
+  return { url, backend, keyPrefix, version }
+}
 
 /** Django's CSRF double submit when switched on; both variables are read either way. */
 function djangoCsrf(

@@ -16,6 +16,8 @@ import {
 import {
   autoOrInt,
   bool,
+  cacheBackend,
+  cacheVersion,
   identifier,
   int,
   list,
@@ -130,7 +132,23 @@ export const VARIABLES = {
     doc: '`SECRET_KEY_FALLBACKS`, comma-separated, oldest last. Verify only.',
   }),
   DJANGO_SESSION_ENGINE: variable('db', sessionEngine, {
-    doc: "`db`, `cached_db`, `signed_cookies`, or Django's dotted path for one of them. `cache` is refused.",
+    doc: "`db`, `cached_db`, `cache`, `signed_cookies`, or Django's dotted path for one of them. `cache` needs the `DJANGO_CACHE_*` variables.",
+  }),
+  // The cache engine keeps sessions only in Django's cache: the bridge must read that Redis, which
+  // need not be its own (REDIS_URL). Required with `cache` and refused without it, so a
+  // leftover setting never suggests the bridge reads a cache it does not.
+  DJANGO_CACHE_URL: variable('', optionalUrl('redis:', 'rediss:'), {
+    hint: "Set it to the first server of Django's `CACHES[SESSION_CACHE_ALIAS]['LOCATION']`, e.g. redis://127.0.0.1:6379/1.",
+    doc: "With `DJANGO_SESSION_ENGINE=cache`: the Redis of Django's session cache, the first server of `CACHES[SESSION_CACHE_ALIAS]['LOCATION']` (the one Django writes to), e.g. `redis://127.0.0.1:6379/1`. May be the server of `REDIS_URL`. The bridge reads sessions there and deletes them on logout, as Django's `flush()` does.",
+  }),
+  DJANGO_CACHE_BACKEND: variable('django.core.cache.backends.redis.RedisCache', cacheBackend, {
+    doc: "With `cache`: that cache's `BACKEND`, `django.core.cache.backends.redis.RedisCache` (Django 4.0+) or `django_redis.cache.RedisCache` (django-redis, with its default `SERIALIZER`, `COMPRESSOR` and `CLIENT_CLASS`). Other backends are refused.",
+  }),
+  DJANGO_CACHE_KEY_PREFIX: variable('', optionalText, {
+    doc: "With `cache`: that cache's `KEY_PREFIX` (Django's default key function: `<KEY_PREFIX>:<VERSION>:<key>`).",
+  }),
+  DJANGO_CACHE_VERSION: variable('1', cacheVersion, {
+    doc: "With `cache`: that cache's `VERSION`.",
   }),
   DJANGO_SESSION_COOKIE_NAME: variable('sessionid', text, { doc: '`SESSION_COOKIE_NAME`.' }),
   DJANGO_SESSION_COOKIE_AGE: variable('1209600', int(1, 10 * 365 * DAY), {
@@ -370,7 +388,7 @@ export const VARIABLES = {
     doc: '`triggers`: follow the Postgres triggers `django-jwt-bridge triggers install` adds, so a logout, password change, deactivation or deletion done by Django reaches every verifier on the revocation feed within a second (docs/django-changes.md). `off`: only what goes through the bridge is revoked.',
   }),
   LOGOUT_DELETES_DJANGO_SESSIONS: variable('false', bool, {
-    doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`).",
+    doc: "`/logout` with `everywhere=true` also deletes the user's Django sessions (needs DELETE on `django_session`; with the `cache` engine it deletes the user's keys in Django's cache, found by a SCAN of its session keys).",
   }),
   // Opt-in: creating users and changing passwords is a write path many deployments leave to
   // Django alone; off, the routes do not exist (404) and the bridge needs no INSERT on the user

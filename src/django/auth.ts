@@ -43,7 +43,7 @@ export interface SessionUser {
 
 export interface RecheckInput {
   userId: string
-  /** The Django session a session-born family came from (db/cached_db). */
+  /** The Django session a session-born family came from (db, cached_db, cache). */
   sessionKey: string | null
   /** `sessionAuthHash(user.password, secretKey)` stored at issue, for families with no row. */
   authHash: string | null
@@ -100,7 +100,8 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
   const passwordAllowsInactive = config.authBackends.some(allowsInactive)
   const hints = new BoundedMap<string, string>(SESSION_USER_HINTS)
   const warnedHashers = new Set<string>()
-  const rowBased = config.sessionEngine !== 'signed_cookies'
+  // Only the database engines have a row to join with the user.
+  const rowBased = config.sessionEngine === 'db' || config.sessionEngine === 'cached_db'
 
   /** The session, and the user it was last seen naming when the hint says which. */
   async function loadSession(
@@ -170,7 +171,7 @@ export function createDjangoAuth(deps: DjangoAuthDeps): DjangoAuth {
   async function recheck(input: RecheckInput): Promise<DjangoUser> {
     let user: DjangoUser | null = null
     if (input.sessionKey !== null) {
-      // Session-born (db/cached_db): the same get_user as at issue, on the stored key. A logout,
+      // Session-born (db, cached_db, cache): the same get_user as at issue, on the stored key. A logout,
       // flush, expiry, password change or deactivation in Django each make this fail.
       const found = await userFromSession(input.sessionKey)
       if (found.user.id !== input.userId) {

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts'
 import { createDjangoAuth, type DjangoAuth } from './auth.ts'
 import type { Database } from './database.ts'
 import { createPasswordHashers, type PasswordHashers } from './hashers/index.ts'
+import type { SessionCache } from './session-cache.ts'
 import { createSessionReader, type SessionReader } from './sessions.ts'
 import { createUserRepository, type UserRepository } from './users.ts'
 import { createDjangoWriter, type DjangoWriter } from './write.ts'
@@ -31,6 +32,8 @@ export interface DjangoLayerDeps {
   hashConcurrency: number
   /** Where auth reports a stored hash no enabled hasher reads; default: nowhere. */
   logger?: Pick<Logger, 'warn'>
+  /** Django's session cache (DJANGO_CACHE_URL); required with the `cache` engine. */
+  sessionCache?: SessionCache | null
 }
 
 /**
@@ -40,7 +43,8 @@ export interface DjangoLayerDeps {
 export function createDjangoLayer(deps: DjangoLayerDeps): DjangoLayer {
   const { db, config, now } = deps
   const users = createUserRepository(db, config.users)
-  const sessions = createSessionReader({ db, config, now })
+  const cache = deps.sessionCache ?? null
+  const sessions = createSessionReader({ db, config, cache, now })
   const hashers = createPasswordHashers({
     enabled: config.passwordHashers,
     pbkdf2Iterations: config.pbkdf2Iterations,
@@ -54,6 +58,6 @@ export function createDjangoLayer(deps: DjangoLayerDeps): DjangoLayer {
     now,
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
   })
-  const writer = createDjangoWriter({ db, users, hashers, config, now })
+  const writer = createDjangoWriter({ db, users, hashers, config, cache, now })
   return { users, sessions, hashers, auth, writer }
 }

@@ -16,7 +16,7 @@ import { decodeSession } from './session-codec.ts'
  * - `ok`: at least one sampled session verified.
  * - `mismatch`: every sampled session failed its signature check (warned loudly).
  * - `inconclusive`: no live sessions, or they failed for other reasons (e.g. pickled data).
- * - `skipped`: the signed_cookies engine keeps no rows; or the sample could not be read.
+ * - `skipped`: the signed_cookies and cache engines keep no rows; or the sample could not be read.
  */
 export type SecretKeyVerdict = 'ok' | 'mismatch' | 'inconclusive' | 'skipped'
 
@@ -38,7 +38,9 @@ export interface SecretKeyCheckDeps {
 /** Samples recent sessions and warns when none verifies under the key or its fallbacks. */
 export async function checkSecretKey(deps: SecretKeyCheckDeps): Promise<SecretKeyVerdict> {
   const { config, logger } = deps
-  if (config.sessionEngine === 'signed_cookies') return 'skipped'
+  // Cache sessions are not signed: nothing there to try the key on.
+  if (config.sessionEngine === 'signed_cookies' || config.sessionEngine === 'cache')
+    return 'skipped'
   const now = (deps.now ?? Date.now)()
   let rows: { session_data: string }[]
   try {

@@ -18,7 +18,7 @@ export const SESSION_KEY_MAX_LENGTH = 40
 /** RFC 6265 §4.1.1 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
 const COOKIE_OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/
 
-/** Whether `key` can be a db/cached_db session key (8–40 cookie-octets). */
+/** Whether `key` can be a db, cached_db or cache session key (8–40 cookie-octets). */
 export function isValidSessionKey(key: unknown): key is string {
   return (
     typeof key === 'string' &&

@@ -6,6 +6,8 @@
  *   our clock is passed as a parameter rather than using SQL `now()`. For cached_db the database
  *   is the authority: Django's cache holds the same dict pickled, possibly stale, in a store we
  *   do not read.
+ * - cache: the cookie is the session key; the session is the pickled dict Django's cache keeps in
+ *   Redis under it (./session-cache.ts), read on every load, never memoised.
  * - signed_cookies: the cookie is the session, signed, and at most SESSION_COOKIE_AGE old.
  *
  * One query per load, no other round trip. A repeat exchange of the same session can do without
@@ -20,6 +22,7 @@ import { BoundedMap } from '../util/bounded-map.ts'
 import type { DjangoConfig, SessionEngine } from '../config/index.ts'
 import { DjangoError } from '../errors.ts'
 import type { Database } from './database.ts'
+import type { SessionCache } from './session-cache.ts'
 import { decodeSession, decodeSignedCookieSession, type SessionData } from './session-codec.ts'
 import { isPlausibleSignedCookie, isValidSessionKey } from './session-key.ts'
 import { b62Decode } from './signing.ts'
@@ -27,10 +30,13 @@ import { postgresFailure } from './pg-errors.ts'
 
 export interface LoadedSession {
   engine: SessionEngine
-  /** The django_session key; null for signed_cookies, which have no row. */
+  /** The session key (db, cached_db, cache); null for signed_cookies, which have none. */
   sessionKey: string | null
   data: SessionData
-  /** Unix seconds: the row's expire_date, or the signed cookie's timestamp + max age. */
+  /**
+   * Unix seconds: the row's expire_date, the cache key's TTL (Infinity when it has none), or the
+   * signed cookie's timestamp + max age.
+   */
   expiresAt: number
 }
 
@@ -49,13 +55,18 @@ export interface SessionReader {
    * decoded exactly as `load` does. Throws the codec's decode error.
    */
   fromRow(sessionKey: string, row: SessionRow): LoadedSession
-  /** Whether an unexpired row exists (always false for signed_cookies, as Django's exists()). */
+  /**
+   * Whether an unexpired row (cache: key) exists; always false for signed_cookies, as Django's
+   * exists().
+   */
   exists(sessionKey: string): Promise<boolean>
 }
 
 export interface SessionReaderDeps {
   db: Database
   config: DjangoConfig
+  /** Django's session cache; required with the `cache` engine, unused otherwise. */
+  cache?: SessionCache | null
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number
 }
@@ -73,6 +84,10 @@ export function sessionNotFound(): DjangoError {
 export function createSessionReader(deps: SessionReaderDeps): SessionReader {
   const { db, config } = deps
   const now = deps.now ?? Date.now
+  const cache = config.sessionEngine === 'cache' ? (deps.cache ?? null) : null
+  if (config.sessionEngine === 'cache' && cache === null) {
+    throw new TypeError('createSessionReader: the cache engine needs the Django session cache')
+  }
   const secrets = [config.secretKey, ...config.secretKeyFallbacks]
 
   // Django validates (truthy, >= 8 characters) and otherwise starts a new, empty session. We
@@ -143,10 +158,22 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
     }
   }
 
+  async function loadCached(key: string, from: SessionCache): Promise<LoadedSession> {
+    const found = await from.load(key)
+    if (found === null) throw sessionNotFound()
+    return {
+      engine: 'cache',
+      sessionKey: key,
+      data: Object.freeze(found.data),
+      expiresAt: found.expiresAt ?? Infinity,
+    }
+  }
+
   return {
     async load(cookieValue) {
       if (config.sessionEngine === 'signed_cookies') return loadSignedCookie(cookieValue)
       if (!isValidSessionKey(cookieValue)) throw invalidKey()
+      if (cache !== null) return loadCached(cookieValue, cache)
       return loadRow(cookieValue)
     },
 
@@ -154,6 +181,7 @@ export function createSessionReader(deps: SessionReaderDeps): SessionReader {
 
     async exists(sessionKey) {
       if (config.sessionEngine === 'signed_cookies' || !isValidSessionKey(sessionKey)) return false
+      if (cache !== null) return cache.exists(sessionKey)
       try {
         const rows = await db.query(
           'read django_session',

@@ -7,6 +7,7 @@
 import type { DjangoConfig } from '../config/index.ts'
 import { DjangoError, WireError } from '../errors.ts'
 import type { Database } from './database.ts'
+import type { SessionCache } from './session-cache.ts'
 import { BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY } from './auth.ts'
 import { sessionAuthHash } from './session-auth-hash.ts'
 import {
@@ -75,6 +76,8 @@ export interface DjangoWriterDeps {
   users: UserRepository
   hashers: PasswordMaker
   config: DjangoConfig
+  /** Django's session cache; with the `cache` engine, where sessions are deleted. */
+  cache?: SessionCache | null
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number
 }
@@ -85,6 +88,7 @@ const MAX_KEY_ATTEMPTS = 5
 export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
   const { db, users, hashers, config } = deps
   const now = deps.now ?? Date.now
+  const cache = config.sessionEngine === 'cache' ? (deps.cache ?? null) : null
   const secrets = [config.secretKey, ...config.secretKeyFallbacks]
 
   async function createSession(
@@ -114,6 +118,11 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
       seconds = options.expireSeconds
     }
 
+    if (config.sessionEngine === 'cache') {
+      // Writing one would mean pickling into Django's cache; the bridge only reads and deletes
+      // cache sessions.
+      throw new WireError('server_error', 'writing sessions to the cache engine is not supported')
+    }
     if (config.sessionEngine === 'signed_cookies') {
       const cookieValue = encodeSignedCookieSession(data, {
         secret: config.secretKey,
@@ -162,11 +171,13 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
   /**
    * logout() → session.flush(): the row goes. For cached_db, Django's cache keeps its copy of
    * the session until that entry expires; we cannot reach Django's cache, so Django may still
-   * accept the cookie for a while (the bridge itself reads the database and will not).
-   * signed_cookies has nothing server-side to delete: false.
+   * accept the cookie for a while (the bridge itself reads the database and will not). For the
+   * cache engine the cache key is the whole session: deleting it ends the session for Django
+   * too. signed_cookies has nothing server-side to delete: false.
    */
   async function deleteSession(sessionKey: string): Promise<boolean> {
     if (config.sessionEngine === 'signed_cookies' || !isValidSessionKey(sessionKey)) return false
+    if (cache !== null) return cache.delete(sessionKey)
     try {
       const result = await db.query(
         'write django_session',
@@ -192,6 +203,7 @@ export function createDjangoWriter(deps: DjangoWriterDeps): DjangoWriter {
     options: { batchSize?: number } = {},
   ): Promise<number> {
     if (config.sessionEngine === 'signed_cookies') return 0
+    if (cache !== null) return cache.deleteUserSessions(userId)
     const batchSize = options.batchSize ?? 1000
     let after = ''
     let deleted = 0

@@ -1,6 +1,7 @@
 /**
  * What /readyz reports: whether Postgres answers, Redis runs the store's scripts on every
- * primary, and the key ring has keys. Each probe is bounded well below a second, so a hung
+ * primary, the key ring has keys, and (with the `cache` session engine) Django's session cache
+ * answers a PING. Each probe is bounded well below a second, so a hung
  * dependency makes the bridge "not ready" within one instead of hanging the orchestrator's probe
  * (issue #13: truthful within 1 s both ways).
  *
@@ -32,6 +33,8 @@ export interface ReadinessDeps {
   timeoutMs?: number
   /** Tables the Postgres probe must be able to read (at least one). */
   postgresTables: readonly string[]
+  /** Django's session cache (the `cache` engine): every exchange and refresh reads it. */
+  djangoCache?: { ping(): Promise<unknown> }
 }
 
 /** The Readiness behind GET /readyz. A probe that fails or times out reports false. */
@@ -40,7 +43,8 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
   const tables = deps.postgresTables.map(quoteIdentifier)
   return {
     async check() {
-      const [postgresOk, redisOk] = await Promise.all([
+      const cache = deps.djangoCache
+      const [postgresOk, redisOk, cacheOk] = await Promise.all([
         withTimeout(
           deps.db
             .query('readiness', (sql) =>
@@ -53,8 +57,20 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
           deps.store.probe().then(() => true),
           timeoutMs,
         ),
+        cache === undefined
+          ? Promise.resolve(undefined)
+          : withTimeout(
+              cache.ping().then(() => true),
+              timeoutMs,
+            ),
       ])
-      return { postgres: postgresOk, redis: redisOk, keys: deps.ring().jwks.keys.length > 0 }
+      const keys = deps.ring().jwks.keys.length > 0
+      return {
+        postgres: postgresOk,
+        redis: redisOk,
+        keys,
+        ...(cacheOk === undefined ? {} : { djangoCache: cacheOk }),
+      }
     },
   }
 }

@@ -64,7 +64,8 @@ export interface AccountService {
 }
 
 export interface Readiness {
-  check(): Promise<Record<'postgres' | 'redis' | 'keys', boolean>>
+  /** `djangoCache`: only with the `cache` session engine, whose sessions are read there. */
+  check(): Promise<Record<'postgres' | 'redis' | 'keys', boolean> & { djangoCache?: boolean }>
 }
 
 export interface PublishedKeys {

@@ -29,6 +29,7 @@ import {
 } from '../../src/django/database.ts'
 import { createDjangoLayer, type DjangoLayer } from '../../src/django/layer.ts'
 import { createLogger, type Logger } from '../../src/log.ts'
+import { createRedisClient } from '../../src/store/client.ts'
 import type { WatermarkHooks } from '../../src/store/rollback.ts'
 import { loadKeyRing, type KeyRing } from '../../src/tokens/keys.ts'
 import type { CreateUserReply, LoginReply } from './djangoctl.ts'
@@ -179,6 +180,17 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
     } else {
       database = overClients([options.sql])
     }
+    // The cache session engine: a client of Django's session cache, as main.ts makes it. The
+    // test that chose the cache's KEY_PREFIX removes its keys.
+    const sessionCache = config.django.sessionCache
+    let djangoCache: Redis | undefined
+    if (sessionCache !== null) {
+      const client = createRedisClient(sessionCache.url, { connectionName: 'djb-test-sessions' })
+      owned.push(async () => {
+        await client.quit()
+      })
+      djangoCache = client
+    }
     const bridge = createBridge({
       config,
       db: database,
@@ -187,6 +199,7 @@ export async function startBridge(options: TestBridgeOptions = {}): Promise<Test
       logger,
       now,
       ...(options.rollback === undefined ? {} : { rollback: options.rollback }),
+      ...(djangoCache === undefined ? {} : { djangoCache }),
     })
     await bridge.ready
     // The server main.ts makes, with the configured connection time limits.

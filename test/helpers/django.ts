@@ -35,7 +35,7 @@ export const ALL_DJANGO_32_HASHERS = [
 ] as const
 
 const INSTALL_HINT =
-  'Real Django is needed for the interop tests: apt-get install -y python3-django python3-argon2 python3-bcrypt python3-psycopg2'
+  'Real Django is needed for the interop tests: apt-get install -y python3-django python3-django-redis python3-argon2 python3-bcrypt python3-psycopg2'
 
 export type DjangoEnv = Record<string, string>
 

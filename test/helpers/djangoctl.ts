@@ -7,7 +7,7 @@
  * `cmd_*` function in djangoctl.py comes here too.
  */
 
-/** `migrate`, `deactivate`, `delete_user`. */
+/** `migrate`, `deactivate`, `delete_user`, `session_put`. */
 export interface OkReply {
   ok: true
 }

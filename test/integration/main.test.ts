@@ -80,6 +80,31 @@ describe('npm start (src/main.ts)', () => {
     assert.match(run.stderr, /REDIS_URL/)
   })
 
+  it('with the cache session engine it names the DJANGO_CACHE_* setting at fault', async () => {
+    const cache = {
+      DJANGO_SECRET_KEY: 'k',
+      DATABASE_URL: django.url,
+      REDIS_URL,
+      REDIS_REQUIRE_PERSISTENCE: 'false', // the shared test Redis has no AOF
+      REDIS_PREFIX: uniquePrefix('main'),
+      KEYS_DIR: join(cwd, 'k3'),
+      DJANGO_SESSION_ENGINE: 'django.contrib.sessions.backends.cache',
+    }
+    const missing = await start(cache, cwd).exited
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /DJANGO_CACHE_URL: is required with DJANGO_SESSION_ENGINE=cache/)
+    const triggers = await start(
+      { ...cache, DJANGO_CACHE_URL: REDIS_URL, DJANGO_CHANGE_FEED: 'triggers' },
+      cwd,
+    ).exited
+    assert.equal(triggers.code, 1)
+    assert.match(triggers.stderr, /DJANGO_CHANGE_FEED: triggers cannot see Django's cache sessions/)
+    const down = await start({ ...cache, DJANGO_CACHE_URL: 'redis://127.0.0.1:1/0' }, cwd).exited
+    assert.equal(down.code, 1)
+    assert.match(down.stderr, /cannot reach Django's session cache at DJANGO_CACHE_URL/)
+    assert.match(down.stderr, /LOCATION/)
+  })
+
   it('against a Redis without AOF it refuses to start and says which command fixes it', async () => {
     const server = await privateRedis() // appendonly no, like a bare `redis-server`
     try {

@@ -189,6 +189,23 @@ def cmd_load_session(args):
     }
 
 
+def cmd_session_put(args):
+    """request.session[key] = value, saved as a view would (SessionStore.load, set, save).
+
+    {"datetime": true} stores the current time as a datetime object, as code calling
+    set_expiry(datetime) on 3.2 or keeping a timestamp in the session does.
+    """
+    import datetime
+
+    engine = import_module(settings.SESSION_ENGINE)
+    store = engine.SessionStore(session_key=args["session_key"])
+    store.load()
+    value = datetime.datetime.now(datetime.timezone.utc) if args.get("datetime") else args["value"]
+    store[args["key"]] = value
+    store.save()
+    return {"ok": True}
+
+
 def cmd_session_row(args):
     from django.contrib.sessions.models import Session
 

@@ -125,6 +125,53 @@ describe('config', () => {
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.django) && Object.isFrozen(c.django.users))
   })
 
+  it('reads the cache engine with its Django cache, and refuses what it cannot read', () => {
+    const cache = {
+      DJANGO_SESSION_ENGINE: 'django.contrib.sessions.backends.cache',
+      DJANGO_CACHE_URL: 'redis://127.0.0.1:6379/1',
+    }
+    const c = loadConfig({ ...base, ...cache })
+    assert.equal(c.django.sessionEngine, 'cache')
+    assert.deepEqual(c.django.sessionCache, {
+      url: 'redis://127.0.0.1:6379/1',
+      backend: 'redis',
+      keyPrefix: '',
+      version: 1,
+    })
+    const dr = loadConfig({
+      ...base,
+      ...cache,
+      DJANGO_CACHE_BACKEND: 'django_redis.cache.RedisCache',
+      DJANGO_CACHE_KEY_PREFIX: 'myapp',
+      DJANGO_CACHE_VERSION: '-2',
+    })
+    assert.deepEqual(
+      { ...dr.django.sessionCache },
+      { url: 'redis://127.0.0.1:6379/1', backend: 'django-redis', keyPrefix: 'myapp', version: -2 },
+    )
+    // Other engines never read a cache: a leftover DJANGO_CACHE_URL is an error, not ignored.
+    assert.equal(loadConfig(base).django.sessionCache, null)
+    failsOn(
+      { DJANGO_SESSION_ENGINE: 'cached_db', DJANGO_CACHE_URL: 'redis://h/1' },
+      'DJANGO_CACHE_URL',
+      /database/,
+    )
+    failsOn({ ...cache, DJANGO_CACHE_URL: 'memcached://h:11211' }, 'DJANGO_CACHE_URL')
+    failsOn(
+      { ...cache, DJANGO_CACHE_BACKEND: 'django.core.cache.backends.locmem.LocMemCache' },
+      'DJANGO_CACHE_BACKEND',
+      /inside each Django process/,
+    )
+    failsOn(
+      { ...cache, DJANGO_CACHE_BACKEND: 'django.core.cache.backends.memcached.PyMemcacheCache' },
+      'DJANGO_CACHE_BACKEND',
+      /Memcached/,
+    )
+    failsOn({ ...cache, DJANGO_CACHE_VERSION: '1.5' }, 'DJANGO_CACHE_VERSION')
+    // The change triggers watch Postgres; a Django logout of a cache session never reaches it.
+    failsOn({ ...cache, DJANGO_CHANGE_FEED: 'triggers' }, 'DJANGO_CHANGE_FEED', /cannot see/)
+  })
+
   it('names the variable in every error', () => {
     assert.throws(() => loadConfig({}), /DJANGO_SECRET_KEY: is required/)
     failsOn({ DATABASE_URL: '' }, 'DATABASE_URL', /required/)
@@ -132,7 +179,7 @@ describe('config', () => {
     failsOn({ REDIS_URL: 'not a url' }, 'REDIS_URL')
     failsOn({ PORT: 'eighty' }, 'PORT')
     failsOn({ ACCESS_TOKEN_TTL: '86400' }, 'ACCESS_TOKEN_TTL', /between/)
-    failsOn({ DJANGO_SESSION_ENGINE: 'cache' }, 'DJANGO_SESSION_ENGINE', /cached_db/)
+    failsOn({ DJANGO_SESSION_ENGINE: 'cache' }, 'DJANGO_CACHE_URL', /required.*LOCATION/)
     failsOn(
       { DJANGO_SESSION_ENGINE: 'django.contrib.sessions.backends.file' },
       'DJANGO_SESSION_ENGINE',

@@ -24,6 +24,13 @@ import {
 } from '../../../src/django/session-key.ts'
 import { verifySessionAuthHash } from '../../../src/django/session-auth-hash.ts'
 import {
+  CACHE_SESSION_PREFIX,
+  cacheSessionData,
+  djangoCacheKey,
+  loadCacheValue,
+  sessionCacheKey,
+} from '../../../src/django/session-cache.ts'
+import {
   bool,
   field,
   knownKeys,
@@ -231,9 +238,42 @@ for (const v of VERSIONS) {
       assert.ok([...fresh].every((ch) => str(k, 'alphabet').includes(ch)))
     })
 
-    it('cache_keys and redis_values', (t) => {
-      field(v.file, 'cache_keys') // present, and deliberately not run
-      t.skip('cache engine not supported: refused at config')
+    it('cache_keys and redis_values', () => {
+      // Django's default key function, for the cache engine's keys and cached_db's alike.
+      const prefixes: Record<string, string> = {
+        cache: CACHE_SESSION_PREFIX,
+        cached_db: 'django.contrib.sessions.cached_db',
+      }
+      for (const c of list(v.file, 'cache_keys')) {
+        knownKeys(c, ['cache_alias_config', 'session_backend', 'session_key', 'cache_key'])
+        const alias = rec(c, 'cache_alias_config')
+        knownKeys(alias, ['KEY_PREFIX', 'VERSION'])
+        const cfg = { keyPrefix: str(alias, 'KEY_PREFIX'), version: num(alias, 'VERSION') }
+        const prefix = prefixes[str(c, 'session_backend')]
+        assert.ok(prefix !== undefined, str(c, 'session_backend'))
+        assert.equal(djangoCacheKey(cfg, prefix + str(c, 'session_key')), str(c, 'cache_key'))
+        if (str(c, 'session_backend') === 'cache') {
+          assert.equal(sessionCacheKey(cfg, str(c, 'session_key')), str(c, 'cache_key'))
+        }
+      }
+      // RedisCache arrived in Django 4.0: the 3.2 file has none.
+      const redis = field(v.file, 'redis_values')
+      if (v.legacy) return assert.equal(redis, null)
+      knownKeys(redis, ['serializer', 'pickle_protocol', 'cases', 'note'])
+      assert.equal(str(redis, 'serializer'), 'django.core.cache.backends.redis.RedisSerializer')
+      const cases = list(redis, 'cases')
+      assert.ok(cases.length > 0)
+      for (const c of cases) {
+        knownKeys(c, ['value', 'stored_b64', 'stored_raw_int'])
+        const stored = Buffer.from(str(c, 'stored_b64'), 'base64')
+        if (bool(c, 'stored_raw_int')) {
+          assert.equal(loadCacheValue(stored), field(c, 'value'))
+          assert.throws(() => cacheSessionData(stored), { code: 'SESSION_DATA_INVALID' })
+        } else {
+          assert.equal(stored[1], num(redis, 'pickle_protocol'))
+          assert.deepEqual({ ...cacheSessionData(stored) }, field(c, 'value'))
+        }
+      }
     })
   })
 }
