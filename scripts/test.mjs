@@ -23,7 +23,19 @@ const walk = (dir) => {
 roots.forEach(walk)
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=4', '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=4',
+    '--test-reporter=spec',
+    // A test that hangs fails after 10 minutes instead of holding CI until its own limit.
+    '--test-timeout=600000',
+    // A file whose tests have all finished exits even if a handle leaked (a socket a failed
+    // test left open): its results are in, and a leak must not stall the whole run.
+    '--test-force-exit',
+    ...files,
+  ],
   { stdio: 'inherit' },
 )
 process.exit(r.status ?? 1)
