@@ -4,10 +4,10 @@
  * the bridge is logged in on Django's pages too.
  *
  * Session fixation (checklist G5): the session is always new, with a new key, never the one
- * the request's cookie names (Django's `login()` cycles the key). The old session is deleted
- * when Django's `login()` would drop it: anonymous (`cycle_key()` deletes the old key) or
- * another user's, or this user's with a stale auth hash (`flush()`). A live session of the
- * same user is left alone: it is the user's own, and Django would have kept it.
+ * the request's cookie names. The old session is deleted when Django's `login()` would drop it:
+ * anonymous (`cycle_key()` deletes the old key) or another user's, or this user's with a stale
+ * auth hash (`flush()`). A live session of the same user is left alone: it is the user's own,
+ * and Django 3.2 would even have kept its key (a new one is stricter and costs nothing).
  */
 import type { DjangoConfig } from '../config/index.ts'
 import { HASH_SESSION_KEY, SESSION_KEY } from '../django/auth.ts'
