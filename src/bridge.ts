@@ -38,6 +38,7 @@ import { createGranter, WHOLE } from './tokens/scopes.ts'
 import { createRevocationSnapshot } from './store/revocation-snapshot.ts'
 import { ConfigError, OAuthError } from './errors.ts'
 import { createRegistration } from './authn/register.ts'
+import { createAccountLogin } from './authn/account-login.ts'
 import { createPasswordChange } from './tokens/password-change.ts'
 import { createPasswordValidators } from './django/validation/password-validation.ts'
 import type { AccountService } from './http/service.ts'
@@ -109,7 +110,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   if ((django.sessionCache === null) !== (deps.djangoCache === undefined)) {
     throw new TypeError('createBridge: djangoCache goes with DJANGO_SESSION_ENGINE=cache, and only')
   }
-  const { auth, writer, users, hashers } = createDjangoLayer({
+  const { auth, writer, users, hashers, sessions } = createDjangoLayer({
     db,
     config: django,
     now,
@@ -329,7 +330,25 @@ export function createBridge(deps: BridgeDeps): Bridge {
         onThrottle: () => metrics.throttled.inc({ bucket: 'username' }),
         now,
       }),
+      ...(django.sessionEngine === 'cache'
+        ? {}
+        : {
+            login: createAccountLogin({
+              authenticatePassword,
+              writer,
+              sessions,
+              config: django,
+            }),
+          }),
     }
+  }
+  if (account !== undefined && django.sessionEngine === 'cache') {
+    // Said once at start, not per request: the writer cannot write the cache engine's
+    // sessions (pickles in Django's cache), so POST /account/login does not exist.
+    logger.warn(
+      { event: 'account_login_unavailable', sessionEngine: 'cache' },
+      'ACCOUNT_API: POST /account/login is off: the bridge cannot write sessions of DJANGO_SESSION_ENGINE=cache (use db or cached_db)',
+    )
   }
 
   const metricsToken = config.metrics.token
@@ -362,7 +381,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     cookieName: django.sessionCookieName,
     corsOrigins: config.corsOrigins,
     tokenAuthMethods: tokenAuthMethods(config.clients),
-    ...(account === undefined ? {} : { account }),
+    ...(account === undefined ? {} : { account, sessionCookie: django.sessionCookie }),
+    now,
     ...(config.djangoCsrf === null ? {} : { djangoCsrf: config.djangoCsrf }),
     browserSession: {
       service: {

@@ -100,6 +100,16 @@ export function toConfig(e: ParsedEnv) {
       sessionCache: sessionCache(e),
       sessionCookieName: e.DJANGO_SESSION_COOKIE_NAME,
       sessionCookieAge: e.DJANGO_SESSION_COOKIE_AGE,
+      /** What Django's SessionMiddleware puts on the cookie (the account API's login). */
+      sessionCookie: {
+        path: e.DJANGO_SESSION_COOKIE_PATH,
+        domain: e.DJANGO_SESSION_COOKIE_DOMAIN ?? null,
+        secure: e.DJANGO_SESSION_COOKIE_SECURE,
+        httpOnly: e.DJANGO_SESSION_COOKIE_HTTPONLY,
+        sameSite:
+          e.DJANGO_SESSION_COOKIE_SAMESITE === 'false' ? null : e.DJANGO_SESSION_COOKIE_SAMESITE,
+        expireAtBrowserClose: e.DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE,
+      },
       /** `django.contrib.sessions.` + the SessionStore class's qualname. */
       sessionKeySalt: e.DJANGO_SESSION_KEY_SALT,
       /** Read the pre-3.1 `base64(hash:json)` session format (Django ≤ 3.2 only). */

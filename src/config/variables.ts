@@ -154,6 +154,20 @@ export const VARIABLES = {
   DJANGO_SESSION_COOKIE_AGE: variable('1209600', int(1, 10 * 365 * DAY), {
     doc: '`SESSION_COOKIE_AGE` in seconds; the max age of `signed_cookies` sessions.',
   }),
+  // Only the account API's login sets Django's session cookie; these five are Django's
+  // settings of the same names, with Django's defaults, so the cookie is the one Django sets.
+  DJANGO_SESSION_COOKIE_PATH: variable('/', text, { doc: '`SESSION_COOKIE_PATH`.' }),
+  DJANGO_SESSION_COOKIE_DOMAIN: variable('', optionalText, {
+    doc: '`SESSION_COOKIE_DOMAIN`; empty: none (a host-only cookie).',
+  }),
+  DJANGO_SESSION_COOKIE_SECURE: variable('false', bool, { doc: '`SESSION_COOKIE_SECURE`.' }),
+  DJANGO_SESSION_COOKIE_HTTPONLY: variable('true', bool, { doc: '`SESSION_COOKIE_HTTPONLY`.' }),
+  DJANGO_SESSION_COOKIE_SAMESITE: variable('Lax', oneOf(['Lax', 'Strict', 'None', 'false']), {
+    doc: "`SESSION_COOKIE_SAMESITE`: `Lax`, `Strict`, `None`, or `false` (Django's `False`: no attribute).",
+  }),
+  DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE: variable('false', bool, {
+    doc: '`SESSION_EXPIRE_AT_BROWSER_CLOSE`: the session cookie has no `Max-Age` nor `expires`.',
+  }),
   DJANGO_SESSION_KEY_SALT: variable('django.contrib.sessions.SessionStore', text, {
     doc: 'Session signing salt; change it only if Django uses a SessionStore subclass (`django.contrib.sessions.<QualName>`).',
   }),
@@ -394,7 +408,7 @@ export const VARIABLES = {
   // Django alone; off, the routes do not exist (404) and the bridge needs no INSERT on the user
   // table.
   ACCOUNT_API: variable('false', bool, {
-    doc: 'The account API: `POST /account/register` creates Django users, `POST /account/password` changes a password (docs/account.md). Needs INSERT and UPDATE on the user table.',
+    doc: 'The account API: `POST /account/register` creates Django users, `POST /account/password` changes a password, `POST /account/login` logs in and writes a Django session (docs/account.md). Needs INSERT and UPDATE on the user table, and INSERT and DELETE on `django_session`.',
   }),
   // Django's global default is [] (no validation at all); the bridge defaults to the four that
   // `django-admin startproject` writes into every new settings.py.

@@ -1,10 +1,11 @@
 /** The route table. One thin handler per endpoint; everything else lives behind TokenService. */
 import Router from '@koa/router'
+import type { SessionCookieSettings } from '../django/session-cookie.ts'
 import type { Logger } from '../log.ts'
 import { csrfProtection, type CsrfPolicy, type DjangoDoubleSubmit } from './csrf.ts'
 import type { Metrics } from './metrics.ts'
 import type { AccountService, PublishedKeys, Readiness, TokenService } from './service.ts'
-import { passwordRoute, registerRoute } from './routes/account.ts'
+import { loginRoute, passwordRoute, registerRoute } from './routes/account.ts'
 import { browserTokenRoute } from './routes/browser.ts'
 import { healthzRoute, metricsRoute, readyzRoute } from './routes/health.ts'
 import { browserSessionRoutes, type BrowserSessionRouteDeps } from './routes/browser-session.ts'
@@ -34,6 +35,10 @@ export interface RouterDeps {
   tokenAuthMethods?: readonly string[]
   /** The account API's routes (ACCOUNT_API); absent: they do not exist. */
   account?: AccountService
+  /** Django's SESSION_COOKIE_* attributes, for the cookie POST /account/login sets. */
+  sessionCookie?: SessionCookieSettings
+  /** Epoch milliseconds (the session cookie's `expires`); default Date.now. */
+  now?: () => number
   /** POST /browser/refresh (refresh-cookie mode) and POST /browser/logout; the router adds CSRF. */
   browserSession?: Omit<BrowserSessionRouteDeps, 'csrf'>
 }
@@ -75,6 +80,25 @@ export function createRouter(deps: RouterDeps): Router {
   if (deps.account !== undefined) {
     router.post('/account/register', registerRoute({ account: deps.account, bodyLimit, csrf }))
     router.post('/account/password', passwordRoute({ account: deps.account, bodyLimit }))
+    const login = deps.account.login
+    if (login !== undefined && deps.sessionCookie !== undefined) {
+      // It sets Django's session cookie: login CSRF (an attacker's page logging the visitor in
+      // to the attacker's account, checklist I2) is refused like any cookie-bearing request.
+      router.post(
+        '/account/login',
+        csrfProtection(csrf),
+        loginRoute({
+          login,
+          tokens,
+          metrics: deps.metrics,
+          bodyLimit,
+          cookieName: deps.cookieName,
+          cookie: deps.sessionCookie,
+          refreshCookie: deps.browserSession?.refreshCookie ?? null,
+          now: deps.now ?? Date.now,
+        }),
+      )
+    }
   }
   if (deps.browserSession !== undefined) {
     browserSessionRoutes(router, { ...deps.browserSession, csrf: csrfProtection(csrf) })

@@ -1,4 +1,5 @@
 /** What the HTTP layer needs from the rest of the bridge (composed in src/bridge.ts). */
+import type { AccountLoginRequest, AccountLoginResult } from '../authn/account-login.ts'
 import type { ClientAuthenticator } from '../authn/client.ts'
 import type { RegisteredUser, RegistrationRequest } from '../authn/register.ts'
 import type { BrowserTokenResponse } from '../tokens/browser.ts'
@@ -61,6 +62,16 @@ export interface AccountService {
    * one; ends every Django session and refresh family of the user.
    */
   changePassword(accessToken: string, request: PasswordChangeRequest): Promise<void>
+  /**
+   * POST /account/login: the password grant's checks, then a new Django session as `login()`
+   * writes it (the old one, `oldCookie`, never reused). Absent with the `cache` session engine,
+   * whose sessions the bridge cannot write.
+   */
+  login?: (
+    request: AccountLoginRequest,
+    clientIp: string,
+    oldCookie: string | undefined,
+  ) => Promise<AccountLoginResult>
 }
 
 export interface Readiness {

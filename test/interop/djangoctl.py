@@ -206,6 +206,16 @@ def cmd_session_put(args):
     return {"ok": True}
 
 
+def cmd_new_session(args):
+    """An anonymous session with `data`, saved as a view would; returns its key."""
+    engine = import_module(settings.SESSION_ENGINE)
+    store = engine.SessionStore()
+    for key, value in args.get("data", {}).items():
+        store[key] = value
+    store.save()
+    return {"session_key": store.session_key}
+
+
 def cmd_session_row(args):
     from django.contrib.sessions.models import Session
 

@@ -1,14 +1,23 @@
 /**
- * The account API (ACCOUNT_API): POST /account/register (201 with the new user) and POST
- * /account/password (204). A refusal is 400 `invalid_request` whose `errors` member lists
+ * The account API (ACCOUNT_API): POST /account/register (201 with the new user), POST
+ * /account/password (204) and POST /account/login (200, a browser-mode token and Django's
+ * session cookie). A refusal is 400 `invalid_request` whose `errors` member lists
  * Django's per-field problems.
  */
 import type { Context } from 'koa'
+import type { RefreshCookieConfig } from '../../config/refresh-cookie.ts'
+import {
+  djangoSessionCookieHeader,
+  type SessionCookieSettings,
+} from '../../django/session-cookie.ts'
 import { OAuthError } from '../../errors.ts'
 import { parseBearer } from '../bearer.ts'
 import { readParams } from '../body.ts'
+import { readCookie } from '../cookies.ts'
 import { enforceCsrf, type CsrfPolicy } from '../csrf.ts'
-import type { AccountService } from '../service.ts'
+import type { Metrics } from '../metrics.ts'
+import type { AccountService, TokenService } from '../service.ts'
+import { answerBrowserToken } from './browser.ts'
 
 export interface AccountRouteDeps {
   account: AccountService
@@ -56,5 +65,48 @@ export function passwordRoute(deps: Pick<AccountRouteDeps, 'account' | 'bodyLimi
     })
     ctx.set('Cache-Control', 'no-store')
     ctx.status = 204
+  }
+}
+
+/** What POST /account/login needs. */
+export interface LoginRouteDeps {
+  login: NonNullable<AccountService['login']>
+  tokens: TokenService
+  metrics: Metrics
+  bodyLimit: number
+  /** DJANGO_SESSION_COOKIE_NAME. */
+  cookieName: string
+  /** Django's SESSION_COOKIE_* attributes. */
+  cookie: SessionCookieSettings
+  refreshCookie: RefreshCookieConfig | null
+  now: () => number
+}
+
+/** The handler of `POST /account/login`; mount it behind `csrfProtection`. */
+export function loginRoute(deps: LoginRouteDeps) {
+  return async function login(ctx: Context): Promise<void> {
+    const params = await readParams(ctx, deps.bodyLimit)
+    const result = await deps.login(
+      { username: params['username'] ?? '', password: params['password'] ?? '' },
+      ctx.ip,
+      readCookie(ctx.get('Cookie') || undefined, deps.cookieName),
+    )
+    // The answer is /browser/token's for the new session, read back as Django's get_user
+    // would: the token is only issued for a session Django accepts.
+    await answerBrowserToken(ctx, deps, result.cookieValue)
+    // Set after the token is minted: a refusal there must not leave the browser logged in to
+    // Django while the SPA is told the login failed.
+    ctx.append(
+      'Set-Cookie',
+      djangoSessionCookieHeader(
+        deps.cookieName,
+        result.cookieValue,
+        result.maxAge,
+        deps.cookie,
+        deps.now(),
+      ),
+    )
+    // As SessionMiddleware: the answer depends on the cookie.
+    ctx.vary('Cookie')
   }
 }

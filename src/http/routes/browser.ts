@@ -34,18 +34,31 @@ export function browserTokenRoute(deps: BrowserTokenRouteDeps) {
         401,
       )
     }
-    let response: BrowserTokenResponse
-    if (deps.refreshCookie === null) response = await deps.tokens.browserToken(cookie)
-    else {
-      // The refresh token goes in the HttpOnly cookie only, never in the JSON.
-      const { refresh_token: refreshToken, ...body } =
-        await deps.tokens.browserTokenWithRefresh(cookie)
-      setRefreshCookie(ctx, refreshToken, deps.refreshCookie)
-      response = body
-    }
-    deps.metrics.tokensIssued.inc({ grant: 'browser' })
-    ctx.set('Cache-Control', 'no-store')
-    ctx.set('Pragma', 'no-cache')
-    ctx.body = response
+    await answerBrowserToken(ctx, deps, cookie)
   }
+}
+
+/**
+ * The answer of `POST /browser/token` for Django session cookie `cookie`: a browser-mode access
+ * token (and, in refresh-cookie mode, the refresh cookie). Also the answer of `POST
+ * /account/login`, for the session it has just written.
+ */
+export async function answerBrowserToken(
+  ctx: Context,
+  deps: Omit<BrowserTokenRouteDeps, 'cookieName'>,
+  cookie: string,
+): Promise<void> {
+  let response: BrowserTokenResponse
+  if (deps.refreshCookie === null) response = await deps.tokens.browserToken(cookie)
+  else {
+    // The refresh token goes in the HttpOnly cookie only, never in the JSON.
+    const { refresh_token: refreshToken, ...body } =
+      await deps.tokens.browserTokenWithRefresh(cookie)
+    setRefreshCookie(ctx, refreshToken, deps.refreshCookie)
+    response = body
+  }
+  deps.metrics.tokensIssued.inc({ grant: 'browser' })
+  ctx.set('Cache-Control', 'no-store')
+  ctx.set('Pragma', 'no-cache')
+  ctx.body = response
 }
