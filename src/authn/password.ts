@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts'
 import type { TokenStore } from '../store/types.ts'
 import type { FailureFloor } from './floor.ts'
 import type { Subject } from './types.ts'
+import { unhashablePassword } from './refusals.ts'
 
 export interface PasswordAuthenticatorDeps {
   auth: DjangoAuth
@@ -108,12 +109,7 @@ export function createPasswordAuthenticator(deps: PasswordAuthenticatorDeps) {
         // Only the re-hash on login gets here, after the password matched: the preferred
         // hasher cannot hash it (plain bcrypt and a NUL byte; Django would answer 500). The
         // user gave the right password, so this is no failed guess: no throttle hit.
-        throw new OAuthError(
-          'invalid_request',
-          'the password cannot be hashed by the preferred password hasher',
-          400,
-          { cause: err },
-        )
+        throw unhashablePassword(err)
       }
       // The failure was counted by the reservation. The lock-out is a fixed window from the
       // first failure: it ends on its own, so an attacker cannot lock a real user out for

@@ -26,6 +26,7 @@ import {
   type FieldProblem,
 } from '../django/validation/username.ts'
 import { MAX_PASSWORD_BYTES } from './password.ts'
+import { fieldsRefused, unhashablePassword } from './refusals.ts'
 
 /** What a client sends to POST /account/register. */
 export interface RegistrationRequest {
@@ -105,7 +106,7 @@ export function createRegistration(deps: RegistrationDeps) {
       )
       if (problems.length > 0) fields['password'] = problems
     }
-    if (Object.keys(fields).length > 0) throw refused(fields)
+    if (Object.keys(fields).length > 0) throw fieldsRefused(fields)
 
     try {
       const user = await deps.writer.register({ username, password: request.password, email })
@@ -113,7 +114,7 @@ export function createRegistration(deps: RegistrationDeps) {
       return { id: user.id, username: user.username, email: user.email ?? '' }
     } catch (err) {
       // Another registration took the name between our check and the INSERT.
-      if (err instanceof UsernameTakenError) throw refused({ username: [USERNAME_TAKEN] })
+      if (err instanceof UsernameTakenError) throw fieldsRefused({ username: [USERNAME_TAKEN] })
       // Another unique column of a custom user model (often email).
       if (err instanceof DjangoError && err.code === 'USER_NOT_UNIQUE') {
         throw new OAuthError('invalid_request', 'A user with that value already exists.', 400, {
@@ -121,21 +122,9 @@ export function createRegistration(deps: RegistrationDeps) {
         })
       }
       if (err instanceof DjangoError && err.code === 'PASSWORD_NOT_HASHABLE') {
-        throw new OAuthError(
-          'invalid_request',
-          'the password cannot be hashed by the preferred password hasher',
-          400,
-          { cause: err },
-        )
+        throw unhashablePassword(err)
       }
       throw err
     }
   }
-}
-
-function refused(fields: Record<string, FieldProblem[]>): OAuthError {
-  const summary = Object.entries(fields)
-    .map(([field, problems]) => `${field}: ${problems.map((p) => p.message).join(' ')}`)
-    .join(' ')
-  return new OAuthError('invalid_request', summary, 400, { fields })
 }

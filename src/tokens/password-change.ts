@@ -26,6 +26,7 @@ import {
 import type { FieldProblem } from '../django/validation/username.ts'
 import { invalidToken, type OwnAccessClaims } from './access.ts'
 import { isRevoked } from './userinfo.ts'
+import { fieldsRefused, unhashablePassword } from '../authn/refusals.ts'
 
 /** What a client sends, with its bearer access token. */
 export interface PasswordChangeRequest {
@@ -117,22 +118,14 @@ export function createPasswordChange(deps: PasswordChangeDeps) {
       if (problems.length > 0) fields['new_password'] = problems
     }
     if (Object.keys(fields).length > 0) {
-      const summary = Object.entries(fields)
-        .map(([field, problems]) => `${field}: ${problems.map((p) => p.message).join(' ')}`)
-        .join(' ')
-      throw new OAuthError('invalid_request', summary, 400, { fields })
+      throw fieldsRefused(fields)
     }
 
     try {
       if (!(await deps.writer.setPassword(user.id, request.newPassword))) throw invalidToken()
     } catch (err) {
       if (err instanceof DjangoError && err.code === 'PASSWORD_NOT_HASHABLE') {
-        throw new OAuthError(
-          'invalid_request',
-          'the password cannot be hashed by the preferred password hasher',
-          400,
-          { cause: err },
-        )
+        throw unhashablePassword(err)
       }
       throw err
     }
