@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
-import { createLogger } from '../../src/log.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 /** Sends the headers and half of a 200-byte body, then destroys the socket. */
 async function halfBody(url: string, path: string): Promise<void> {
@@ -45,13 +44,7 @@ describe('a client that aborts mid-body', () => {
   const lines: string[] = []
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
-    t = await startBridge({ logger: createLogger('info', sink) })
+    t = await startBridge({ logger: captureLogs('info', lines).logger })
   })
   after(() => t.cleanup())
 

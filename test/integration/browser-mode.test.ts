@@ -5,14 +5,13 @@
  * GET /userinfo from the current Django row.
  */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import { maskCipherSecret, newCsrfSecret } from '../../src/django/csrf.ts'
-import { createLogger } from '../../src/log.ts'
 import { browserFamilyId, revokeBrowserSession } from '../../src/tokens/browser.ts'
 import { sessionId } from '../../src/tokens/claims.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 const APP = 'https://app.example'
 const SELF = 'http://bridge.test'
@@ -41,15 +40,9 @@ describe('browser mode', () => {
   let jwks: ReturnType<typeof createLocalJWKSet>
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(chunk.toString())
-        done()
-      },
-    })
     t = await startBridge({
       env: { CORS_ORIGINS: APP, BRIDGE_EXTRA_CLAIMS: 'email' },
-      logger: createLogger('info', sink),
+      logger: captureLogs('info', logs).logger,
     })
     alice = await t.djangoLogin('alice', 'alice-password', { email: 'alice@example.com' })
     const res = await t.request.get('/.well-known/jwks.json').expect(200)

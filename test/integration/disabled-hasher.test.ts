@@ -4,11 +4,10 @@
  * (issue 17 item 9).
  */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import { createLogger } from '../../src/log.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
 import { PASSWORD, passwordGrant } from './support.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 interface LogLine {
   level: number
@@ -24,15 +23,9 @@ describe('a stored hash of a hasher that is not enabled', () => {
   let sha1: { id: string; password: string }
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
     // The bridge enables Django's default hashers only; the test Django also md5 and sha1.
     t = await startBridge({
-      logger: createLogger('info', sink),
+      logger: captureLogs('info', lines).logger,
       env: { DJANGO_PASSWORD_HASHERS: 'pbkdf2_sha256,pbkdf2_sha1,argon2,bcrypt_sha256' },
     })
     md5 = await t.django('create_user', { username: 'old-md5', password: PASSWORD, hasher: 'md5' })

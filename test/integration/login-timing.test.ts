@@ -13,15 +13,14 @@
  * checked separately against the costs it measured.
  */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { floorFromCosts, FLOOR_MARGIN } from '../../src/authn/floor.ts'
 import { createDjangoPasswordHashers, type HasherTuning } from '../../src/django/hashers/index.ts'
 import type { HasherName } from '../../src/config/index.ts'
-import { createLogger } from '../../src/log.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
 import { runDjangoBatch } from '../helpers/django.ts'
 import { PASSWORD, type Agent } from './support.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 const TRIES = 32
 const FLOOR_MS = 150
@@ -161,12 +160,6 @@ describe('PASSWORD_FAILURE_FLOOR_MS=auto: measured at start from the enabled has
   const lines: string[] = []
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
     t = await startBridge({
       env: {
         ...THROTTLES,
@@ -176,7 +169,7 @@ describe('PASSWORD_FAILURE_FLOOR_MS=auto: measured at start from the enabled has
         // would hide the answer this test waits for (in production that is logged at start).
         REQUEST_DEADLINE_MS: '60000',
       },
-      logger: createLogger('info', sink),
+      logger: captureLogs('info', lines).logger,
     })
   })
   after(() => t.cleanup())

@@ -5,15 +5,14 @@
  * the prefix and version, on a private server (it scans the whole keyspace).
  */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { deflateSync } from 'node:zlib'
 import { Redis } from 'ioredis'
 import { checkSessionCache } from '../../src/django/session-cache-check.ts'
-import { createLogger } from '../../src/log.ts'
 import { privateRedis, type PrivateRedis } from '../store/private-redis.ts'
 import { createSessionCache, sessionCacheKey } from '../../src/django/session-cache.ts'
 import { deleteByPrefix, testRedis, type TestRedis } from '../helpers/redis.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 // Real pickles, from /usr/bin/python3:
 // pickle.dumps({'_auth_user_id': '1', '_auth_user_backend': '…ModelBackend'}, 4)
@@ -123,17 +122,6 @@ describe('the start-up check of DJANGO_CACHE_KEY_PREFIX and DJANGO_CACHE_VERSION
   const config = { keyPrefix: 'site', version: 1 }
   const SESSION = 'k9x2m4p7q1w8e5r3t6y0u2i4o6p8a1s3'
 
-  function capture() {
-    const lines: string[] = []
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
-    return { lines, logger: createLogger('info', sink) }
-  }
-
   before(async () => {
     server = await privateRedis()
     redis = new Redis(server.url, { maxRetriesPerRequest: 1 })
@@ -144,7 +132,7 @@ describe('the start-up check of DJANGO_CACHE_KEY_PREFIX and DJANGO_CACHE_VERSION
   })
 
   it('names the prefix the sessions are under, never a session key', async () => {
-    const { lines, logger } = capture()
+    const { lines, logger } = captureLogs()
     assert.equal(await checkSessionCache({ redis, config, logger }), 'empty')
     assert.equal(lines.length, 0)
 
@@ -158,7 +146,7 @@ describe('the start-up check of DJANGO_CACHE_KEY_PREFIX and DJANGO_CACHE_VERSION
   })
 
   it('says when the sessions there do not decode, and is quiet when they do', async () => {
-    const { lines, logger } = capture()
+    const { lines, logger } = captureLogs()
     // zlib, as django-redis's ZlibCompressor would store it.
     await redis.set(`site:1:django.contrib.sessions.cache${SESSION}`, deflateSync(USER_1))
     assert.equal(await checkSessionCache({ redis, config, logger }), 'undecodable')

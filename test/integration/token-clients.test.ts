@@ -8,12 +8,11 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import { createLogger } from '../../src/log.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge, type TestBridge } from '../helpers/bridge.ts'
 import { pbkdf2Work } from '../helpers/kdf.ts'
 import { PASSWORD, djangoUsers, type Agent, type LoggedIn } from './support.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 const APP = 'https://app.example'
 
@@ -124,15 +123,9 @@ describe('the OAuth client allow-list, BRIDGE_CLIENTS_FILE (RFC 6749 §2.3, D6)'
         'session-only': { type: 'public', grants: ['token-exchange', 'refresh_token'] },
       }),
     )
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
     t = await startBridge({
       env: { BRIDGE_CLIENTS_FILE: file },
-      logger: createLogger('debug', sink),
+      logger: captureLogs('debug', lines).logger,
     })
     ;[user] = (await djangoUsers(t.db.env, [{ username: 'dave' }])) as [LoggedIn]
   })

@@ -6,10 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import supertest from 'supertest'
-import { createLogger } from '../../src/log.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
 import type {
   CreateUserReply,
@@ -19,6 +17,7 @@ import type {
 } from '../helpers/djangoctl.ts'
 import { REDIS_URL } from '../helpers/redis.ts'
 import { passwordGrant } from '../integration/support.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 const PASSWORD = 'correct horse battery staple'
 const ISSUER = 'http://bridge.test'
@@ -278,14 +277,8 @@ describe('POST /account/login, other settings', () => {
 
   it('with the cache engine: no route, and one warning at start saying why', async () => {
     const lines: string[] = []
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
     const t = await startBridge({
-      logger: createLogger('info', sink),
+      logger: captureLogs('info', lines).logger,
       env: {
         ACCOUNT_API: 'true',
         DJANGO_SESSION_ENGINE: 'cache',

@@ -3,9 +3,7 @@
  * wrote, and at run time, once, when session exchanges keep failing the signature check.
  */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import { createLogger } from '../../src/log.ts'
 import { checkSecretKey } from '../../src/django/secret-key-check.ts'
 import { SIGNATURE_ALARM_THRESHOLD } from '../../src/authn/secret-key-alarm.ts'
 import { EXCHANGE, SESSION_TYPE, startBridge } from '../helpers/bridge.ts'
@@ -16,19 +14,9 @@ import {
   type DjangoDatabase,
 } from '../helpers/django.ts'
 import type { SuccessfulLogin } from '../helpers/djangoctl.ts'
+import { captureLogs } from '../helpers/log.ts'
 
 const WRONG = 'not-the-django-secret-key-0123456789abcdefghijklmnopqrstuvwxyz'
-
-function capture() {
-  const lines: string[] = []
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString())
-      done()
-    },
-  })
-  return { lines, logger: createLogger('info', sink) }
-}
 
 describe('DJANGO_SECRET_KEY check', () => {
   let db: DjangoDatabase
@@ -44,13 +32,13 @@ describe('DJANGO_SECRET_KEY check', () => {
   after(() => db.cleanup())
 
   it('start-up: a Django-written session verifies under the right key', async () => {
-    const { lines, logger } = capture()
+    const { lines, logger } = captureLogs()
     assert.equal(await checkSecretKey({ sql: db.sql, config: db.config, logger }), 'ok')
     assert.equal(lines.length, 0)
   })
 
   it('start-up: a wrong key is named loudly; a fallback that matches is fine', async () => {
-    const { lines, logger } = capture()
+    const { lines, logger } = captureLogs()
     const wrong = { ...db.config, secretKey: WRONG, secretKeyFallbacks: [] }
     assert.equal(await checkSecretKey({ sql: db.sql, config: wrong, logger }), 'mismatch')
     assert.equal(lines.length, 1)
@@ -67,7 +55,7 @@ describe('DJANGO_SECRET_KEY check', () => {
   it('start-up: no live session is inconclusive, not an alarm', async () => {
     const empty = await djangoDatabase()
     try {
-      const { lines, logger } = capture()
+      const { lines, logger } = captureLogs()
       assert.equal(
         await checkSecretKey({ sql: empty.sql, config: empty.config, logger }),
         'inconclusive',
@@ -79,7 +67,7 @@ describe('DJANGO_SECRET_KEY check', () => {
   })
 
   it('run time: exchanges failing the signature check in a row warn once, naming the variable', async () => {
-    const { lines, logger } = capture()
+    const { lines, logger } = captureLogs()
     const t = await startBridge({ env: { DJANGO_SECRET_KEY: WRONG }, logger })
     try {
       const alice = await t.djangoLogin('alice')
