@@ -53,6 +53,23 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /**
+ * Whether the service at `url` answers /readyz with 200 within 60 s, asking every 100 ms while
+ * it is alive (`exited` settles when its process ends): start-up takes seconds on a loaded
+ * machine, and a process that died will never be ready.
+ */
+export async function untilReady(url: string, exited: Promise<unknown>): Promise<boolean> {
+  let alive = true
+  void exited.then(() => (alive = false))
+  const deadline = Date.now() + 60_000
+  while (alive && Date.now() < deadline) {
+    const res = await fetch(`${url}/readyz`).catch(() => null)
+    if (res?.status === 200) return true
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return false
+}
+
+/**
  * Start src/main.ts with exactly `env` (plus PORT and HOST) in `cwd`, and wait until /readyz
  * answers 200 (start-up takes seconds on a loaded machine; up to 60 s while it is alive).
  */
@@ -73,18 +90,14 @@ export async function startInstance(env: Record<string, string>, cwd: string): P
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
   running.add(child)
-  let alive = true
-  child.on('exit', () => {
-    alive = false
-    running.delete(child)
-  })
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      running.delete(child)
+      resolve()
+    }),
+  )
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  while (alive && Date.now() < deadline) {
-    const res = await fetch(`${url}/readyz`).catch(() => null)
-    if (res?.status === 200) return { url, child, output: () => output }
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  if (await untilReady(url, exited)) return { url, child, output: () => output }
   child.kill('SIGKILL')
   throw new Error(`bridge instance did not become ready:\n${output}`)
 }

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 
-export { freePort } from './instances.ts'
+export { freePort, untilReady } from './instances.ts'
 
 /** src/main.ts and src/cli/main.ts, from the repository the tests run in. */
 export const MAIN = join(process.cwd(), 'src/main.ts')

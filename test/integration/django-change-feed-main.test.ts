@@ -14,7 +14,7 @@ import { RevokedError, createVerifier } from 'django-jwt-bridge-verifier'
 import { createRedisRevocations } from 'django-jwt-bridge-verifier/redis'
 import { djangoDatabase, runDjango, type DjangoDatabase } from '../helpers/django.ts'
 import type { SuccessfulLogin } from '../helpers/djangoctl.ts'
-import { CLI, MAIN, freePort, killSpawned, spawnTs } from '../helpers/processes.ts'
+import { CLI, MAIN, freePort, killSpawned, spawnTs, untilReady } from '../helpers/processes.ts'
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
 
 describe('django-jwt-bridge triggers, and npm start with DJANGO_CHANGE_FEED=triggers', () => {
@@ -73,16 +73,7 @@ describe('django-jwt-bridge triggers, and npm start with DJANGO_CHANGE_FEED=trig
   it('a logout done by Django reaches a verifier through the started service', async () => {
     const port = await freePort()
     const { child, exited } = spawnTs(MAIN, [], { ...env, PORT: String(port) }, cwd)
-    let alive = true
-    void exited.then(() => (alive = false))
-    let ready = false
-    const deadline = Date.now() + 60_000
-    while (!ready && alive && Date.now() < deadline) {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null)
-      ready = res?.status === 200
-      if (!ready) await new Promise((r) => setTimeout(r, 100))
-    }
-    assert.ok(ready, 'the service became ready')
+    assert.ok(await untilReady(`http://127.0.0.1:${port}`, exited), 'the service became ready')
     const redis = new Redis(REDIS_URL)
     const revocations = createRedisRevocations({ client: redis, prefix })
     try {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { djangoDatabase, type DjangoDatabase } from '../helpers/django.ts'
-import { MAIN, freePort, killSpawned, spawnTs } from '../helpers/processes.ts'
+import { MAIN, freePort, killSpawned, spawnTs, untilReady } from '../helpers/processes.ts'
 import { testDatabase, type TestDatabase } from '../helpers/pg.ts'
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts'
 import { privateRedis } from '../store/private-redis.ts'
@@ -162,16 +162,7 @@ describe('npm start (src/main.ts)', () => {
     )
     // Start-up (tsx compiling main.ts, Postgres, Redis, key generation) takes seconds on a loaded
     // 2-core machine; wait for it while the service is alive, not a fixed ten seconds.
-    let ready = false
-    let alive = true
-    void exited.then(() => (alive = false))
-    const deadline = Date.now() + 60_000
-    while (!ready && alive && Date.now() < deadline) {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null)
-      ready = res?.status === 200
-      if (!ready) await new Promise((r) => setTimeout(r, 100))
-    }
-    assert.ok(ready, 'the service became ready')
+    assert.ok(await untilReady(`http://127.0.0.1:${port}`, exited), 'the service became ready')
     const jwks = (await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json()) as {
       keys: { alg: string }[]
     }
