@@ -43,6 +43,20 @@ function tally(answers: Response[]): { checked: number; throttled: number } {
   return { checked, throttled }
 }
 
+/** A peer bridge's settings: these throttle limits, and nothing else in the way of them. */
+function limits(l: { usernameFailures: string; ipAttempts: string }): Record<string, string> {
+  return {
+    TRUST_PROXY: 'true',
+    THROTTLE_USERNAME_FAILURES: l.usernameFailures,
+    THROTTLE_IP_ATTEMPTS: l.ipAttempts,
+    THROTTLE_WINDOW_SECONDS: String(WINDOW),
+    PASSWORD_HASH_CONCURRENCY: '1',
+    // The checked guesses hash one after another: on a loaded machine that outlasts the
+    // default 2 s deadline, whose 503 would hide the throttle's answer.
+    REQUEST_DEADLINE_MS: '60000',
+  }
+}
+
 describe('login throttles hold under parallel guesses (H2)', () => {
   let t: TestBridge
 
@@ -65,16 +79,7 @@ describe('login throttles hold under parallel guesses (H2)', () => {
     // Each from its own address, so only the per-username limit applies.
     const t2 = await startBridge({
       peer: t,
-      env: {
-        TRUST_PROXY: 'true',
-        THROTTLE_USERNAME_FAILURES: String(LIMIT),
-        THROTTLE_IP_ATTEMPTS: '1000',
-        THROTTLE_WINDOW_SECONDS: String(WINDOW),
-        PASSWORD_HASH_CONCURRENCY: '1',
-        // The checked guesses hash one after another: on a loaded machine that outlasts the
-        // default 2 s deadline, whose 503 would hide the throttle's answer.
-        REQUEST_DEADLINE_MS: '60000',
-      },
+      env: limits({ usernameFailures: String(LIMIT), ipAttempts: '1000' }),
     })
     try {
       const answers = await Promise.all(
@@ -94,16 +99,7 @@ describe('login throttles hold under parallel guesses (H2)', () => {
   it(`${GUESSES} guesses from one IP at once, across usernames: exactly ${LIMIT} are checked`, async () => {
     const t2 = await startBridge({
       peer: t,
-      env: {
-        TRUST_PROXY: 'true',
-        THROTTLE_USERNAME_FAILURES: '100',
-        THROTTLE_IP_ATTEMPTS: String(LIMIT),
-        THROTTLE_WINDOW_SECONDS: String(WINDOW),
-        PASSWORD_HASH_CONCURRENCY: '1',
-        // The checked guesses hash one after another: on a loaded machine that outlasts the
-        // default 2 s deadline, whose 503 would hide the throttle's answer.
-        REQUEST_DEADLINE_MS: '60000',
-      },
+      env: limits({ usernameFailures: '100', ipAttempts: String(LIMIT) }),
     })
     try {
       const answers = await Promise.all(
