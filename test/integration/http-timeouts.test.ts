@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { loadConfig } from '../../src/config/index.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
+import { MINIMAL_ENV } from '../helpers/config.ts'
 
 /** Far above any limit set here, far below Node's defaults: a hung test means a missing limit. */
 const GIVE_UP_MS = 8000
@@ -98,11 +99,7 @@ describe('HTTP connection time limits', () => {
 })
 
 describe('HTTP time limit settings', () => {
-  const base = {
-    DJANGO_SECRET_KEY: 'x'.repeat(50),
-    DATABASE_URL: 'postgres://localhost/db',
-    REDIS_URL: 'redis://localhost:6379',
-  }
+  const base = MINIMAL_ENV
 
   it('replace Node defaults that let a slow client hold a connection for minutes', () => {
     assert.deepEqual(loadConfig(base).httpTimeouts, {

@@ -9,6 +9,7 @@ import supertest from 'supertest'
 import { loadConfig } from '../../src/config/index.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { startBridge, type TestBridge } from '../helpers/bridge.ts'
+import { MINIMAL_ENV } from '../helpers/config.ts'
 
 const TOKEN = 'm3tr1cs-' + 'a1b2c3d4'.repeat(5)
 
@@ -78,11 +79,7 @@ describe('METRICS_PORT', () => {
 })
 
 describe('METRICS_* settings', () => {
-  const base = {
-    DJANGO_SECRET_KEY: 'x'.repeat(50),
-    DATABASE_URL: 'postgres://localhost/db',
-    REDIS_URL: 'redis://localhost:6379',
-  }
+  const base = MINIMAL_ENV
 
   it('refuse a short or ill-formed token without repeating it, and say how to make one', () => {
     for (const bad of ['short-but-secret', 'has space '.repeat(5), 'quote"'.repeat(8)]) {

@@ -9,12 +9,9 @@ import { createClientAuthenticator } from '../../src/authn/client.ts'
 import { parseClients } from '../../src/config/clients.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { ConfigError, OAuthError } from '../../src/errors.ts'
+import { MINIMAL_ENV } from '../helpers/config.ts'
 
-const base = {
-  DJANGO_SECRET_KEY: 'k',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/db',
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-}
+const base = MINIMAL_ENV
 const HASH = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' // sha256("test")
 
 function problem(text: string): string {

@@ -9,12 +9,9 @@ import {
   SHIPPED_COMMON_PASSWORDS,
   validatePassword,
 } from '../../src/django/validation/password-validation.ts'
+import { MINIMAL_ENV } from '../helpers/config.ts'
 
-const BASE = {
-  DJANGO_SECRET_KEY: 'k',
-  DATABASE_URL: 'postgres://u@h/db',
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-}
+const BASE = MINIMAL_ENV
 const load = (value?: string) =>
   loadConfig(value === undefined ? BASE : { ...BASE, DJANGO_PASSWORD_VALIDATORS: value }).account
 

@@ -8,12 +8,9 @@ import { toConfig } from '../../src/config/shape.ts'
 import type { ParsedEnv } from '../../src/config/variables.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { END, START, configTable, tableCells, withConfigTable } from '../../scripts/config-table.ts'
+import { MINIMAL_ENV } from '../helpers/config.ts'
 
-const base = {
-  DJANGO_SECRET_KEY: 'k',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/db',
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-}
+const base = MINIMAL_ENV
 
 function failsOn(env: Record<string, string>, variable: string, pattern?: RegExp): void {
   assert.throws(

@@ -7,12 +7,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadConfig } from '../../src/config/index.ts'
 import { ConfigError } from '../../src/errors.ts'
+import { MINIMAL_ENV } from '../helpers/config.ts'
 
-const base = {
-  DJANGO_SECRET_KEY: 'k',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/db',
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-}
+const base = MINIMAL_ENV
 
 function refusal(env: Record<string, string>): ConfigError {
   try {

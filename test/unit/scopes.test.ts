@@ -14,12 +14,9 @@ import { parseScopeMap } from '../../src/config/scopes.ts'
 import { ConfigError, OAuthError } from '../../src/errors.ts'
 import { createGranter, WHOLE } from '../../src/tokens/scopes.ts'
 import { sizeLimitFor } from '../../src/tokens/size.ts'
+import { MINIMAL_ENV } from '../helpers/config.ts'
 
-const base = {
-  DJANGO_SECRET_KEY: 'k',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/db',
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-}
+const base = MINIMAL_ENV
 
 const dir = mkdtempSync(join(tmpdir(), 'djb-scope-unit-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
